@@ -1,0 +1,32 @@
+# Two commands set up everything on a fresh machine (see README.md):
+#   make demo   trains StochEP 784-512-10 on Fashion-MNIST (installs the Debian dataset package)
+#   make test   runs the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+FMNIST  = /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+WORKDIR ?= runs/demo
+CONFIG  ?= experiments/configs/fashion_mnist.py
+
+.PHONY: demo test install clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+$(FMNIST):
+	(command -v apt-get >/dev/null && (apt-get update -qq || true) && apt-get install -y -qq dataset-fashion-mnist) \
+	  || { echo "Install the Debian package dataset-fashion-mnist (or put the IDX files in $(dir $(FMNIST)))"; exit 1; }
+
+demo: install $(FMNIST)
+	$(PY) experiments/train.py --config=$(CONFIG) --workdir=$(WORKDIR)
+
+test: install
+	$(PY) -m pytest -q -n 2 tests
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache
