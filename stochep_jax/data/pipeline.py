@@ -1,0 +1,111 @@
+"""Host-side (numpy) batching with a global, process-count-independent order.
+
+The permutation of an epoch depends only on ``(seed, epoch)``; global batch
+``k`` is ``perm[k * batch_size:(k + 1) * batch_size]`` whatever the number of
+processes, and process ``p`` of ``P`` yields the contiguous slice
+``[p * batch_size // P, (p + 1) * batch_size // P)`` of every global batch.
+Each batch carries the global example ``index`` (row in the split), from which
+per-example random keys can be derived.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+__all__ = ["batches", "epoch_permutation", "num_batches"]
+
+
+def epoch_permutation(n: int, *, seed: int, epoch: int) -> np.ndarray:
+    """The example order of an epoch: a permutation of ``range(n)``.
+
+    Args:
+      n: Number of examples.
+      seed: Non-negative integer seed.
+      epoch: Non-negative epoch number.
+
+    Returns:
+      ``int64 [n]``, a function of ``(n, seed, epoch)`` only.
+    """
+    if seed < 0 or epoch < 0:
+        raise ValueError(f"seed and epoch must be non-negative, got {seed=} {epoch=}.")
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), int(epoch)]))
+    return rng.permutation(n).astype(np.int64)
+
+
+def num_batches(n: int, batch_size: int, *, drop_remainder: bool = True) -> int:
+    """Number of (global) batches per epoch yielded by :func:`batches`."""
+    return n // batch_size if drop_remainder else -(-n // batch_size)
+
+
+def _to_unit_float(images: np.ndarray) -> np.ndarray:
+    if images.dtype == np.uint8:
+        return np.divide(images, np.float32(255.0), dtype=np.float32)
+    return images.astype(np.float32)
+
+
+def batches(
+    images: np.ndarray,
+    labels: np.ndarray,
+    batch_size: int,
+    *,
+    seed: int,
+    epoch: int,
+    shuffle: bool = True,
+    drop_remainder: bool = True,
+    process_index: int = 0,
+    process_count: int = 1,
+) -> Iterator[dict[str, np.ndarray]]:
+    """Yields one epoch of batches (this process's share of each global batch).
+
+    Args:
+      images: ``uint8 [N, H, W, C]`` (scaled to ``[0, 1]``) or float images
+        (only cast to float32).
+      labels: Integer labels ``[N]``.
+      batch_size: GLOBAL batch size; must be divisible by ``process_count``.
+      seed: Seed of the shuffling (with ``epoch``).
+      epoch: Epoch number; every epoch has its own permutation.
+      shuffle: Shuffle (training) or keep the split order (evaluation).
+      drop_remainder: Drop the last partial global batch (training) or yield
+        it (evaluation).
+      process_index: Index of this process, in ``[0, process_count)``.
+      process_count: Number of processes sharing each global batch.
+
+    Returns:
+      An iterator of dicts ``{'image': float32 [b, H, W, C], 'label': int32
+      [b], 'index': int64 [b]}`` with ``b = batch_size // process_count``
+      (``index`` is the global example index in the split). For the last
+      partial batch (``drop_remainder=False``) each process takes the part of
+      its slice that exists, possibly empty, so every process yields the same
+      number of batches and their union is the global batch.
+
+    Raises:
+      ValueError: Bad arguments (checked at call time, not at first ``next``).
+    """
+    images = np.asarray(images)
+    labels = np.asarray(labels)
+    n = images.shape[0]
+    if labels.shape != (n,):
+        raise ValueError(f"labels must have shape ({n},), got {labels.shape}.")
+    if batch_size <= 0:
+        raise ValueError(f"batch_size must be positive, got {batch_size}.")
+    if process_count <= 0 or not 0 <= process_index < process_count:
+        raise ValueError(f"Need 0 <= process_index < process_count, got {process_index}, {process_count}.")
+    if batch_size % process_count:
+        raise ValueError(f"Global batch_size {batch_size} is not divisible by process_count {process_count}.")
+    order = epoch_permutation(n, seed=seed, epoch=epoch) if shuffle else np.arange(n, dtype=np.int64)
+    local = batch_size // process_count
+    lo, hi = process_index * local, (process_index + 1) * local
+    stop = num_batches(n, batch_size, drop_remainder=drop_remainder) * batch_size
+
+    def generate() -> Iterator[dict[str, np.ndarray]]:
+        for start in range(0, stop, batch_size):
+            idx = order[start : min(start + batch_size, n)][lo:hi]
+            yield {
+                "image": _to_unit_float(images[idx]),
+                "label": labels[idx].astype(np.int32),
+                "index": idx,
+            }
+
+    return generate()
