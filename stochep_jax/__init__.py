@@ -1,0 +1,31 @@
+"""stochep_jax: Equilibrium Propagation for spiking convergent RNNs in JAX.
+
+The pieces, each in its own module (imports run one way, top to bottom):
+
+* ``energy``       Φ(x, s; θ), the Hopfield energy, MSE / cross-entropy readouts
+* ``connections``  dense (and convolutional) connections F_ℓ
+* ``neurons``      neuron models as pure steps: CRNN, StochEP, Hopfield, ...
+* ``inputs``       input encoders: analog, Bernoulli spikes, frame sequences
+* ``dynamics``     a phase = one ``lax.scan`` of neuron steps (``Simulator``)
+* ``estimators``   EP (symmetric, one-sided, random sign)
+
+The update rule, in one line: EP contrasts ∂Φ_β/∂θ, with Φ_β = Φ − β·C, between
+a +β and a −β nudged phase; see ``estimators``.
+"""
+
+from stochep_jax import activations
+from stochep_jax import connections
+from stochep_jax import dynamics
+from stochep_jax import energy
+from stochep_jax import estimators
+from stochep_jax import inputs
+from stochep_jax import neurons
+from stochep_jax import noise
+from stochep_jax.connections import Dense
+from stochep_jax.dynamics import PhaseResult, Simulator, example_keys
+from stochep_jax.energy import CrossEntropyReadout, MSEReadout, Network, dense
+from stochep_jax.estimators import EP, ep_gradient, ep_update, free_phase, predict
+from stochep_jax.inputs import AnalogInput, BernoulliInput, FrameInput
+from stochep_jax.neurons import CRNN, Hopfield, StochEP
+
+__version__ = '0.1.0'

@@ -1,0 +1,226 @@
+"""A phase: one ``lax.scan`` of neuron steps driven by the currents ∂Φ/∂s.
+
+At step t (global index, counted from the start of the free phase) every layer
+receives
+
+    I_ℓ^t = ∂Φ/∂s_ℓ (x^t, out^{t-1})  −  β ∂C/∂s_L (mean^{t-1}) · [ℓ = L]
+
+computed with ``jax.grad`` of Φ (``energy.Network.currents``), and every
+neuron takes one pure step. Randomness is explicit: each example has its own
+key k_i; step t of layer ℓ uses ``fold_in(fold_in(k_i, t), ℓ)`` (ℓ = 0 is the
+input encoder). So draws are independent per example, layer and step, and an
+example's spikes do not depend on the batch it sits in or the device it runs
+on.
+
+Speed (all exact: the same keys give the same spikes):
+
+* a static input's drive F_1(x) is computed once per phase, outside the loop;
+* ``chunk`` steps' noise is drawn at once and a time-varying input's drive is
+  one matrix product over the chunk (a GEMM of chunk·B rows); memory grows
+  with ``chunk``, not with the number of steps;
+* ``unroll`` is passed to the inner ``lax.scan``.
+
+Rates: ``PhaseResult.rates`` is the mean over the last ``k_avg`` steps of the
+outputs (``rate='output'``, the spikes for StochEP, SPEC 3.2 default) or of the
+neurons' means (``rate='mean'``, the firing probabilities: less variance).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+from jax import lax
+
+from stochep_jax import energy as energy_lib
+from stochep_jax import inputs as inputs_lib
+
+Array = jax.Array
+Params = Any
+
+
+@struct.dataclass
+class PhaseResult:
+  """What a phase returns.
+
+  Attributes:
+    states: final neuron state of every layer.
+    rates: mean over the last k_avg steps (see the module docstring).
+    trace: ``trace_fn(states)`` stacked over steps (leading axis T), or None.
+  """
+
+  states: tuple
+  rates: tuple
+  trace: Any = None
+
+
+def example_keys(key: Array, indices: Array) -> Array:
+  """Per-example keys ``fold_in(key, index_i)`` (index = global example index)."""
+  return jax.vmap(jax.random.fold_in, (None, 0))(key, indices)
+
+
+def fold_in_each(keys: Array, data) -> Array:
+  """``fold_in(k_i, data)`` for every per-example key."""
+  return jax.vmap(jax.random.fold_in, (0, None))(keys, data)
+
+
+@dataclasses.dataclass(frozen=True)
+class Simulator:
+  """A network, its neuron model and its input encoder, simulated in time.
+
+  Attributes:
+    network: the energy model (``energy.Network``).
+    neuron: a neuron model (``neurons``); the same model for every layer.
+    encoder: an input encoder (``inputs``).
+    rate: ``'output'`` or ``'mean'`` (see the module docstring).
+    chunk: steps whose noise (and time-varying drive) are generated at once.
+    unroll: ``lax.scan`` unroll factor of the step loop.
+  """
+
+  network: energy_lib.Network
+  neuron: Any
+  encoder: Any = inputs_lib.AnalogInput()
+  rate: str = 'output'
+  chunk: int = 1
+  unroll: int = 1
+
+  def __post_init__(self):
+    if self.rate not in ('output', 'mean'):
+      raise ValueError(f"rate must be 'output' or 'mean', got {self.rate!r}")
+    if self.chunk < 1 or self.unroll < 1:
+      raise ValueError('chunk and unroll must be >= 1')
+
+  # -- states -----------------------------------------------------------------
+  def init_states(self, batch: int, dtype=jnp.float32) -> tuple:
+    """The zero state of every layer for a batch."""
+    return tuple(self.neuron.init_state((batch, *shape), dtype)
+                 for shape in self.network.layer_shapes)
+
+  def outputs(self, states) -> tuple:
+    return tuple(self.neuron.output(s) for s in states)
+
+  def means(self, states) -> tuple:
+    return tuple(self.neuron.mean(s) for s in states)
+
+  # -- one step -----------------------------------------------------------------
+  def step(self, params: Params, drive: Array, states: tuple, outs: tuple,
+           layer_noise: tuple, beta=0.0, labels: Array | None = None):
+    """One synchronous step of all layers. Returns (states, outputs)."""
+    currents = self.network.currents(params, drive, outs)
+    if labels is not None:
+      force = self.network.cost_grad(params, self.neuron.mean(states[-1]), labels)
+      currents = currents[:-1] + (currents[-1] - beta * force,)
+    new = [self.neuron.update(s, i, n) for s, i, n in zip(states, currents, layer_noise)]
+    return tuple(n[0] for n in new), tuple(n[1] for n in new)
+
+  def _noise(self, keys: Array, ts: Array, x_shape, dtype):
+    """Noise of steps ``ts`` for every example: (input, per-layer), leading [c, B]."""
+    ex_shape = self.encoder.example_shape(x_shape)
+
+    def one(k, t):
+      kt = jax.random.fold_in(k, t)
+      enc = self.encoder.noise(jax.random.fold_in(kt, 0), ex_shape, dtype)
+      layers = tuple(self.neuron.noise(jax.random.fold_in(kt, l + 1), shape, dtype)
+                     for l, shape in enumerate(self.network.layer_shapes))
+      return enc, layers
+
+    return jax.vmap(lambda t: jax.vmap(lambda k: one(k, t))(keys))(ts)
+
+  def has_noise(self, x_shape, dtype=jnp.float32) -> bool:
+    key = jax.random.key(0)
+    shapes = jax.eval_shape(lambda: self._noise(key[None], jnp.zeros((1,), jnp.int32),
+                                                x_shape, dtype))
+    return bool(jax.tree_util.tree_leaves(shapes))
+
+  # -- a phase -----------------------------------------------------------------
+  def run_phase(self, params: Params, x: Array, keys: Array | None, states: tuple, *,
+                steps: int, t0: int | Array = 0, k_avg: int = 1, beta=0.0,
+                labels: Array | None = None,
+                trace_fn: Callable[[tuple], Any] | None = None) -> PhaseResult:
+    """Runs ``steps`` steps from ``states``.
+
+    Args:
+      params: network parameters.
+      x: batched input ([B, *input_shape], or [B, F, *input_shape] for frames).
+      keys: per-example keys [B] (``example_keys``); None for deterministic
+        models with a deterministic encoder.
+      states: initial neuron states (``init_states`` or a previous phase's).
+      steps: number of steps (static).
+      t0: global index of the first step (keys and frames depend on it).
+      k_avg: rates average the last ``k_avg`` steps (1 <= k_avg <= steps).
+      beta: nudging strength (scalar, may be traced); used if ``labels`` given.
+      labels: integer class labels [B]; None for a free phase.
+      trace_fn: optional function of the states recorded at every step.
+
+    Returns:
+      A ``PhaseResult``.
+    """
+    if not 1 <= k_avg <= steps:
+      raise ValueError(f'need 1 <= k_avg <= steps, got k_avg={k_avg}, steps={steps}')
+    dtype = jax.tree_util.tree_leaves(states)[0].dtype
+    noisy = self.has_noise(x.shape, dtype)
+    if noisy and keys is None:
+      raise ValueError('this neuron model or encoder is stochastic: pass per-example keys')
+    static_drive = self.network.input_drive(params, x) if self.encoder.static else None
+    no_noise = (None,) * self.network.num_layers
+    x_shape = x.shape
+
+    def body(carry, xs):
+      st, outs, acc = carry
+      t_local, drive, layer_noise = xs
+      drive = static_drive if drive is None else drive
+      st, outs = self.step(params, drive, st, outs,
+                           no_noise if layer_noise is None else layer_noise, beta, labels)
+      vals = outs if self.rate == 'output' else self.means(st)
+      w = (t_local >= steps - k_avg).astype(dtype)
+      acc = tuple(a + w * v for a, v in zip(acc, vals))
+      return (st, outs, acc), (None if trace_fn is None else trace_fn(st))
+
+    def run_chunk(carry, start, c):
+      ts_local = start + jnp.arange(c)
+      ts = t0 + ts_local
+      enc_noise = layer_noise = drive = None
+      if noisy:
+        enc_noise, layer_noise = self._noise(keys, ts, x_shape, dtype)
+      if not self.encoder.static:
+        frames = jax.vmap(lambda n, t: self.encoder.encode(x, n, t),
+                          (None if enc_noise is None else 0, 0))(enc_noise, ts)
+        flat = self.network.input_drive(params, frames.reshape((-1,) + frames.shape[2:]))
+        drive = flat.reshape((c, -1) + flat.shape[1:])
+      return lax.scan(body, carry, (ts_local, drive, layer_noise),
+                      unroll=min(self.unroll, c))
+
+    acc0 = tuple(jnp.zeros(v.shape, dtype) for v in self.outputs(states))
+    carry = (states, self.outputs(states), acc0)
+    chunk = self.chunk if (noisy or not self.encoder.static) else steps
+    n_full, rem = divmod(steps, chunk)
+    traces = []
+    if n_full:
+      carry, ys = lax.scan(lambda cr, i: run_chunk(cr, i * chunk, chunk), carry,
+                           jnp.arange(n_full))
+      traces.append(jax.tree_util.tree_map(lambda y: y.reshape((-1,) + y.shape[2:]), ys))
+    if rem:
+      carry, ys = run_chunk(carry, n_full * chunk, rem)
+      traces.append(ys)
+    trace = None
+    if trace_fn is not None:
+      trace = jax.tree_util.tree_map(lambda *ys: jnp.concatenate(ys, 0), *traces)
+    st, _, acc = carry
+    return PhaseResult(states=st, rates=tuple(a / k_avg for a in acc), trace=trace)
+
+  def residual(self, params: Params, x: Array, states: tuple, *, t: int | Array,
+               beta=0.0, labels: Array | None = None) -> Array:
+    """‖out^{t+1} − out^t‖ per example after ``states`` (deterministic models).
+
+    The convergence diagnostic of SPEC 5: one more step from ``states`` without
+    noise; returns the L2 norm over all layers, shape [B].
+    """
+    drive = self.network.input_drive(
+        params, x if self.encoder.static else self.encoder.encode(x, None, t))
+    outs = self.outputs(states)
+    _, new = self.step(params, drive, states, outs, (None,) * len(states), beta, labels)
+    sq = sum(jnp.sum((n - o).reshape(n.shape[0], -1) ** 2, axis=-1) for n, o in zip(new, outs))
+    return jnp.sqrt(sq)

@@ -1,0 +1,175 @@
+"""Gradient estimators over one simulated system: Equilibrium Propagation.
+
+EP (SPEC 4). From the zero state, a free phase of T_free steps (β = 0) reaches
+s*; from s*, nudged phases of T_nudge steps at +β and −β reach r^{+β}, r^{−β}
+(rates for spiking models, states for the CRNN). With the nudged primitive
+Φ_β = Φ − β Σ_b C_b (``energy.Network.nudged_phi``), the update
+
+    Δθ = 1/(β₁ − β₂) · (∂Φ_{β₁}/∂θ (r^{β₁}) − ∂Φ_{β₂}/∂θ (r^{β₂}))
+
+estimates −dC/dθ. The nudgings:
+
+* ``'symmetric'`` [Lab21]: β₁ = +β, β₂ = −β;
+* ``'one_sided'``: β₁ = β, β₂ = 0 with r^0 = the free phase's rates;
+* ``'random_sign'``: one-sided with β₁ = ±β, the sign drawn per batch.
+
+For a dense layer Δθ is the contrastive Hebbian rule
+(r_ℓ r_{ℓ-1}ᵀ)^{β₁} − (r_ℓ r_{ℓ-1}ᵀ)^{β₂} over (β₁ − β₂). Everything here is a
+difference of ``jax.grad`` of Φ_β with respect to θ: EP needs no stored
+trajectory, so its memory does not grow with the number of steps.
+
+Keys: example i uses ``fold_in(key, index_i)``; phase p then folds in p (free
+0, +β 1, −β 1 or 2). By default both nudged phases reuse the same noise
+(**[choice]**, common random numbers: the +β/−β difference then reflects β,
+not the draw), ``shared_noise=False`` gives them independent noise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from stochep_jax import dynamics
+
+Array = jax.Array
+Params = Any
+
+FREE, PLUS, MINUS = 0, 1, 2
+NUDGINGS = ('symmetric', 'one_sided', 'random_sign')
+
+
+@dataclasses.dataclass(frozen=True)
+class EP:
+  """Settings of the EP phases (SPEC 4).
+
+  Attributes:
+    t_free: free-phase steps.
+    t_nudge: steps of each nudged phase.
+    beta: nudging strength β > 0.
+    nudging: ``'symmetric'``, ``'one_sided'`` or ``'random_sign'``.
+    k_avg: rates average the last k_avg steps of each phase (1 = final state).
+    shared_noise: nudged phases reuse the same noise (common random numbers).
+  """
+
+  t_free: int = 250
+  t_nudge: int = 25
+  beta: float = 0.2
+  nudging: str = 'symmetric'
+  k_avg: int = 1
+  shared_noise: bool = True
+
+  def __post_init__(self):
+    if self.nudging not in NUDGINGS:
+      raise ValueError(f'nudging must be one of {NUDGINGS}, got {self.nudging!r}')
+    if self.beta <= 0:
+      raise ValueError('beta must be > 0')
+    if not 1 <= self.k_avg <= min(self.t_free, self.t_nudge):
+      raise ValueError('need 1 <= k_avg <= min(t_free, t_nudge)')
+
+
+def _keys(key: Array | None, batch: int, indices: Array | None) -> Array | None:
+  if key is None:
+    return None
+  if indices is None:
+    indices = jnp.arange(batch)
+  return dynamics.example_keys(key, indices)
+
+
+def _phase(keys, phase):
+  return None if keys is None else dynamics.fold_in_each(keys, phase)
+
+
+def free_phase(sim: dynamics.Simulator, params: Params, x: Array, key: Array | None, *,
+               steps: int, k_avg: int = 1, indices: Array | None = None,
+               trace_fn=None) -> dynamics.PhaseResult:
+  """The free phase (β = 0) from the zero state.
+
+  Args:
+    sim: the simulated system.
+    params: network parameters.
+    x: batched input.
+    key: the batch's key (None for deterministic systems).
+    steps: T_free.
+    k_avg: rates average the last k_avg steps.
+    indices: global example indices [B] (default 0..B-1) for per-example keys.
+    trace_fn: optional per-step recording (see ``Simulator.run_phase``).
+  """
+  keys = _keys(key, x.shape[0], indices)
+  return sim.run_phase(params, x, _phase(keys, FREE), sim.init_states(x.shape[0], x.dtype),
+                       steps=steps, k_avg=k_avg, trace_fn=trace_fn)
+
+
+def predict(sim: dynamics.Simulator, params: Params, x: Array, key: Array | None, *,
+            t_free: int, k_avg: int = 1, indices: Array | None = None) -> Array:
+  """Class scores [B, n_classes] after the free phase (inference)."""
+  res = free_phase(sim, params, x, key, steps=t_free, k_avg=k_avg, indices=indices)
+  return sim.network.scores(params, res.rates)
+
+
+def ep_update(sim: dynamics.Simulator, ep: EP, params: Params, x: Array, labels: Array,
+              key: Array | None, indices: Array | None = None) -> tuple[Params, dict]:
+  """EP's update Δθ (an estimate of −dC/dθ, averaged over the batch).
+
+  Returns:
+    ``(delta, aux)``: delta shaped like params; aux holds the free phase's
+    ``scores`` [B, n_classes], per-example ``loss`` [B] at the free rates,
+    the free ``rates`` of every layer and the ``beta`` used.
+  """
+  b = x.shape[0]
+  keys = _keys(key, b, indices)
+  free = sim.run_phase(params, x, _phase(keys, FREE), sim.init_states(b, x.dtype),
+                       steps=ep.t_free, k_avg=ep.k_avg)
+
+  def nudge(beta, phase):
+    return sim.run_phase(params, x, _phase(keys, phase), free.states, steps=ep.t_nudge,
+                         t0=ep.t_free, k_avg=ep.k_avg, beta=beta, labels=labels).rates
+
+  if ep.nudging == 'symmetric':
+    b1, b2 = ep.beta, -ep.beta
+    r1, r2 = nudge(b1, PLUS), nudge(b2, PLUS if ep.shared_noise else MINUS)
+  else:
+    b1 = ep.beta
+    if ep.nudging == 'random_sign':
+      if key is None:
+        raise ValueError('random_sign nudging needs a key')
+      sign = jax.random.rademacher(jax.random.fold_in(key, -1), (), jnp.int32)
+      b1 = sign.astype(jnp.float32) * ep.beta
+    b2, r1, r2 = 0.0, nudge(b1, PLUS), free.rates
+
+  x_rate = sim.encoder.mean(x)
+  net = sim.network
+
+  def contrast(theta):
+    return (net.nudged_phi(theta, x_rate, r1, labels, b1)
+            - net.nudged_phi(theta, x_rate, r2, labels, b2))
+
+  scale = 1.0 / ((b1 - b2) * b)
+  delta = jax.tree_util.tree_map(lambda g: g * scale, jax.grad(contrast)(params))
+  aux = {'scores': net.scores(params, free.rates),
+         'loss': net.cost(params, free.rates, labels),
+         'rates': free.rates,
+         'beta': jnp.asarray(b1)}
+  return delta, aux
+
+
+def ep_gradient(sim: dynamics.Simulator, ep: EP, params: Params, x: Array, labels: Array,
+                key: Array | None, indices: Array | None = None) -> tuple[Params, dict]:
+  """EP's estimate of dL/dθ (L = mean cost): −Δθ, ready for an optax update.
+
+  Args:
+    sim: the simulated system (network, neuron model, input encoder).
+    ep: phase settings.
+    params: network parameters.
+    x: batched input.
+    labels: integer labels [B].
+    key: the batch's PRNG key (None for deterministic systems).
+    indices: global example indices [B] for per-example keys (default 0..B-1).
+
+  Returns:
+    ``(grads, aux)``: grads shaped like params; aux as in ``ep_update``.
+  """
+  delta, aux = ep_update(sim, ep, params, x, labels, key, indices)
+  return jax.tree_util.tree_map(jnp.negative, delta), aux

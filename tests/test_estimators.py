@@ -1,0 +1,135 @@
+"""EP: the update is the contrastive Hebbian rule and matches jax.grad (SPEC 4, 5)."""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl.testing import absltest, parameterized
+
+import stochep_jax as sep
+
+
+def cosine(a, b):
+  a, b = jnp.ravel(a), jnp.ravel(b)
+  return float(jnp.vdot(a, b) / (jnp.linalg.norm(a) * jnp.linalg.norm(b)))
+
+
+def bptt_grad(sim, params, x, y, steps):
+  """dL/dθ by jax.grad through the unrolled free phase (L = mean cost at the end)."""
+  def loss(p):
+    return jnp.mean(sim.network.cost(p, sep.free_phase(sim, p, x, None, steps=steps).rates, y))
+  return jax.grad(loss)(params)
+
+
+class EPTest(parameterized.TestCase):
+
+  @parameterized.named_parameters(('crnn', False), ('stochep_bernoulli_input', True))
+  def test_dense_update_is_contrastive_hebbian_rule(self, spiking):
+    net = sep.dense(10, [8], 3)
+    params = net.init(jax.random.key(0))
+    x = jax.random.uniform(jax.random.key(1), (5, 10))
+    y = jnp.array([0, 1, 2, 0, 1])
+    if spiking:
+      sim = sep.Simulator(net, sep.StochEP(decay=0.5, kappa=2.0), encoder=sep.BernoulliInput())
+      ep, key = sep.EP(t_free=30, t_nudge=12, beta=0.4, k_avg=6), jax.random.key(2)
+    else:
+      sim, ep, key = sep.Simulator(net, sep.CRNN()), sep.EP(t_free=30, t_nudge=12, beta=0.4), None
+    delta, _ = jax.jit(lambda p: sep.ep_update(sim, ep, p, x, y, key))(params)
+
+    # The same phases by hand, then the rule (r_l r_{l-1}^T)^+ - (r_l r_{l-1}^T)^- over 2βB.
+    keys = None if key is None else sep.example_keys(key, jnp.arange(5))
+    phase = lambda p: None if keys is None else sep.dynamics.fold_in_each(keys, p)
+    free = sim.run_phase(params, x, phase(0), sim.init_states(5), steps=30, k_avg=ep.k_avg)
+    plus, minus = (sim.run_phase(params, x, phase(1), free.states, steps=12, t0=30,
+                                 k_avg=ep.k_avg, beta=b, labels=y).rates for b in (0.4, -0.4))
+    below_p, below_m = (x,) + plus[:-1], (x,) + minus[:-1]   # the input rate is x itself
+    for l in range(2):
+      dw = (below_p[l].T @ plus[l] - below_m[l].T @ minus[l]) / (2 * 0.4 * 5)
+      db = (plus[l] - minus[l]).sum(0) / (2 * 0.4 * 5)
+      np.testing.assert_allclose(delta['layers'][l]['w'], dw, atol=1e-5)
+      np.testing.assert_allclose(delta['layers'][l]['b'], db, atol=1e-5)
+    self.assertEqual(delta['readout'], {})
+
+  def test_ep_gradient_is_minus_update(self):
+    net = sep.dense(6, [5], 2)
+    params = net.init(jax.random.key(0))
+    x, y = jax.random.uniform(jax.random.key(1), (4, 6)), jnp.array([0, 1, 1, 0])
+    sim, ep = sep.Simulator(net, sep.CRNN()), sep.EP(t_free=20, t_nudge=5, beta=0.1)
+    g, aux = sep.ep_gradient(sim, ep, params, x, y, None)
+    d, _ = sep.ep_update(sim, ep, params, x, y, None)
+    chex.assert_trees_all_close(g, jax.tree_util.tree_map(jnp.negative, d))
+    chex.assert_shape(aux['scores'], (4, 2))
+    chex.assert_shape(aux['loss'], (4,))
+
+  @parameterized.named_parameters(('one_hidden', [48]), ('two_hidden', [48, 32]),
+                                  ('three_hidden', [48, 32, 24]))
+  def test_symmetric_ep_matches_bptt(self, hidden):
+    """Small β, long relaxation: cosine ≥ 0.99 on every parameter tensor."""
+    net = sep.dense(30, hidden, 10)
+    params = net.init(jax.random.key(3))
+    x = jax.random.uniform(jax.random.key(4), (32, 30))
+    y = jnp.arange(32) % 10
+    sim = sep.Simulator(net, sep.CRNN())
+    g_ep, _ = jax.jit(lambda p: sep.ep_gradient(
+        sim, sep.EP(t_free=200, t_nudge=100, beta=1e-3), p, x, y, None))(params)
+    g_bp = jax.jit(lambda p: bptt_grad(sim, p, x, y, 200))(params)
+    res = sep.free_phase(sim, params, x, None, steps=200)
+    self.assertLess(float(sim.residual(params, x, res.states, t=200).max()), 1e-4)
+    for a, b in zip(jax.tree_util.tree_leaves(g_ep), jax.tree_util.tree_leaves(g_bp)):
+      self.assertGreaterEqual(cosine(a, b), 0.99)
+
+  def test_cross_entropy_readout_matches_bptt(self):
+    net = sep.dense(20, [32], 5, readout='ce')
+    params = net.init(jax.random.key(5))
+    x = jax.random.uniform(jax.random.key(6), (16, 20))
+    y = jnp.arange(16) % 5
+    sim = sep.Simulator(net, sep.CRNN())
+    g_ep, _ = sep.ep_gradient(sim, sep.EP(t_free=100, t_nudge=60, beta=1e-3), params, x, y, None)
+    g_bp = bptt_grad(sim, params, x, y, 100)
+    self.assertEqual(set(g_ep['readout']), {'w'})
+    for a, b in zip(jax.tree_util.tree_leaves(g_ep), jax.tree_util.tree_leaves(g_bp)):
+      self.assertGreaterEqual(cosine(a, b), 0.99)
+
+  def test_one_sided_and_random_sign(self):
+    net = sep.dense(20, [32], 5)
+    params = net.init(jax.random.key(7))
+    x = jax.random.uniform(jax.random.key(8), (16, 20))
+    y = jnp.arange(16) % 5
+    sim = sep.Simulator(net, sep.CRNN())
+    g_bp = bptt_grad(sim, params, x, y, 100)
+
+    def run(nudging, key=None):
+      return sep.ep_gradient(sim, sep.EP(100, 60, beta=0.5, nudging=nudging), params, x, y, key)
+
+    flat = lambda t: jnp.concatenate([v.ravel() for v in jax.tree_util.tree_leaves(t)])
+    err = lambda g: float(jnp.linalg.norm(flat(g) - flat(g_bp)) / jnp.linalg.norm(flat(g_bp)))
+    sym, one = flat(run('symmetric')[0]), flat(run('one_sided')[0])
+    self.assertLess(err(run('symmetric')[0]), err(run('one_sided')[0]))  # no O(β) bias
+    # Random sign is one-sided at ±β; symmetric = mean of one-sided at +β and at −β.
+    signs = set()
+    for i in range(6):
+      g, aux = run('random_sign', jax.random.key(i))
+      sign = float(aux['beta']) / 0.5
+      signs.add(sign)
+      want = one if sign > 0 else 2 * sym - one
+      np.testing.assert_allclose(flat(g), want, atol=2e-5)
+    self.assertEqual(signs, {1.0, -1.0})
+
+  def test_predict(self):
+    net = sep.dense(6, [5], 3, n_perclass=2)
+    params = net.init(jax.random.key(0))
+    x = jax.random.uniform(jax.random.key(1), (4, 6))
+    sim = sep.Simulator(net, sep.CRNN())
+    scores = sep.predict(sim, params, x, None, t_free=30)
+    final = sep.free_phase(sim, params, x, None, steps=30).rates[-1]
+    np.testing.assert_allclose(scores, final.reshape(4, 3, 2).mean(-1), atol=1e-6)
+
+  def test_invalid_settings(self):
+    with self.assertRaises(ValueError):
+      sep.EP(nudging='two_sided')
+    with self.assertRaises(ValueError):
+      sep.EP(t_free=10, t_nudge=5, k_avg=6)
+
+
+if __name__ == '__main__':
+  absltest.main()
