@@ -99,7 +99,7 @@ class EPTest(parameterized.TestCase):
     g_bp = bptt_grad(sim, params, x, y, 100)
 
     def run(nudging, key=None):
-      return sep.ep_gradient(sim, sep.EP(100, 60, beta=0.5, nudging=nudging), params, x, y, key)
+      return sep.ep_gradient(sim, sep.EP(100, 60, beta=0.1, nudging=nudging), params, x, y, key)
 
     flat = lambda t: jnp.concatenate([v.ravel() for v in jax.tree_util.tree_leaves(t)])
     err = lambda g: float(jnp.linalg.norm(flat(g) - flat(g_bp)) / jnp.linalg.norm(flat(g_bp)))
@@ -109,7 +109,7 @@ class EPTest(parameterized.TestCase):
     signs = set()
     for i in range(6):
       g, aux = run('random_sign', jax.random.key(i))
-      sign = float(aux['beta']) / 0.5
+      sign = float(aux['beta']) / 0.1
       signs.add(sign)
       want = one if sign > 0 else 2 * sym - one
       np.testing.assert_allclose(flat(g), want, atol=2e-5)
