@@ -38,6 +38,8 @@ Array = jax.Array
 Params = Any
 
 FREE, PLUS, MINUS = 0, 1, 2
+# The random-sign draw uses fold_in(key, SIGN_STREAM); example index 2**32 - 1 is reserved.
+SIGN_STREAM = 0xFFFFFFFF
 NUDGINGS = ('symmetric', 'one_sided', 'random_sign')
 
 
@@ -135,7 +137,7 @@ def ep_update(sim: dynamics.Simulator, ep: EP, params: Params, x: Array, labels:
     if ep.nudging == 'random_sign':
       if key is None:
         raise ValueError('random_sign nudging needs a key')
-      sign = jax.random.rademacher(jax.random.fold_in(key, -1), (), jnp.int32)
+      sign = jax.random.rademacher(jax.random.fold_in(key, SIGN_STREAM), (), jnp.int32)
       b1 = sign.astype(jnp.float32) * ep.beta
     b2, r1, r2 = 0.0, nudge(b1, PLUS), free.rates
 
