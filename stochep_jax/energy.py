@@ -214,29 +214,3 @@ class Network:
     """Φ_β = Φ − β Σ_b C_b: the function whose θ-gradient EP contrasts."""
     return self.phi(params, x, states) - beta * jnp.sum(self.cost(params, states, labels))
 
-
-def dense(input_size: int, hidden: Sequence[int], n_classes: int = 10, *,
-          readout: str = 'mse', n_perclass: int = 1, init_scale: float = 1.0) -> Network:
-  """A fully connected network, e.g. ``dense(784, [512], 10)`` for 784-512-10.
-
-  Args:
-    input_size: number of input units.
-    hidden: hidden layer sizes.
-    n_classes: number of classes.
-    readout: ``'mse'`` (output neuron layer of n_classes·n_perclass units) or
-      ``'ce'`` (softmax readout from the last hidden layer, outside Φ).
-    n_perclass: output neurons per class (MSE only).
-    init_scale: see ``connections.Dense``.
-  """
-  sizes = list(hidden)
-  if readout == 'mse':
-    sizes.append(n_classes * n_perclass)
-    ro = MSEReadout(n_classes, n_perclass)
-  elif readout == 'ce':
-    if n_perclass != 1:
-      raise ValueError('n_perclass applies to the MSE readout only')
-    ro = CrossEntropyReadout(n_classes, init_scale=init_scale)
-  else:
-    raise ValueError(f"readout must be 'mse' or 'ce', got {readout!r}")
-  conns = tuple(conn_lib.Dense(n, init_scale=init_scale) for n in sizes)
-  return Network((input_size,), conns, ro)

@@ -33,9 +33,14 @@ import jax
 import jax.numpy as jnp
 
 from stochep_jax import dynamics
+from stochep_jax import registry
 
 Array = jax.Array
 Params = Any
+
+# Gradient estimators by name, for configs: ESTIMATORS.make(name, sim=..., **settings)
+# returns gradient_fn(params, x, labels, key, indices) -> (grads, aux).
+ESTIMATORS = registry.Registry('gradient estimator')
 
 FREE, PLUS, MINUS = 0, 1, 2
 # The random-sign draw uses fold_in(key, SIGN_STREAM); example index 2**32 - 1 is reserved.
@@ -175,3 +180,14 @@ def ep_gradient(sim: dynamics.Simulator, ep: EP, params: Params, x: Array, label
   """
   delta, aux = ep_update(sim, ep, params, x, labels, key, indices)
   return jax.tree_util.tree_map(jnp.negative, delta), aux
+
+
+@ESTIMATORS.register('ep')
+def make_ep_gradient_fn(sim: dynamics.Simulator, **settings):
+  """``gradient_fn`` of EP with ``EP(**settings)`` (unknown settings are ignored)."""
+  ep = registry.call_accepted(EP, settings)
+
+  def gradient_fn(params, x, labels, key, indices=None):
+    return ep_gradient(sim, ep, params, x, labels, key, indices)
+
+  return gradient_fn

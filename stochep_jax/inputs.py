@@ -25,10 +25,14 @@ import jax
 import jax.numpy as jnp
 
 from stochep_jax import noise as noise_lib
+from stochep_jax import registry
 
 Array = jax.Array
 
+ENCODERS = registry.Registry('input encoder')
 
+
+@ENCODERS.register('analog')
 @dataclasses.dataclass(frozen=True)
 class AnalogInput:
   """x^t = x."""
@@ -50,6 +54,7 @@ class AnalogInput:
     return tuple(x_shape[1:])
 
 
+@ENCODERS.register('bernoulli')
 @dataclasses.dataclass(frozen=True)
 class BernoulliInput:
   """x^t = [U^t < x]: one Bernoulli spike per pixel and step.
@@ -75,6 +80,7 @@ class BernoulliInput:
     return tuple(x_shape[1:])
 
 
+@ENCODERS.register('frames')
 @dataclasses.dataclass(frozen=True)
 class FrameInput:
   """A frame sequence x[:, f] spread over the free phase of ``t_free`` steps.

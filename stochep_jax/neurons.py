@@ -15,6 +15,8 @@ Splitting ``step`` into ``noise`` and ``update`` lets ``dynamics.py`` draw a
 chunk of steps' noise at once (one big, vectorised RNG call) while producing
 exactly the spikes that step-by-step drawing produces.
 
+Models are registered by name in ``NEURONS`` (``NEURONS.make('stochep', decay=0.9)``).
+
 A neuron knows nothing about layers or batches: every operation is elementwise
 over whatever shape ``current`` has. ``dt`` is the model's state step size
 (1 for discrete maps); the GDU check divides state updates by it.
@@ -31,9 +33,12 @@ from flax import struct
 
 from stochep_jax import activations
 from stochep_jax import noise as noise_lib
+from stochep_jax import registry
 
 Array = jax.Array
 State = Any
+
+NEURONS = registry.Registry('neuron model')
 
 
 class NeuronModel:
@@ -59,6 +64,7 @@ class CRNNState:
   s: Array
 
 
+@NEURONS.register('crnn')
 @dataclasses.dataclass(frozen=True)
 class CRNN(NeuronModel):
   """Prototypical convergent RNN neuron [Ern19, Lab21].
@@ -94,6 +100,7 @@ class HopfieldState:
   s: Array
 
 
+@NEURONS.register('hopfield')
 @dataclasses.dataclass(frozen=True)
 class Hopfield(NeuronModel):
   """Continuous-time Hopfield neuron, Euler step of size ``dt``.
@@ -139,6 +146,7 @@ class StochEPState:
   s: Array   # last spike (0/1), or p for the mean-field network
 
 
+@NEURONS.register('stochep')
 @dataclasses.dataclass(frozen=True)
 class StochEP(NeuronModel):
   """StochEP probabilistic spiking neuron [StochEP], our discrete form.

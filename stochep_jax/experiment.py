@@ -1,0 +1,194 @@
+"""``train_and_evaluate(config, workdir)``: what the launchers run.
+
+This is the one module that reads an ``ml_collections`` config: it builds the
+simulator and gradient estimator from registered names, loads the dataset
+through ``stochep_jax.data``, trains with ``training`` and keeps an orbax
+checkpoint per epoch (a restarted run with the same workdir resumes), and
+writes ``<workdir>/metrics.json``. See ``experiments/configs/`` for the fields.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import orbax.checkpoint as ocp
+from absl import logging
+from flax import serialization
+
+from stochep_jax import architectures
+from stochep_jax import data
+from stochep_jax import dynamics
+from stochep_jax import estimators
+from stochep_jax import inputs
+from stochep_jax import neurons
+from stochep_jax import training
+
+CHECKPOINT_DIR = 'checkpoints'
+
+
+def _dict(cfg) -> dict:
+  return cfg.to_dict() if isinstance(cfg, ml_collections.ConfigDict) else dict(cfg)
+
+
+def build_simulator(config: ml_collections.ConfigDict) -> dynamics.Simulator:
+  """Network, neuron model and input encoder named by the config."""
+  spec = data.DATASETS[config.dataset]
+  net_cfg = _dict(config.network)
+  network = architectures.ARCHITECTURES.make(
+      net_cfg.pop('architecture'), input_shape=spec.image_shape, n_classes=spec.num_classes,
+      **net_cfg)
+  neuron_cfg = _dict(config.neuron)
+  neuron = neurons.NEURONS.make(neuron_cfg.pop('name'), **neuron_cfg)
+  input_cfg = _dict(config.input)
+  encoder = inputs.ENCODERS.make(input_cfg.pop('name'), t_free=config.ep.t_free, **input_cfg)
+  return dynamics.Simulator(network, neuron, encoder, **_dict(config.simulator))
+
+
+def build_gradient_fn(config: ml_collections.ConfigDict, sim: dynamics.Simulator):
+  """``gradient_fn`` of the estimator named by ``config.method`` (e.g. ``'ep'``)."""
+  return estimators.ESTIMATORS.make(config.method, sim=sim, **_dict(config.ep))
+
+
+def build_free_fn(config: ml_collections.ConfigDict, sim: dynamics.Simulator):
+  """Inference: free phase → (scores, per-example cost, rates)."""
+  t_free, k_avg = config.ep.t_free, config.ep.k_avg
+
+  def free_fn(params, x, labels, key, indices):
+    res = estimators.free_phase(sim, params, x, key, steps=t_free, k_avg=k_avg,
+                                indices=indices)
+    return (sim.network.scores(params, res.rates), sim.network.cost(params, res.rates, labels),
+            res.rates)
+
+  return free_fn
+
+
+def _eval_batches(images, labels, batch_size):
+  """Test batches padded to a fixed size (one compilation), with a mask."""
+  for batch in data.batches(images, labels, batch_size, seed=0, epoch=0, shuffle=False,
+                            drop_remainder=False):
+    n = batch['label'].shape[0]
+    pad = batch_size - n
+    batch['mask'] = np.arange(batch_size) < n
+    if pad:
+      batch = {k: np.concatenate([v, np.repeat(v[-1:], pad, 0)]) if k != 'mask' else v
+               for k, v in batch.items()}
+    yield batch
+
+
+def evaluate(eval_step, params, images, labels, batch_size, key) -> dict[str, float]:
+  sums = None
+  for batch in _eval_batches(images, labels, batch_size):
+    m = eval_step(params, batch, key)
+    sums = m if sums is None else jax.tree_util.tree_map(jnp.add, sums, m)
+  return training.summarize(sums)
+
+
+def _format(epoch, num_epochs, train, test, seconds):
+  rates = ' '.join(f'{train[k]:.3f}' for k in sorted(train) if k.startswith('rate'))
+  return (f'epoch {epoch:3d}/{num_epochs}  train acc {train["accuracy"]:.4f} '
+          f'loss {train["loss"]:.4f}  test acc {test["accuracy"]:.4f} loss {test["loss"]:.4f}  '
+          f'rates [{rates}]  {seconds:.1f}s')
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
+  """Trains and evaluates every epoch; returns what it writes to metrics.json.
+
+  Args:
+    config: an experiment config (``experiments/configs/*.py``).
+    workdir: checkpoints go to ``workdir/checkpoints``, metrics to
+      ``workdir/metrics.json``. A run restarted with the same workdir resumes
+      from the last completed epoch.
+  """
+  data.check_files(config.dataset, config.data_dir)          # fails fast, before any work
+  tfds_dir = config.get('tfds_dir') or None
+  train_x, train_y = data.load_arrays(config.dataset, 'train', config.data_dir, tfds_dir)
+  test_x, test_y = data.load_arrays(config.dataset, 'test', config.data_dir, tfds_dir)
+  if config.get('train_subset'):
+    train_x, train_y = train_x[:config.train_subset], train_y[:config.train_subset]
+  if config.get('test_subset'):
+    test_x, test_y = test_x[:config.test_subset], test_y[:config.test_subset]
+
+  sim = build_simulator(config)
+  root = jax.random.key(config.seed)
+  params = sim.network.init(jax.random.fold_in(root, 0))
+  opt_cfg = _dict(config.optimizer)
+  optimizer = training.make_optimizer(params, opt_cfg.pop('learning_rates'), **opt_cfg)
+  state = training.init_train_state(params, optimizer)
+  train_step = jax.jit(training.make_train_step(build_gradient_fn(config, sim), optimizer),
+                       donate_argnums=0)
+  eval_step = jax.jit(training.make_eval_step(build_free_fn(config, sim)))
+  train_key, eval_key = jax.random.fold_in(root, 1), jax.random.fold_in(root, 2)
+
+  os.makedirs(workdir, exist_ok=True)
+  mngr = ocp.CheckpointManager(os.path.abspath(os.path.join(workdir, CHECKPOINT_DIR)),
+                               options=ocp.CheckpointManagerOptions(max_to_keep=2))
+  meta = {'history': [], 'wall_seconds': 0.0}
+  start_epoch = 0
+  if mngr.latest_step() is not None:
+    start_epoch = mngr.latest_step()
+    restored = mngr.restore(start_epoch, args=ocp.args.Composite(
+        state=ocp.args.StandardRestore(serialization.to_state_dict(state)),
+        meta=ocp.args.JsonRestore()))
+    state = serialization.from_state_dict(state, restored['state'])
+    meta = restored['meta']
+    logging.info('resumed from %s at epoch %d', workdir, start_epoch)
+    print(f'resumed from the checkpoint of epoch {start_epoch}', flush=True)
+
+  steps_per_epoch = len(train_y) // config.batch_size
+  for epoch in range(start_epoch + 1, config.num_epochs + 1):
+    t0 = time.time()
+    sums = None
+    for i, batch in enumerate(data.batches(train_x, train_y, config.batch_size,
+                                           seed=config.seed, epoch=epoch)):
+      state, m = train_step(state, batch, train_key)
+      sums = m if sums is None else jax.tree_util.tree_map(jnp.add, sums, m)
+      if config.log_every_steps and (i + 1) % config.log_every_steps == 0:
+        s = training.summarize(sums)
+        logging.info('epoch %d step %d/%d train acc %.4f loss %.4f', epoch, i + 1,
+                     steps_per_epoch, s['accuracy'], s['loss'])
+    train = training.summarize(sums)
+    test = evaluate(eval_step, state.params, test_x, test_y, config.eval_batch_size, eval_key)
+    seconds = time.time() - t0
+    meta['wall_seconds'] += seconds
+    meta['history'].append({'epoch': epoch, 'seconds': seconds,
+                            **{f'train_{k}': v for k, v in train.items()},
+                            **{f'test_{k}': v for k, v in test.items()}})
+    print(_format(epoch, config.num_epochs, train, test, seconds), flush=True)
+    mngr.save(epoch, args=ocp.args.Composite(
+        state=ocp.args.StandardSave(serialization.to_state_dict(state)),
+        meta=ocp.args.JsonSave(meta)))
+    _write_metrics(workdir, config, meta)
+  mngr.wait_until_finished()
+  mngr.close()
+  metrics = _write_metrics(workdir, config, meta)
+  print(f'final test accuracy {metrics["test_accuracy"]:.4f} (error '
+        f'{100 * (1 - metrics["test_accuracy"]):.2f}%) after {metrics["epochs"]} epochs, '
+        f'{metrics["wall_seconds"]:.0f}s', flush=True)
+  return metrics
+
+
+def _write_metrics(workdir: str, config: ml_collections.ConfigDict, meta: dict) -> dict:
+  history = meta['history']
+  last = history[-1] if history else {}
+  metrics = {
+      'test_accuracy': last.get('test_accuracy'),
+      'train_accuracy': last.get('train_accuracy'),
+      'best_test_accuracy': max((h['test_accuracy'] for h in history), default=None),
+      'epochs': len(history),
+      'wall_seconds': meta['wall_seconds'],
+      'devices': [str(d) for d in jax.devices()],
+      'history': history,
+      'config': config.to_dict(),
+  }
+  path = os.path.join(workdir, 'metrics.json')
+  with open(path + '.tmp', 'w') as f:
+    json.dump(metrics, f, indent=1, default=str)
+  os.replace(path + '.tmp', path)
+  return metrics

@@ -1,0 +1,126 @@
+"""Train state, optimiser with per-layer learning rates, jitted train/eval steps.
+
+Training takes arrays (batches of ``{'image', 'label', 'index'}``) and a
+*gradient function*; it knows neither the dataset's file format nor how the
+gradient is estimated (EP or BPTT):
+
+    gradient_fn(params, x, labels, key, indices) -> (grads, aux)
+
+with ``grads`` an estimate of dL/dθ shaped like params and ``aux`` holding at
+least ``scores`` [B, C] and ``loss`` [B] (``estimators.ep_gradient`` is one).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+Array = jax.Array
+Params = Any
+GradientFn = Callable[..., tuple[Params, dict]]
+
+
+@struct.dataclass
+class TrainState:
+  step: Array
+  params: Params
+  opt_state: Any
+
+
+def param_labels(params: Params) -> Params:
+  """Labels each parameter group: ``layer1``.. for connections, ``readout``."""
+  return {'layers': tuple(jax.tree_util.tree_map(lambda _: f'layer{i + 1}', p)
+                          for i, p in enumerate(params['layers'])),
+          'readout': jax.tree_util.tree_map(lambda _: 'readout', params['readout'])}
+
+
+def make_optimizer(params: Params, learning_rates: Sequence[float], *, momentum: float = 0.0,
+                   nesterov: bool = False, weight_decay: float = 0.0
+                   ) -> optax.GradientTransformation:
+  """SGD with one learning rate per parameter group (SPEC 4: plain SGD by default).
+
+  Args:
+    params: the parameters (their structure gives the groups).
+    learning_rates: one per connection, then one for a cross-entropy readout if
+      the network has one.
+    momentum: SGD momentum (0 = none).
+    nesterov: Nesterov momentum.
+    weight_decay: decoupled L2 weight decay, scaled by each group's rate.
+  """
+  groups = sorted(set(jax.tree_util.tree_leaves(param_labels(params))),
+                  key=lambda g: (g == 'readout', len(g), g))
+  if len(learning_rates) != len(groups):
+    raise ValueError(f'need {len(groups)} learning rates ({", ".join(groups)}), '
+                     f'got {len(learning_rates)}')
+
+  def group_opt(lr):
+    parts = []
+    if weight_decay:
+      parts.append(optax.add_decayed_weights(weight_decay))
+    parts.append(optax.sgd(lr, momentum=momentum or None, nesterov=nesterov))
+    return optax.chain(*parts)
+
+  return optax.multi_transform({g: group_opt(lr) for g, lr in zip(groups, learning_rates)},
+                               param_labels)
+
+
+def init_train_state(params: Params, optimizer: optax.GradientTransformation) -> TrainState:
+  return TrainState(step=jnp.zeros((), jnp.int32), params=params,
+                    opt_state=optimizer.init(params))
+
+
+def batch_metrics(scores: Array, loss: Array, labels: Array, rates: Sequence[Array],
+                  mask: Array | None = None) -> dict[str, Array]:
+  """Sums over the (masked) batch: count, correct, loss, and per-layer firing rate."""
+  mask = jnp.ones(labels.shape, jnp.float32) if mask is None else mask.astype(jnp.float32)
+  correct = (jnp.argmax(scores, -1) == labels).astype(jnp.float32)
+  out = {'count': jnp.sum(mask), 'correct': jnp.sum(correct * mask),
+         'loss': jnp.sum(loss * mask)}
+  for i, r in enumerate(rates):
+    out[f'rate{i + 1}'] = jnp.sum(jnp.mean(r.reshape(r.shape[0], -1), -1) * mask)
+  return out
+
+
+def make_train_step(gradient_fn: GradientFn, optimizer: optax.GradientTransformation):
+  """``train_step(state, batch, key) -> (state, metric sums)`` (pure; jit it).
+
+  The batch key is ``fold_in(key, state.step)``; example i then uses
+  ``fold_in(batch key, batch['index'][i])``.
+  """
+
+  def train_step(state: TrainState, batch: dict, key: Array):
+    step_key = jax.random.fold_in(key, state.step)
+    grads, aux = gradient_fn(state.params, batch['image'], batch['label'], step_key,
+                             batch['index'])
+    updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    metrics = batch_metrics(aux['scores'], aux['loss'], batch['label'], aux['rates'])
+    return TrainState(state.step + 1, params, opt_state), metrics
+
+  return train_step
+
+
+def make_eval_step(free_fn: Callable[..., tuple[Array, Array, Sequence[Array]]]):
+  """``eval_step(params, batch, key) -> metric sums``; ``batch['mask']`` marks padding.
+
+  Args:
+    free_fn: ``(params, x, labels, key, indices) -> (scores, loss, rates)``.
+  """
+
+  def eval_step(params: Params, batch: dict, key: Array):
+    scores, loss, rates = free_fn(params, batch['image'], batch['label'], key, batch['index'])
+    return batch_metrics(scores, loss, batch['label'], rates, batch.get('mask'))
+
+  return eval_step
+
+
+def summarize(sums: dict[str, Array]) -> dict[str, float]:
+  """Turns metric sums into means: accuracy, loss, rate1.."""
+  count = float(sums['count'])
+  out = {'accuracy': float(sums['correct']) / count, 'loss': float(sums['loss']) / count}
+  out.update({k: float(v) / count for k, v in sums.items() if k.startswith('rate')})
+  return out
