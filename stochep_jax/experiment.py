@@ -52,8 +52,44 @@ def build_simulator(config: ml_collections.ConfigDict) -> dynamics.Simulator:
 
 
 def build_gradient_fn(config: ml_collections.ConfigDict, sim: dynamics.Simulator):
-  """``gradient_fn`` of the estimator named by ``config.method`` (e.g. ``'ep'``)."""
-  return estimators.ESTIMATORS.make(config.method, sim=sim, **_dict(config.ep))
+  """``gradient_fn`` of the estimator named by ``config.method`` (e.g. ``'ep'``).
+
+  Its inputs are augmented as the optional ``config.augment`` says (e.g.
+  ``('flip', 'crop')``; absent or empty: none).
+  """
+  gradient_fn = estimators.ESTIMATORS.make(config.method, sim=sim, **_dict(config.ep))
+  return augmented(gradient_fn, tuple(config.get('augment') or ()))
+
+
+# Training-time augmentations a config can name in ``config.augment`` (``stochep_jax.data``).
+AUGMENTATIONS = {'flip': data.random_flip, 'crop': data.random_crop}
+# Augmentation keys come from fold_in(batch key, AUGMENT_STREAM): example index 2**32 - 2 is
+# reserved (as 2**32 - 1 is for the random-sign draw), so they never meet the phases' keys.
+AUGMENT_STREAM = 0xFFFFFFFE
+
+
+def augmented(gradient_fn, names: tuple[str, ...]):
+  """``gradient_fn`` applied to augmented images (inside the jitted train step).
+
+  Augmentation j of example i uses the key
+  ``fold_in(fold_in(fold_in(key, AUGMENT_STREAM), index_i), j)``: it depends on
+  the batch key and the example's global index only.
+  """
+  unknown = set(names) - set(AUGMENTATIONS)
+  if unknown:
+    raise ValueError(f'unknown augmentations {sorted(unknown)}; '
+                     f'choose from {sorted(AUGMENTATIONS)}')
+  if not names:
+    return gradient_fn
+
+  def fn(params, x, labels, key, indices=None):
+    idx = jnp.arange(x.shape[0]) if indices is None else indices
+    keys = dynamics.example_keys(jax.random.fold_in(key, AUGMENT_STREAM), idx)
+    for j, name in enumerate(names):
+      x = AUGMENTATIONS[name](dynamics.fold_in_each(keys, j), x)
+    return gradient_fn(params, x, labels, key, indices)
+
+  return fn
 
 
 def build_free_fn(config: ml_collections.ConfigDict, sim: dynamics.Simulator):
