@@ -25,9 +25,18 @@ config_flags.DEFINE_config_file('config', None, 'Experiment configuration file.'
 flags.mark_flags_as_required(['config', 'workdir'])
 
 
+class _QuietLibraries:
+  """Drops INFO records of orbax and tfds (they log every checkpoint file)."""
+
+  def filter(self, record):
+    return record.levelno > logging.INFO or not any(
+        f'/{lib}/' in record.pathname for lib in ('orbax', 'tensorflow_datasets', 'etils'))
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError('Too many command-line arguments.')
+  logging.get_absl_handler().addFilter(_QuietLibraries())
   logging.info('JAX process %d/%d, local devices %s', jax.process_index(),
                jax.process_count(), jax.local_devices())
   try:

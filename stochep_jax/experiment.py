@@ -155,6 +155,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   root = jax.random.key(config.seed)
   params = sim.network.init(jax.random.fold_in(root, 0))
   opt_cfg = _dict(config.optimizer)
+  steps_per_epoch = len(train_y) // config.batch_size
+  if opt_cfg.pop('schedule', 'constant') == 'cosine':
+    opt_cfg['decay_steps'] = config.num_epochs * steps_per_epoch
   optimizer = training.make_optimizer(params, opt_cfg.pop('learning_rates'), **opt_cfg)
   state = training.init_train_state(params, optimizer)
   train_step = jax.jit(training.make_train_step(build_gradient_fn(config, sim), optimizer),
@@ -177,7 +180,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     logging.info('resumed from %s at epoch %d', workdir, start_epoch)
     print(f'resumed from the checkpoint of epoch {start_epoch}', flush=True)
 
-  steps_per_epoch = len(train_y) // config.batch_size
   for epoch in range(start_epoch + 1, config.num_epochs + 1):
     t0 = time.time()
     sums = None

@@ -39,7 +39,8 @@ def param_labels(params: Params) -> Params:
 
 
 def make_optimizer(params: Params, learning_rates: Sequence[float], *, momentum: float = 0.0,
-                   nesterov: bool = False, weight_decay: float = 0.0
+                   nesterov: bool = False, weight_decay: float = 0.0,
+                   decay_steps: int = 0, final_lr_fraction: float = 0.0
                    ) -> optax.GradientTransformation:
   """SGD with one learning rate per parameter group (SPEC 4: plain SGD by default).
 
@@ -50,6 +51,9 @@ def make_optimizer(params: Params, learning_rates: Sequence[float], *, momentum:
     momentum: SGD momentum (0 = none).
     nesterov: Nesterov momentum.
     weight_decay: decoupled L2 weight decay, scaled by each group's rate.
+    decay_steps: if > 0, every rate follows a cosine decay over this many steps
+      down to ``final_lr_fraction`` of its initial value; 0 = constant rates.
+    final_lr_fraction: see ``decay_steps``.
   """
   groups = sorted(set(jax.tree_util.tree_leaves(param_labels(params))),
                   key=lambda g: (g == 'readout', len(g), g))
@@ -58,6 +62,8 @@ def make_optimizer(params: Params, learning_rates: Sequence[float], *, momentum:
                      f'got {len(learning_rates)}')
 
   def group_opt(lr):
+    if decay_steps:
+      lr = optax.cosine_decay_schedule(lr, decay_steps, alpha=final_lr_fraction)
     parts = []
     if weight_decay:
       parts.append(optax.add_decayed_weights(weight_decay))

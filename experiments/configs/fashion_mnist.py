@@ -30,9 +30,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
 
   c.method = 'ep'
   c.ep = ml_collections.ConfigDict(dict(
-      t_free=100, t_nudge=40, beta=0.2, nudging='symmetric', k_avg=20, shared_noise=True))
+      t_free=100, t_nudge=40, beta=0.5, nudging='symmetric', k_avg=30, shared_noise=True))
   c.optimizer = ml_collections.ConfigDict(dict(
-      learning_rates=(0.05, 0.025), momentum=0.0, nesterov=False, weight_decay=0.0))
+      learning_rates=(0.2, 0.1), momentum=0.0, nesterov=False, weight_decay=0.0,
+      schedule='cosine', final_lr_fraction=0.0))
 
   c.batch_size = 128
   c.eval_batch_size = 1000
@@ -45,7 +46,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.batch_size, c.eval_batch_size = 64, 250
     c.num_epochs = 2
     c.network.hidden = (64,)
-    c.ep.t_free, c.ep.t_nudge, c.ep.k_avg = 30, 10, 5
+    c.ep.t_free, c.ep.t_nudge, c.ep.k_avg = 40, 20, 10
     c.log_every_steps = 0
   elif arg:
     raise ValueError(f'unknown config variant {arg!r}; use "smoke" or nothing')

@@ -1,0 +1,75 @@
+"""Optimiser groups, jitted steps (no re-tracing), metric sums."""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl.testing import absltest
+
+import stochep_jax as sep
+from stochep_jax import training
+
+
+class TrainingTest(absltest.TestCase):
+
+  def test_per_layer_learning_rates(self):
+    net = sep.dense(4, [3], 2, readout='ce')
+    params = net.init(jax.random.key(0))
+    opt = training.make_optimizer(params, (0.1, 0.01))
+    ones = jax.tree_util.tree_map(jnp.ones_like, params)
+    updates, _ = opt.update(ones, opt.init(params), params)
+    np.testing.assert_allclose(updates['layers'][0]['w'], -0.1)
+    np.testing.assert_allclose(updates['layers'][0]['b'], -0.1)
+    np.testing.assert_allclose(updates['readout']['w'], -0.01)
+    with self.assertRaisesRegex(ValueError, 'need 2 learning rates'):
+      training.make_optimizer(params, (0.1,))
+
+  def test_momentum_and_weight_decay(self):
+    net = sep.dense(4, [3], 2)
+    params = net.init(jax.random.key(0))
+    opt = training.make_optimizer(params, (0.1, 0.2), momentum=0.9, weight_decay=0.5)
+    state = opt.init(params)
+    g = jax.tree_util.tree_map(jnp.ones_like, params)
+    u1, state = opt.update(g, state, params)
+    u2, state = opt.update(g, state, params)
+    w = params['layers'][1]['w']
+    np.testing.assert_allclose(u1['layers'][1]['w'], -0.2 * (1 + 0.5 * w), rtol=1e-6)
+    np.testing.assert_allclose(u2['layers'][1]['w'], -0.2 * 1.9 * (1 + 0.5 * w), rtol=1e-6)
+
+  def test_train_step_applies_ep_gradient_and_never_retraces(self):
+    net = sep.dense(6, [5], 3)
+    sim = sep.Simulator(net, sep.StochEP(decay=0.5, kappa=2.0))
+    ep = sep.EP(t_free=12, t_nudge=6, beta=0.3, k_avg=3)
+    params = net.init(jax.random.key(0))
+    opt = training.make_optimizer(params, (0.1, 0.05))
+    grad_fn = sep.estimators.ESTIMATORS.make('ep', sim=sim, **vars(ep))
+    step = jax.jit(chex.assert_max_traces(training.make_train_step(grad_fn, opt), n=1))
+    state = training.init_train_state(params, opt)
+    key = jax.random.key(9)
+    batches = [{'image': jax.random.uniform(jax.random.key(i), (4, 6)),
+                'label': jnp.array([0, 1, 2, 1]), 'index': jnp.arange(4) + 4 * i}
+               for i in range(3)]
+    for b in batches:
+      old = state
+      state, m = step(state, b, key)
+    self.assertEqual(int(state.step), 3)
+    # The last update equals -lr * EP gradient at that step's key.
+    g, _ = sep.ep_gradient(sim, ep, old.params, batches[-1]['image'], batches[-1]['label'],
+                           jax.random.fold_in(key, 2), batches[-1]['index'])
+    np.testing.assert_allclose(state.params['layers'][0]['w'] - old.params['layers'][0]['w'],
+                               -0.1 * g['layers'][0]['w'], atol=1e-6)
+    self.assertEqual(float(m['count']), 4.0)
+    self.assertGreaterEqual(float(m['rate1']), 0.0)
+
+  def test_batch_metrics_mask_and_summary(self):
+    scores = jnp.array([[0.9, 0.1], [0.2, 0.8], [0.7, 0.3]])
+    labels = jnp.array([0, 0, 1])
+    m = training.batch_metrics(scores, jnp.array([1.0, 2.0, 4.0]), labels,
+                               (jnp.array([[1.0, 0.0], [0.5, 0.5], [0.0, 0.0]]),),
+                               mask=jnp.array([True, True, False]))
+    s = training.summarize(m)
+    self.assertEqual(s, {'accuracy': 0.5, 'loss': 1.5, 'rate1': 0.5})
+
+
+if __name__ == '__main__':
+  absltest.main()
