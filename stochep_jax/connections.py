@@ -5,7 +5,21 @@ layer ℓ. Φ (``energy.py``) sums ⟨F_ℓ(s_{ℓ-1}), s_ℓ⟩ over connection
 backward current and every weight update is then a ``jax.grad`` of Φ, so a
 connection only has to implement its forward map. SPEC 1:
 
-* dense: F(s) = W vec(s) + b  (a conv layer's output is flattened first).
+* dense: F(s) = W vec(s) + b  (a conv layer's output is flattened first);
+* conv:  F(s) = P(W ∗ s) + b, NHWC, with P one of 2×2 average pooling
+  (default), 2×2 max pooling, or identity (``Conv``).
+
+Pooling adjoints, which ``jax.grad`` of Φ applies in the backward currents
+I_b = ∂⟨F_{ℓ+1}(s_ℓ), s_{ℓ+1}⟩/∂s_ℓ and in the weight updates:
+
+* average pooling over F×F windows: nearest-neighbour upsampling divided by
+  α = F² ([Lin24]'s inverse pooling with its α). **[choice]** α is exposed;
+  α ≠ F² is implemented with ``jax.custom_vjp`` and is then *not* the
+  gradient of Φ: the dynamics leave the energy form (SPEC 1).
+* max pooling: each value is routed to the arg-max position of the current
+  forward input (the first one on ties, ``lax.reduce_window``'s rule) —
+  kept so that [Lin24]'s finding (it misaligns in spiking networks) can be
+  reproduced.
 
 A connection is a frozen dataclass (hashable, so it can sit in static jit
 arguments) with:
@@ -18,12 +32,14 @@ arguments) with:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
-from typing import Any, Protocol
+from typing import Any, Protocol, Sequence
 
 import jax
 import jax.numpy as jnp
 from flax.linen import initializers
+from jax import lax
 
 Array = jax.Array
 Params = Any
@@ -76,6 +92,149 @@ class Dense:
   def apply(self, params, s):
     s = s.reshape(s.shape[0], -1)
     y = s @ params['w']
+    if self.use_bias:
+      y = y + params['b']
+    return y
+
+
+# --------------------------------------------------------------------------
+# Pooling (NHWC, F×F windows with stride F, trailing rows/columns dropped)
+# --------------------------------------------------------------------------
+POOLS = ('avg', 'max', 'none')
+
+
+def upsample(g: Array, size: int, shape: tuple[int, ...]) -> Array:
+  """Nearest-neighbour upsampling of ``g`` by ``size``, zero-padded to ``shape``.
+
+  Every pooled value is copied to the F×F window it came from; rows and
+  columns that no window covered (H or W not a multiple of F) get 0.
+  """
+  up = jnp.repeat(jnp.repeat(g, size, axis=1), size, axis=2)
+  pad = [(0, n - m) for n, m in zip(shape, up.shape)]
+  return jnp.pad(up, pad)
+
+
+def _crop_windows(x: Array, size: int) -> Array:
+  b, h, w, c = x.shape
+  hp, wp = h // size, w // size
+  return x[:, :hp * size, :wp * size].reshape(b, hp, size, wp, size, c)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2))
+def _avg_pool_alpha(x: Array, size: int, alpha: float) -> Array:
+  return _crop_windows(x, size).mean(axis=(2, 4))
+
+
+def _avg_pool_alpha_fwd(x, size, alpha):
+  return _avg_pool_alpha(x, size, alpha), x.shape
+
+
+def _avg_pool_alpha_bwd(size, alpha, shape, g):
+  return (upsample(g, size, shape) / alpha,)
+
+
+_avg_pool_alpha.defvjp(_avg_pool_alpha_fwd, _avg_pool_alpha_bwd)
+
+
+def avg_pool(x: Array, size: int = 2, alpha: float | None = None) -> Array:
+  """F×F average pooling, whose adjoint is upsampling / α.
+
+  Args:
+    x: ``[B, H, W, C]``.
+    size: F (window and stride).
+    alpha: the adjoint's divisor; None or F² gives the exact adjoint (plain
+      autodiff), any other value a ``jax.custom_vjp`` with that divisor.
+
+  Returns:
+    ``[B, H // F, W // F, C]``.
+  """
+  if alpha is None or alpha == size * size:
+    return _crop_windows(x, size).mean(axis=(2, 4))
+  return _avg_pool_alpha(x, size, float(alpha))
+
+
+def max_pool(x: Array, size: int = 2) -> Array:
+  """F×F max pooling; its adjoint routes to the (first) arg-max of each window."""
+  return lax.reduce_window(x, -jnp.inf, lax.max, (1, size, size, 1), (1, size, size, 1), 'VALID')
+
+
+def _pairs(v, n: int = 2) -> tuple:
+  return tuple(v) if isinstance(v, Sequence) else (v,) * n
+
+
+@dataclasses.dataclass(frozen=True)
+class Conv:
+  """Convolutional connection F(s) = P(W ∗ s) + b (NHWC; SPEC 1).
+
+  W ∗ s is ``lax.conv_general_dilated`` (a cross-correlation, as in PyTorch
+  and flax), W of shape (kh, kw, C_in, features); the bias is added after
+  pooling (one value per output channel). The backward current into s is the
+  transposed convolution of the pooling adjoint of s_{ℓ+1}; ``jax.grad`` of Φ
+  computes it.
+
+  Attributes:
+    features: output channels.
+    kernel_size: kernel height and width (an int or a pair).
+    strides: convolution strides (an int or a pair).
+    padding: zero padding: an int, a pair of ints, ``'VALID'`` or ``'SAME'``.
+    pool: ``'avg'`` (default), ``'max'`` or ``'none'``.
+    pool_size: F, the pooling window and stride.
+    alpha: divisor of the average-pooling adjoint (None = F², exact).
+    use_bias: whether b is present.
+    init_scale: weights and biases are U(-a, a), a = init_scale/√fan_in with
+      fan_in = kh·kw·C_in (PyTorch's default).
+  """
+
+  features: int
+  kernel_size: int | tuple[int, int] = 3
+  strides: int | tuple[int, int] = 1
+  padding: int | str | tuple[int, int] = 0
+  pool: str = 'avg'
+  pool_size: int = 2
+  alpha: float | None = None
+  use_bias: bool = True
+  init_scale: float = 1.0
+
+  def __post_init__(self):
+    if self.pool not in POOLS:
+      raise ValueError(f'pool must be one of {POOLS}, got {self.pool!r}')
+    if self.alpha is not None and self.pool != 'avg':
+      raise ValueError('alpha applies to average pooling only')
+
+  def _padding(self):
+    if isinstance(self.padding, str):
+      return self.padding.upper()
+    return tuple((p, p) for p in _pairs(self.padding))
+
+  def _kernel_shape(self, in_shape):
+    if len(in_shape) != 3:
+      raise ValueError(f'Conv needs a per-example (H, W, C) input, got shape {in_shape}')
+    return (*_pairs(self.kernel_size), in_shape[-1], self.features)
+
+  def out_shape(self, in_shape):
+    def run():
+      params = self.init(jax.random.key(0), tuple(in_shape))
+      return self.apply(params, jnp.zeros((1, *in_shape), jnp.float32))
+    return tuple(jax.eval_shape(run).shape[1:])
+
+  def init(self, key, in_shape, dtype=jnp.float32):
+    shape = self._kernel_shape(in_shape)
+    kw, kb = jax.random.split(key)
+    params = {'w': torch_default_init(self.init_scale)(kw, shape, dtype)}
+    if self.use_bias:
+      bound = self.init_scale / math.sqrt(math.prod(shape[:-1]))
+      params['b'] = jax.random.uniform(kb, (self.features,), dtype, -bound, bound)
+    return params
+
+  def apply(self, params, s):
+    dtype = jnp.result_type(s, params['w'])           # promote as Dense's s @ w does
+    y = lax.conv_general_dilated(s.astype(dtype), params['w'].astype(dtype),
+                                 _pairs(self.strides), self._padding(),
+                                 dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+    if self.pool == 'avg':
+      y = avg_pool(y, self.pool_size, self.alpha)
+    elif self.pool == 'max':
+      y = max_pool(y, self.pool_size)
     if self.use_bias:
       y = y + params['b']
     return y
