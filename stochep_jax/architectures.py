@@ -47,3 +47,113 @@ def dense(input_shape: int | Sequence[int], hidden: Sequence[int] = (512,),
   sizes = list(hidden) + ([n_classes * n_perclass] if readout == 'mse' else [])
   conns = tuple(conn_lib.Dense(n, init_scale=init_scale) for n in sizes)
   return energy.Network(input_shape, conns, ro)
+
+
+def _per_layer(value, n: int, name: str) -> tuple:
+  """``value`` for every one of n conv layers (a scalar/string or a sequence of n)."""
+  if isinstance(value, (str, int, float)) or value is None:
+    return (value,) * n
+  value = tuple(value)
+  if len(value) != n:
+    raise ValueError(f'{name} needs {n} entries (one per conv layer), got {len(value)}')
+  return value
+
+
+@ARCHITECTURES.register('conv')
+def convnet(input_shape: Sequence[int], channels: Sequence[int] = (128, 256),
+            fc: Sequence[int] = (512,), n_classes: int = 10, *, kernel_size=3, strides=1,
+            padding=0, pool='avg', pool_size: int = 2, alpha: float | None = None,
+            readout: str = 'mse', n_perclass: int = 1,
+            init_scale: float = 1.0) -> energy.Network:
+  """Convolutions (each + pooling), then dense layers, then the readout.
+
+  ``kernel_size``, ``strides``, ``padding`` and ``pool`` are one value for
+  every conv layer (an int or a string) or a sequence with one entry per conv
+  layer (``pool`` as a sequence of ``'avg'``/``'max'``/``'none'``).
+
+  Args:
+    input_shape: per-example image shape (H, W, C).
+    channels: output channels of each conv layer.
+    fc: hidden dense layer sizes after the convolutions (the first flattens).
+    n_classes: number of classes.
+    kernel_size, strides, padding, pool: see ``connections.Conv``.
+    pool_size: F of every pooling.
+    alpha: divisor of the average-pooling adjoint (None = F², exact).
+    readout: ``'mse'`` (an output neuron layer of n_classes·n_perclass units) or
+      ``'ce'`` (softmax readout from the last hidden layer, outside Φ).
+    n_perclass: output neurons per class (MSE only).
+    init_scale: see ``connections.Dense`` / ``Conv``.
+  """
+  n = len(channels)
+  ks, st, pad, pools = (_per_layer(v, n, name) for v, name in (
+      (kernel_size, 'kernel_size'), (strides, 'strides'), (padding, 'padding'), (pool, 'pool')))
+  ro = make_readout(readout, n_classes, n_perclass, init_scale)
+  convs = tuple(conn_lib.Conv(c, k, s, p, pl, pool_size, alpha if pl == 'avg' else None,
+                              init_scale=init_scale)
+                for c, k, s, p, pl in zip(channels, ks, st, pad, pools))
+  sizes = list(fc) + ([n_classes * n_perclass] if readout == 'mse' else [])
+  dense_layers = tuple(conn_lib.Dense(m, init_scale=init_scale) for m in sizes)
+  return energy.Network(tuple(input_shape), convs + dense_layers, ro)
+
+
+@ARCHITECTURES.register('2c2fc')
+def two_conv_two_fc(input_shape: Sequence[int] = (28, 28, 1),
+                    channels: Sequence[int] = (128, 256), fc: Sequence[int] = (512,),
+                    n_classes: int = 10, *, pool='avg',
+                    alpha: float | None = None, readout: str = 'mse', n_perclass: int = 1,
+                    init_scale: float = 1.0) -> energy.Network:
+  """2C2FC [Lin24]: conv 128, conv 256, FC 512, FC out.
+
+  The convolutions are 3×3, stride 1, no padding, each followed by 2×2
+  pooling; on 28×28×1 the layers are (13, 13, 128), (5, 5, 256), (512,), (10,).
+  Widths and pooling are arguments: ``channels=(16, 32), fc=(128,)`` is a small
+  version, ``pool='max'`` the max-pooling variant.
+  """
+  return convnet(input_shape, channels, fc, n_classes, kernel_size=3, strides=1, padding=0,
+                 pool=pool, alpha=alpha, readout=readout, n_perclass=n_perclass,
+                 init_scale=init_scale)
+
+
+# 5C for CIFAR-10 [StochEP Fig. 5], our choice of widths: the paper's summary gives
+# five conv layers and a readout only. 32×32×3 → 16×16×128 → 8×8×256 → 8×8×256
+# → 4×4×512 → 1×1×512 (the last conv is unpadded: 4×4 → 2×2, pooled to 1×1).
+FIVE_CONV_CHANNELS = (128, 256, 256, 512, 512)
+FIVE_CONV_PADDING = (1, 1, 1, 1, 0)
+FIVE_CONV_POOL = ('avg', 'avg', 'none', 'avg', 'avg')
+
+
+@ARCHITECTURES.register('5c')
+def five_conv(input_shape: Sequence[int] = (32, 32, 3),
+              channels: Sequence[int] = FIVE_CONV_CHANNELS, n_classes: int = 10, *,
+              padding=FIVE_CONV_PADDING, pool=FIVE_CONV_POOL, alpha: float | None = None,
+              readout: str = 'mse', n_perclass: int = 1,
+              init_scale: float = 1.0) -> energy.Network:
+  """5C [StochEP Fig. 5]: five 3×3 conv layers and the readout, no hidden FC.
+
+  **[choice]** channels 128-256-256-512-512, padding 1-1-1-1-0, pooling
+  avg-avg-none-avg-avg: on 32×32×3 the layers are (16, 16, 128), (8, 8, 256),
+  (8, 8, 256), (4, 4, 512), (1, 1, 512), then n_classes·n_perclass output
+  neurons (MSE, N_perclass 1, 10, 100 in the paper's Fig. 5) or a CE readout.
+  """
+  return convnet(input_shape, channels, (), n_classes, kernel_size=3, strides=1,
+                 padding=padding, pool=pool, alpha=alpha, readout=readout,
+                 n_perclass=n_perclass, init_scale=init_scale)
+
+
+@ARCHITECTURES.register('lab21_cifar')
+def lab21_cifar(input_shape: Sequence[int] = (32, 32, 3),
+                channels: Sequence[int] = (128, 256, 512, 512), n_classes: int = 10, *,
+                padding=(1, 1, 1, 0), pool='max', alpha: float | None = None,
+                readout: str = 'ce', n_perclass: int = 1,
+                init_scale: float = 1.0) -> energy.Network:
+  """The CIFAR-10 CRNN of [Lab21]: conv 128-256-512-512 and a CE readout FC 10.
+
+  3×3 convolutions, stride 1, padding 1-1-1-0, each + 2×2 max pooling, then a
+  softmax cross-entropy readout. On 32×32×3 the layers are (16, 16, 128),
+  (8, 8, 256), (4, 4, 512), (1, 1, 512) (their ``--paddings 1 1 1 0 --pools mmmm
+  --fc 10``). ``pool='avg'`` gives the average-pooling variant (for spiking
+  neurons); ``readout='mse'`` an output neuron layer of 10 (their MSE runs).
+  """
+  return convnet(input_shape, channels, (), n_classes, kernel_size=3, strides=1,
+                 padding=padding, pool=pool, alpha=alpha, readout=readout,
+                 n_perclass=n_perclass, init_scale=init_scale)
