@@ -23,12 +23,12 @@ from stochep_jax import estimators
 from stochep_jax import inputs
 from stochep_jax import neurons
 from stochep_jax import noise
-from stochep_jax.connections import Dense
+from stochep_jax.connections import Conv, Dense
 from stochep_jax.dynamics import PhaseResult, Simulator, example_keys
-from stochep_jax.architectures import ARCHITECTURES, dense
+from stochep_jax.architectures import ARCHITECTURES, convnet, dense
 from stochep_jax.energy import CrossEntropyReadout, MSEReadout, Network
 from stochep_jax.estimators import EP, ep_gradient, ep_update, free_phase, predict
 from stochep_jax.inputs import ENCODERS, AnalogInput, BernoulliInput, FrameInput
-from stochep_jax.neurons import CRNN, NEURONS, Hopfield, StochEP
+from stochep_jax.neurons import CRNN, NEURONS, Hopfield, OConnor, SigmaDelta, StochEP
 
 __version__ = '0.1.0'
