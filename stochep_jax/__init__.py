@@ -28,6 +28,8 @@ from stochep_jax.dynamics import PhaseResult, Simulator, example_keys
 from stochep_jax.architectures import ARCHITECTURES, convnet, dense
 from stochep_jax.energy import CrossEntropyReadout, MSEReadout, Network
 from stochep_jax.estimators import EP, ep_gradient, ep_update, free_phase, predict
+from stochep_jax.estimators import BPTT, bptt_gradient
+from stochep_jax.gdu import GDU, gdu_check
 from stochep_jax.inputs import ENCODERS, AnalogInput, BernoulliInput, FrameInput
 from stochep_jax.neurons import CRNN, NEURONS, Hopfield, OConnor, SigmaDelta, StochEP
 

@@ -1,4 +1,4 @@
-"""Gradient estimators over one simulated system: Equilibrium Propagation.
+"""Gradient estimators over one simulated system: EP and its BPTT references.
 
 EP (SPEC 4). From the zero state, a free phase of T_free steps (β = 0) reaches
 s*; from s*, nudged phases of T_nudge steps at +β and −β reach r^{+β}, r^{−β}
@@ -22,6 +22,17 @@ Keys: example i uses ``fold_in(key, index_i)``; phase p then folds in p (free
 0, +β 1, −β 1 or 2). By default both nudged phases reuse the same noise
 (**[choice]**, common random numbers: the +β/−β difference then reflects β,
 not the draw), ``shared_noise=False`` gives them independent noise.
+
+BPTT (SPEC 5): ``bptt_gradient`` differentiates the mean cost at the free
+phase's rates by ``jax.grad`` through its ``lax.scan`` (optionally
+``jax.checkpoint``-ed per step): CRNN BPTT for deterministic neuron models,
+SNN BPTT for the stochastic StochEP neuron, which then gets the
+straight-through surrogate ∂s/∂p = 1 automatically (``bptt_simulator``).
+Its memory grows linearly with the number of steps; EP's does not.
+
+Both are registered in ``ESTIMATORS`` (``'ep'``, ``'bptt'``), so a config's
+``method`` selects one; they share the config's ``ep`` block (BPTT reads
+``t_free``, ``k_avg`` and ``checkpoint``). The GDU check lives in ``gdu``.
 """
 
 from __future__ import annotations
@@ -182,12 +193,114 @@ def ep_gradient(sim: dynamics.Simulator, ep: EP, params: Params, x: Array, label
   return jax.tree_util.tree_map(jnp.negative, delta), aux
 
 
-@ESTIMATORS.register('ep')
-def make_ep_gradient_fn(sim: dynamics.Simulator, **settings):
-  """``gradient_fn`` of EP with ``EP(**settings)`` (unknown settings are ignored)."""
-  ep = registry.call_accepted(EP, settings)
+def _gradient_fn_factory(settings_cls, estimate):
+  """``make(sim, **settings) -> gradient_fn`` for an estimator and its settings class."""
 
-  def gradient_fn(params, x, labels, key, indices=None):
-    return ep_gradient(sim, ep, params, x, labels, key, indices)
+  def make(sim: dynamics.Simulator, **settings):
+    chosen = registry.call_accepted(settings_cls, settings)
 
-  return gradient_fn
+    def gradient_fn(params, x, labels, key, indices=None):
+      return estimate(sim, chosen, params, x, labels, key, indices)
+
+    return gradient_fn
+
+  make.__doc__ = (f'``gradient_fn`` of {estimate.__name__} with ``{settings_cls.__name__}'
+                  '(**settings)`` (unknown settings are ignored).')
+  return make
+
+
+make_ep_gradient_fn = ESTIMATORS.register('ep')(_gradient_fn_factory(EP, ep_gradient))
+
+
+# --------------------------------------------------------------------------
+# BPTT references (SPEC 5)
+# --------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class BPTT:
+  """Settings of the BPTT reference: ``jax.grad`` through the free phase (SPEC 5).
+
+  The loss is L = (1/B) Σ_b C_b(r), the mean cost at the free phase's rates r
+  (the mean over its last ``k_avg`` steps, as EP's ``aux['loss']``).
+
+  Attributes:
+    t_free: free-phase steps, all of them differentiated.
+    k_avg: rates average the last k_avg steps.
+    checkpoint: ``jax.checkpoint`` each step: the backward pass recomputes a
+      step's internals and keeps only its carried state (less memory, still
+      linear in t_free; the gradient is unchanged).
+  """
+
+  t_free: int = 250
+  k_avg: int = 1
+  checkpoint: bool = False
+
+  def __post_init__(self):
+    if not 1 <= self.k_avg <= self.t_free:
+      raise ValueError('need 1 <= k_avg <= t_free')
+
+
+class _RematSimulator(dynamics.Simulator):
+  """A ``Simulator`` whose step is ``jax.checkpoint``-ed (rematerialised)."""
+
+  def step(self, params, drive, states, outs, layer_noise, beta=0.0, labels=None):
+    return jax.checkpoint(super().step)(params, drive, states, outs, layer_noise, beta, labels)
+
+
+def bptt_simulator(sim: dynamics.Simulator, checkpoint: bool = False) -> dynamics.Simulator:
+  """The system BPTT differentiates: ``sim`` with the straight-through surrogate.
+
+  A stochastic neuron model with a ``straight_through`` field (StochEP) gets
+  ``straight_through=True``: s = p + stop_gradient(spike − p), so the forward
+  pass still spikes but ∂s/∂p = 1 (SNN BPTT, SPEC 5). Deterministic models
+  (CRNN, Hopfield, mean-field StochEP) are unchanged (CRNN BPTT).
+
+  Args:
+    sim: the simulated system.
+    checkpoint: ``jax.checkpoint`` every step.
+  """
+  neuron = sim.neuron
+  fields = {f.name for f in dataclasses.fields(neuron)} if dataclasses.is_dataclass(neuron) else ()
+  if 'straight_through' in fields and getattr(neuron, 'stochastic', True):
+    sim = dataclasses.replace(sim, neuron=dataclasses.replace(neuron, straight_through=True))
+  if checkpoint:
+    sim = _RematSimulator(**{f.name: getattr(sim, f.name) for f in dataclasses.fields(sim)})
+  return sim
+
+
+def bptt_gradient(sim: dynamics.Simulator, bptt: BPTT, params: Params, x: Array,
+                  labels: Array, key: Array | None,
+                  indices: Array | None = None) -> tuple[Params, dict]:
+  """dL/dθ by backpropagation through time through the free phase's ``lax.scan``.
+
+  CRNN BPTT for deterministic models; SNN BPTT (straight-through surrogate,
+  see ``bptt_simulator``) for the stochastic StochEP neuron, whose forward pass
+  uses the same keys as EP's free phase.
+
+  Args:
+    sim: the simulated system (as for EP; the surrogate is applied here).
+    bptt: settings.
+    params: network parameters.
+    x: batched input.
+    labels: integer labels [B].
+    key: the batch's PRNG key (None for deterministic systems).
+    indices: global example indices [B] for per-example keys (default 0..B-1).
+
+  Returns:
+    ``(grads, aux)``: grads = dL/dθ shaped like params (same convention as
+    ``ep_gradient``); aux holds the free phase's ``scores``, per-example
+    ``loss`` [B] and ``rates``.
+  """
+  sim = bptt_simulator(sim, bptt.checkpoint)
+
+  def loss(theta):
+    rates = free_phase(sim, theta, x, key, steps=bptt.t_free, k_avg=bptt.k_avg,
+                       indices=indices).rates
+    cost = sim.network.cost(theta, rates, labels)
+    return jnp.mean(cost), (cost, rates)
+
+  (_, (cost, rates)), grads = jax.value_and_grad(loss, has_aux=True)(params)
+  aux = {'scores': sim.network.scores(params, rates), 'loss': cost, 'rates': rates}
+  return grads, aux
+
+
+make_bptt_gradient_fn = ESTIMATORS.register('bptt')(_gradient_fn_factory(BPTT, bptt_gradient))
