@@ -1,0 +1,174 @@
+"""Training-step memory of EP and BPTT against the number of time steps (SPEC 5, 6).
+
+    python experiments/memory.py --workdir=runs/memory [--ts=50,150,500 --batch_size=128]
+
+For each architecture (784-512-10, and 2C2FC once ``'2c2fc'`` is registered),
+method and free-phase length T, one jitted training step (estimator, optax SGD
+update, as ``training.make_train_step``; the state donated as in training) is
+compiled and XLA's memory analysis read
+(``jax.jit(step).lower(...).compile().memory_analysis()``): exact for the
+compiled program and independent of the machine's load. Nothing is run.
+
+Methods: ``ep_snn`` / ``ep_crnn`` (symmetric EP, StochEP spiking / CRNN
+neurons), ``bptt_snn`` / ``bptt_crnn`` (SNN BPTT with the straight-through
+surrogate / CRNN BPTT), and, on request (``--methods=...``), ``*_remat`` (BPTT
+with every step ``jax.checkpoint``-ed). The nudged phases have ``--t_nudge``
+steps whatever T.
+The StochEP noise of ``--chunk`` steps is drawn at once, so EP's memory grows
+with the chunk, not with T.
+
+Writes ``<workdir>/memory.json``:
+``{"settings": {...}, "results": {arch: {method: {T: {"temp_bytes",
+"argument_bytes", "output_bytes", "alias_bytes", "total_bytes"}}}}}`` with
+total = argument + output − alias + temp (the program's peak footprint bound),
+and ``<workdir>/memory.png``.
+"""
+
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import matplotlib  # noqa: E402
+from absl import app, flags  # noqa: E402
+
+from stochep_jax import architectures, dynamics, estimators, neurons, training  # noqa: E402
+
+matplotlib.use('Agg')
+from matplotlib import pyplot as plt  # noqa: E402
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string('workdir', None, 'Directory for memory.json and memory.png.')
+flags.DEFINE_list('ts', ['50', '150', '500'], 'Free-phase lengths T.')
+flags.DEFINE_list('architectures', ['784-512-10', '2c2fc'], 'Architectures (skipped if absent).')
+flags.DEFINE_list('methods', ['ep_snn', 'ep_crnn', 'bptt_snn', 'bptt_crnn'],
+                  'Methods (keys of METHODS; the *_remat ones on request).')
+flags.DEFINE_integer('batch_size', 128, 'Batch size ([Lin24] used 10).')
+flags.DEFINE_integer('t_nudge', 25, 'Steps of each nudged phase (EP).')
+flags.DEFINE_integer('k_avg', 10, 'Rates average the last k_avg steps of a phase.')
+flags.DEFINE_integer('chunk', 25, 'Steps of StochEP noise drawn at once.')
+flags.mark_flags_as_required(['workdir'])
+
+# name -> (estimator, neuron model, estimator settings)
+METHODS = {
+    'ep_snn': ('ep', 'stochep', {}),
+    'ep_crnn': ('ep', 'crnn', {}),
+    'bptt_snn': ('bptt', 'stochep', {}),
+    'bptt_crnn': ('bptt', 'crnn', {}),
+    'bptt_snn_remat': ('bptt', 'stochep', {'checkpoint': True}),
+    'bptt_crnn_remat': ('bptt', 'crnn', {'checkpoint': True}),
+}
+INPUT_SHAPE = (28, 28, 1)
+
+
+def _dense_sizes(arch: str) -> bool:
+  return all(p.isdigit() for p in arch.split('-'))
+
+
+def make_network(arch: str):
+  """``'784-512-10'``-style dense sizes, or a registered architecture name."""
+  if _dense_sizes(arch):
+    sizes = [int(n) for n in arch.split('-')]
+    return architectures.dense(INPUT_SHAPE, sizes[1:-1], sizes[-1])
+  return architectures.ARCHITECTURES.make(arch, input_shape=INPUT_SHAPE, n_classes=10)
+
+
+def step_memory(network, method: str, t_free: int, batch_size: int, *, t_nudge: int = 25,
+                k_avg: int = 10, chunk: int = 25) -> dict[str, int]:
+  """Compiled memory of one training step (bytes, from XLA's memory analysis).
+
+  Args:
+    network: the ``energy.Network``.
+    method: a key of ``METHODS``.
+    t_free: free-phase steps T.
+    batch_size: examples per step.
+    t_nudge: steps of each nudged phase (EP).
+    k_avg: rates average the last k_avg steps.
+    chunk: StochEP noise steps drawn at once.
+
+  Returns:
+    ``temp_bytes``, ``argument_bytes``, ``output_bytes``, ``alias_bytes`` and
+    ``total_bytes`` = argument + output − alias + temp.
+  """
+  estimator, neuron, extra = METHODS[method]
+  sim = dynamics.Simulator(network, neurons.NEURONS.make(neuron), chunk=chunk)
+  gradient_fn = estimators.ESTIMATORS.make(
+      estimator, sim=sim, t_free=t_free, t_nudge=t_nudge, beta=0.2, k_avg=k_avg, **extra)
+  params = network.init(jax.random.key(0))
+  optimizer = training.make_optimizer(params, [0.01] * len(network.layer_names()))
+  state = training.init_train_state(params, optimizer)
+  batch = {'image': jax.ShapeDtypeStruct((batch_size, *network.input_shape), jnp.float32),
+           'label': jax.ShapeDtypeStruct((batch_size,), jnp.int32),
+           'index': jax.ShapeDtypeStruct((batch_size,), jnp.int32)}
+  step = jax.jit(training.make_train_step(gradient_fn, optimizer), donate_argnums=0)
+  stats = step.lower(state, batch, jax.random.key(1)).compile().memory_analysis()
+  out = {'temp_bytes': stats.temp_size_in_bytes,
+         'argument_bytes': stats.argument_size_in_bytes,
+         'output_bytes': stats.output_size_in_bytes,
+         'alias_bytes': stats.alias_size_in_bytes}
+  out['total_bytes'] = (out['argument_bytes'] + out['output_bytes'] - out['alias_bytes']
+                        + out['temp_bytes'])
+  return {k: int(v) for k, v in out.items()}
+
+
+def plot(results: dict, path: str, batch_size: int):
+  fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 3.8), squeeze=False)
+  for ax, (arch, by_method) in zip(axes[0], results.items()):
+    for i, (method, by_t) in enumerate(by_method.items()):
+      ts = sorted(by_t, key=int)
+      ax.plot([int(t) for t in ts], [by_t[t]['total_bytes'] / 2**20 for t in ts],
+              'o-' if method.startswith('ep') else 's--', color=f'C{i}', label=method)
+    ax.set_title(f'{arch}, batch {batch_size}')
+    ax.set_xlabel('free-phase steps T')
+    ax.set_ylabel('training-step memory (MiB, XLA)')
+    ax.set_yscale('log')
+    ax.legend(fontsize=8)
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+  plt.close(fig)
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError('Too many command-line arguments.')
+  ts = [int(t) for t in FLAGS.ts]
+  methods = FLAGS.methods
+  archs, skipped = [], []
+  for arch in FLAGS.architectures:
+    if _dense_sizes(arch) or arch in architectures.ARCHITECTURES.names():
+      archs.append(arch)
+    else:
+      skipped.append(arch)
+      print(f'note: architecture {arch!r} is not registered yet; skipped', flush=True)
+  start = time.time()
+  results = {}
+  for arch in archs:
+    network = make_network(arch)
+    results[arch] = {}
+    for method in methods:
+      results[arch][method] = {}
+      for t in ts:
+        m = step_memory(network, method, t, FLAGS.batch_size, t_nudge=FLAGS.t_nudge,
+                        k_avg=FLAGS.k_avg, chunk=FLAGS.chunk)
+        results[arch][method][str(t)] = m
+        print(f'{arch:>12} {method:>16} T={t:4d}  total {m["total_bytes"] / 2**20:9.1f} MiB  '
+              f'temp {m["temp_bytes"] / 2**20:9.1f} MiB', flush=True)
+  settings = {'ts': ts, 'batch_size': FLAGS.batch_size, 't_nudge': FLAGS.t_nudge,
+              'k_avg': FLAGS.k_avg, 'chunk': FLAGS.chunk, 'beta': 0.2, 'dtype': 'float32',
+              'input_shape': INPUT_SHAPE, 'methods': {m: METHODS[m][:2] for m in methods},
+              'skipped_architectures': skipped, 'backend': jax.default_backend(),
+              'jax_version': jax.__version__, 'wall_seconds': time.time() - start}
+  os.makedirs(FLAGS.workdir, exist_ok=True)
+  with open(os.path.join(FLAGS.workdir, 'memory.json'), 'w') as f:
+    json.dump({'settings': settings, 'results': results}, f, indent=1)
+  if results:
+    plot(results, os.path.join(FLAGS.workdir, 'memory.png'), FLAGS.batch_size)
+  print(f'wrote {FLAGS.workdir}/memory.json ({time.time() - start:.0f}s)')
+
+
+if __name__ == '__main__':
+  app.run(main)
