@@ -5,6 +5,13 @@
 
 Writes ``<workdir>/metrics.json`` and an orbax checkpoint per epoch; restarting
 with the same workdir resumes.
+
+Every local device takes a slice of each batch (data parallelism). Across hosts,
+start one process per host with the same flags plus
+
+    --coordinator_address=HOST0:PORT --num_processes=N --process_id=I
+
+(or ``--distributed`` where JAX detects the cluster, e.g. SLURM or a TPU pod).
 """
 
 import os
@@ -16,12 +23,18 @@ import jax  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
-from stochep_jax import data, experiment  # noqa: E402
+from stochep_jax import data, experiment, parallel  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'Directory for checkpoints and metrics.json.')
 config_flags.DEFINE_config_file('config', None, 'Experiment configuration file.',
                                 lock_config=True)
+flags.DEFINE_string('coordinator_address', None,
+                    'host:port of process 0; starts jax.distributed with the two flags below.')
+flags.DEFINE_integer('num_processes', None, 'Number of processes (hosts) in the run.')
+flags.DEFINE_integer('process_id', None, 'Index of this process, 0 .. num_processes - 1.')
+flags.DEFINE_bool('distributed', False,
+                  'Start jax.distributed with cluster auto-detection (SLURM, TPU pods, ...).')
 flags.mark_flags_as_required(['config', 'workdir'])
 
 
@@ -37,6 +50,8 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError('Too many command-line arguments.')
   logging.get_absl_handler().addFilter(_QuietLibraries())
+  if FLAGS.coordinator_address or FLAGS.distributed:
+    parallel.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
   logging.info('JAX process %d/%d, local devices %s', jax.process_index(),
                jax.process_count(), jax.local_devices())
   try:

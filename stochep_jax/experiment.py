@@ -28,6 +28,7 @@ from stochep_jax import dynamics
 from stochep_jax import estimators
 from stochep_jax import inputs
 from stochep_jax import neurons
+from stochep_jax import parallel
 from stochep_jax import training
 
 CHECKPOINT_DIR = 'checkpoints'
@@ -105,23 +106,26 @@ def build_free_fn(config: ml_collections.ConfigDict, sim: dynamics.Simulator):
   return free_fn
 
 
-def _eval_batches(images, labels, batch_size):
-  """Test batches padded to a fixed size (one compilation), with a mask."""
-  for batch in data.batches(images, labels, batch_size, seed=0, epoch=0, shuffle=False,
-                            drop_remainder=False):
+def _padded(batches, size: int):
+  """Batches padded to ``size`` rows (one compilation), with a ``mask`` of real rows."""
+  for batch in batches:
     n = batch['label'].shape[0]
-    pad = batch_size - n
-    batch['mask'] = np.arange(batch_size) < n
-    if pad:
-      batch = {k: np.concatenate([v, np.repeat(v[-1:], pad, 0)]) if k != 'mask' else v
-               for k, v in batch.items()}
+    batch = {k: np.concatenate([v, np.zeros((size - n,) + v.shape[1:], v.dtype)])
+             for k, v in batch.items()}
+    batch['mask'] = np.arange(size) < n
     yield batch
 
 
-def evaluate(eval_step, params, images, labels, batch_size, key) -> dict[str, float]:
+def evaluate(eval_step, params, source, batch_size: int, mesh, *, limit: int | None = None
+             ) -> dict[str, float]:
+  """Free-phase metrics over a whole split (this process feeds its slice of each batch)."""
+  pcount = jax.process_count()
+  local = data.reader_batches(source, batch_size, limit=limit, seed=0, epoch=0, shuffle=False,
+                              drop_remainder=False, process_index=jax.process_index(),
+                              process_count=pcount)
   sums = None
-  for batch in _eval_batches(images, labels, batch_size):
-    m = eval_step(params, batch, key)
+  for batch in _padded(local, batch_size // pcount):
+    m = eval_step(params, parallel.global_batch(batch, mesh))
     sums = m if sums is None else jax.tree_util.tree_map(jnp.add, sums, m)
   return training.summarize(sums)
 
@@ -140,30 +144,40 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     config: an experiment config (``experiments/configs/*.py``).
     workdir: checkpoints go to ``workdir/checkpoints``, metrics to
       ``workdir/metrics.json``. A run restarted with the same workdir resumes
-      from the last completed epoch.
+      from the last completed epoch; ``config.stop_after_epoch`` (0 = never)
+      ends a run early on purpose (time-limited jobs), leaving the learning-rate
+      schedule of ``num_epochs`` unchanged.
   """
   data.check_files(config.dataset, config.data_dir)          # fails fast, before any work
   tfds_dir = config.get('tfds_dir') or None
-  train_x, train_y = data.load_arrays(config.dataset, 'train', config.data_dir, tfds_dir)
-  test_x, test_y = data.load_arrays(config.dataset, 'test', config.data_dir, tfds_dir)
-  if config.get('train_subset'):
-    train_x, train_y = train_x[:config.train_subset], train_y[:config.train_subset]
-  if config.get('test_subset'):
-    test_x, test_y = test_x[:config.test_subset], test_y[:config.test_subset]
+  pidx, pcount = jax.process_index(), jax.process_count()
+  main_process = pidx == 0
+  if pcount == 1:     # one process: the split in memory (fastest)
+    train_src, test_src = (data.ArraySource(*data.load_arrays(config.dataset, split,
+                                                              config.data_dir, tfds_dir))
+                           for split in ('train', 'test'))
+  else:               # several: each reads only its slice of every batch
+    train_src, test_src = (data.SplitReader(config.dataset, split, config.data_dir, tfds_dir)
+                           for split in ('train', 'test'))
+  train_limit, test_limit = config.get('train_subset') or None, config.get('test_subset') or None
+  n_train = min(len(train_src), train_limit or len(train_src))
 
+  mesh = parallel.make_mesh()
   sim = build_simulator(config)
   root = jax.random.key(config.seed)
   params = sim.network.init(jax.random.fold_in(root, 0))
   opt_cfg = _dict(config.optimizer)
-  steps_per_epoch = len(train_y) // config.batch_size
+  steps_per_epoch = n_train // config.batch_size
   if opt_cfg.pop('schedule', 'constant') == 'cosine':
     opt_cfg['decay_steps'] = config.num_epochs * steps_per_epoch
   optimizer = training.make_optimizer(params, opt_cfg.pop('learning_rates'), **opt_cfg)
-  state = training.init_train_state(params, optimizer)
-  train_step = jax.jit(training.make_train_step(build_gradient_fn(config, sim), optimizer),
-                       donate_argnums=0)
-  eval_step = jax.jit(training.make_eval_step(build_free_fn(config, sim)))
+  state = parallel.replicate(training.init_train_state(params, optimizer), mesh)
   train_key, eval_key = jax.random.fold_in(root, 1), jax.random.fold_in(root, 2)
+  train_fn = training.make_train_step(build_gradient_fn(config, sim), optimizer)
+  eval_fn = training.make_eval_step(build_free_fn(config, sim))
+  train_step = parallel.data_parallel(lambda st, b: train_fn(st, b, train_key), mesh,
+                                      donate_state=True)
+  eval_step = parallel.data_parallel(lambda p, b: eval_fn(p, b, eval_key), mesh)
 
   os.makedirs(workdir, exist_ok=True)
   mngr = ocp.CheckpointManager(os.path.abspath(os.path.join(workdir, CHECKPOINT_DIR)),
@@ -178,55 +192,68 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     state = serialization.from_state_dict(state, restored['state'])
     meta = restored['meta']
     logging.info('resumed from %s at epoch %d', workdir, start_epoch)
-    print(f'resumed from the checkpoint of epoch {start_epoch}', flush=True)
+    if main_process:
+      print(f'resumed from the checkpoint of epoch {start_epoch}', flush=True)
 
   for epoch in range(start_epoch + 1, config.num_epochs + 1):
     t0 = time.time()
     sums = None
-    for i, batch in enumerate(data.batches(train_x, train_y, config.batch_size,
-                                           seed=config.seed, epoch=epoch)):
-      state, m = train_step(state, batch, train_key)
+    batches = data.reader_batches(train_src, config.batch_size, limit=train_limit,
+                                  seed=config.seed, epoch=epoch, process_index=pidx,
+                                  process_count=pcount)
+    for i, local in enumerate(batches):
+      state, m = train_step(state, parallel.global_batch(local, mesh))
       sums = m if sums is None else jax.tree_util.tree_map(jnp.add, sums, m)
       if config.log_every_steps and (i + 1) % config.log_every_steps == 0:
         s = training.summarize(sums)
         logging.info('epoch %d step %d/%d train acc %.4f loss %.4f', epoch, i + 1,
                      steps_per_epoch, s['accuracy'], s['loss'])
     train = training.summarize(sums)
-    test = evaluate(eval_step, state.params, test_x, test_y, config.eval_batch_size, eval_key)
+    test = evaluate(eval_step, state.params, test_src, config.eval_batch_size, mesh,
+                    limit=test_limit)
     seconds = time.time() - t0
     meta['wall_seconds'] += seconds
     meta['history'].append({'epoch': epoch, 'seconds': seconds,
                             **{f'train_{k}': v for k, v in train.items()},
                             **{f'test_{k}': v for k, v in test.items()}})
-    print(_format(epoch, config.num_epochs, train, test, seconds), flush=True)
-    mngr.save(epoch, args=ocp.args.Composite(
+    mngr.save(epoch, args=ocp.args.Composite(          # every process takes part
         state=ocp.args.StandardSave(serialization.to_state_dict(state)),
         meta=ocp.args.JsonSave(meta)))
-    _write_metrics(workdir, config, meta)
+    if main_process:
+      print(_format(epoch, config.num_epochs, train, test, seconds), flush=True)
+      _write_metrics(workdir, config, meta)
+    if epoch == config.get('stop_after_epoch'):    # a time-sliced job: resume later
+      break
   mngr.wait_until_finished()
   mngr.close()
-  metrics = _write_metrics(workdir, config, meta)
-  print(f'final test accuracy {metrics["test_accuracy"]:.4f} (error '
-        f'{100 * (1 - metrics["test_accuracy"]):.2f}%) after {metrics["epochs"]} epochs, '
-        f'{metrics["wall_seconds"]:.0f}s', flush=True)
+  metrics = _metrics(config, meta)
+  if main_process:
+    _write_metrics(workdir, config, meta)
+    print(f'final test accuracy {metrics["test_accuracy"]:.4f} (error '
+          f'{100 * (1 - metrics["test_accuracy"]):.2f}%) after {metrics["epochs"]} epochs, '
+          f'{metrics["wall_seconds"]:.0f}s', flush=True)
   return metrics
 
 
-def _write_metrics(workdir: str, config: ml_collections.ConfigDict, meta: dict) -> dict:
+def _metrics(config: ml_collections.ConfigDict, meta: dict) -> dict:
   history = meta['history']
   last = history[-1] if history else {}
-  metrics = {
+  return {
       'test_accuracy': last.get('test_accuracy'),
       'train_accuracy': last.get('train_accuracy'),
       'best_test_accuracy': max((h['test_accuracy'] for h in history), default=None),
       'epochs': len(history),
       'wall_seconds': meta['wall_seconds'],
+      'processes': jax.process_count(),
       'devices': [str(d) for d in jax.devices()],
       'history': history,
       'config': config.to_dict(),
   }
+
+
+def _write_metrics(workdir: str, config: ml_collections.ConfigDict, meta: dict) -> None:
+  """Writes metrics.json atomically (process 0 only)."""
   path = os.path.join(workdir, 'metrics.json')
   with open(path + '.tmp', 'w') as f:
-    json.dump(metrics, f, indent=1, default=str)
+    json.dump(_metrics(config, meta), f, indent=1, default=str)
   os.replace(path + '.tmp', path)
-  return metrics

@@ -417,3 +417,21 @@ def test_random_crop():
         assert len(hits) == 1  # each output is exactly one shifted window
         offsets.append(hits[0])
     assert len(set(offsets)) > 5  # per-example offsets
+
+
+def test_reader_batches_equal_array_batches_and_read_only_the_slice(tmp_path):
+    written = data.write_synthetic_idx(tmp_path / "idx", 96, 24, seed=3)
+    reader = data.SplitReader("fashion_mnist", "train", tmp_path / "idx", tfds_dir=tmp_path / "c")
+    x, y = written["train"]
+    assert len(reader) == 96
+    for p in range(2):
+        kw = dict(seed=1, epoch=2, process_index=p, process_count=2)
+        got = list(data.reader_batches(reader, 32, **kw))
+        want = list(data.batches(x.reshape(-1, 28, 28, 1), y, 32, **kw))
+        assert len(got) == len(want) == 3
+        for g, w in zip(got, want):
+            assert g["index"].shape == (16,)
+            for k in ("image", "label", "index"):
+                np.testing.assert_array_equal(g[k], w[k])
+    images, labels = reader.read([5, 0])
+    np.testing.assert_array_equal(labels, y[[5, 0]])

@@ -28,7 +28,7 @@ def load_config(name='fashion_mnist', arg='smoke'):
 @pytest.fixture(scope='module')
 def synthetic(tmp_path_factory):
   root = tmp_path_factory.mktemp('synthetic')
-  data.write_synthetic_idx(root / 'idx', 1024, 256, seed=0)
+  data.write_synthetic_idx(root / 'idx', 2048, 256, seed=0)
   return str(root / 'idx'), str(root / 'tfds')
 
 
@@ -42,20 +42,22 @@ def smoke_config(synthetic, **overrides):
 
 
 def test_smoke_run_learns_and_writes_metrics(synthetic, tmp_path):
-  m = experiment.train_and_evaluate(smoke_config(synthetic), str(tmp_path))
-  assert m['epochs'] == 2
+  m = experiment.train_and_evaluate(smoke_config(synthetic, num_epochs=3), str(tmp_path))
+  assert m['epochs'] == 3
   assert m['test_accuracy'] > 0.6        # 10 classes: chance is 0.1
   on_disk = json.load(open(tmp_path / 'metrics.json'))
   for k in ('test_accuracy', 'train_accuracy', 'epochs', 'wall_seconds', 'config'):
     assert k in on_disk
   assert on_disk['config']['neuron']['name'] == 'stochep'
-  assert len(on_disk['history']) == 2
+  assert len(on_disk['history']) == 3
 
 
 def test_resume_continues_where_it_stopped(synthetic, tmp_path):
   straight = experiment.train_and_evaluate(smoke_config(synthetic, num_epochs=2),
                                            str(tmp_path / 'a'))
-  experiment.train_and_evaluate(smoke_config(synthetic, num_epochs=1), str(tmp_path / 'b'))
+  stopped = experiment.train_and_evaluate(smoke_config(synthetic, num_epochs=2,
+                                                       stop_after_epoch=1), str(tmp_path / 'b'))
+  assert stopped['epochs'] == 1
   resumed = experiment.train_and_evaluate(smoke_config(synthetic, num_epochs=2),
                                           str(tmp_path / 'b'))
   assert resumed['epochs'] == 2

@@ -38,6 +38,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.batch_size = 128
   c.eval_batch_size = 1000
   c.num_epochs = 30
+  c.stop_after_epoch = 0                              # > 0: stop there, resume later
   c.seed = 0
   c.log_every_steps = 100
 

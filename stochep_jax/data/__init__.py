@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stochep_jax.data.pipeline import batches, epoch_permutation, num_batches
+from stochep_jax.data.pipeline import ArraySource, batch_indices, batches, epoch_permutation, num_batches, reader_batches
 from stochep_jax.data.registry import (
     DATASETS,
     DatasetSpec,
@@ -25,13 +25,23 @@ from stochep_jax.data.registry import (
     check_files,
     read_original_split,
 )
-from stochep_jax.data.source import cache_dir, default_tfds_dir, get_builder, get_source, load_arrays
+from stochep_jax.data.source import (
+    SplitReader,
+    cache_dir,
+    default_tfds_dir,
+    get_builder,
+    get_source,
+    load_arrays,
+)
 from stochep_jax.data.synthetic import write_synthetic_cifar10, write_synthetic_idx
 
 __all__ = [
+    "ArraySource",
     "DATASETS",
     "DatasetSpec",
     "MissingDatasetError",
+    "SplitReader",
+    "batch_indices",
     "batches",
     "cache_dir",
     "check_files",
@@ -44,6 +54,7 @@ __all__ = [
     "random_crop",
     "random_flip",
     "read_original_split",
+    "reader_batches",
     "write_synthetic_cifar10",
     "write_synthetic_idx",
 ]

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-__all__ = ["batches", "epoch_permutation", "num_batches"]
+__all__ = ["ArraySource", "batch_indices", "batches", "epoch_permutation", "num_batches", "reader_batches"]
 
 
 def epoch_permutation(n: int, *, seed: int, epoch: int) -> np.ndarray:
@@ -43,6 +43,39 @@ def _to_unit_float(images: np.ndarray) -> np.ndarray:
     if images.dtype == np.uint8:
         return np.divide(images, np.float32(255.0), dtype=np.float32)
     return images.astype(np.float32)
+
+
+def batch_indices(
+    n: int,
+    batch_size: int,
+    *,
+    seed: int,
+    epoch: int,
+    shuffle: bool = True,
+    drop_remainder: bool = True,
+    process_index: int = 0,
+    process_count: int = 1,
+) -> Iterator[np.ndarray]:
+    """The global example indices of this process's share of each batch.
+
+    Same arguments and slicing rules as :func:`batches`; yields ``int64 [b]``.
+    """
+    if batch_size <= 0:
+        raise ValueError(f"batch_size must be positive, got {batch_size}.")
+    if process_count <= 0 or not 0 <= process_index < process_count:
+        raise ValueError(f"Need 0 <= process_index < process_count, got {process_index}, {process_count}.")
+    if batch_size % process_count:
+        raise ValueError(f"Global batch_size {batch_size} is not divisible by process_count {process_count}.")
+    order = epoch_permutation(n, seed=seed, epoch=epoch) if shuffle else np.arange(n, dtype=np.int64)
+    local = batch_size // process_count
+    lo, hi = process_index * local, (process_index + 1) * local
+    stop = num_batches(n, batch_size, drop_remainder=drop_remainder) * batch_size
+
+    def generate() -> Iterator[np.ndarray]:
+        for start in range(0, stop, batch_size):
+            yield order[start : min(start + batch_size, n)][lo:hi]
+
+    return generate()
 
 
 def batches(
@@ -83,29 +116,40 @@ def batches(
     Raises:
       ValueError: Bad arguments (checked at call time, not at first ``next``).
     """
-    images = np.asarray(images)
-    labels = np.asarray(labels)
-    n = images.shape[0]
-    if labels.shape != (n,):
-        raise ValueError(f"labels must have shape ({n},), got {labels.shape}.")
-    if batch_size <= 0:
-        raise ValueError(f"batch_size must be positive, got {batch_size}.")
-    if process_count <= 0 or not 0 <= process_index < process_count:
-        raise ValueError(f"Need 0 <= process_index < process_count, got {process_index}, {process_count}.")
-    if batch_size % process_count:
-        raise ValueError(f"Global batch_size {batch_size} is not divisible by process_count {process_count}.")
-    order = epoch_permutation(n, seed=seed, epoch=epoch) if shuffle else np.arange(n, dtype=np.int64)
-    local = batch_size // process_count
-    lo, hi = process_index * local, (process_index + 1) * local
-    stop = num_batches(n, batch_size, drop_remainder=drop_remainder) * batch_size
+    return reader_batches(ArraySource(images, labels), batch_size, seed=seed, epoch=epoch,
+                          shuffle=shuffle, drop_remainder=drop_remainder,
+                          process_index=process_index, process_count=process_count)
 
-    def generate() -> Iterator[dict[str, np.ndarray]]:
-        for start in range(0, stop, batch_size):
-            idx = order[start : min(start + batch_size, n)][lo:hi]
-            yield {
-                "image": _to_unit_float(images[idx]),
-                "label": labels[idx].astype(np.int32),
-                "index": idx,
-            }
+
+class ArraySource:
+    """In-memory arrays with the ``SplitReader`` interface (``len``, ``read``)."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray):
+        self.images, self.labels = np.asarray(images), np.asarray(labels)
+        if self.labels.shape != (self.images.shape[0],):
+            raise ValueError(f"labels must have shape ({self.images.shape[0]},), got {self.labels.shape}.")
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def read(self, indices) -> tuple[np.ndarray, np.ndarray]:
+        return self.images[indices], self.labels[indices]
+
+
+def reader_batches(reader, batch_size: int, *, limit: int | None = None,
+                   **kwargs) -> Iterator[dict[str, np.ndarray]]:
+    """Like :func:`batches`, reading each batch from a source with ``len`` and ``read``.
+
+    With a ``SplitReader`` a process reads only the records of its own slice of
+    every global batch. ``limit`` keeps the first ``limit`` examples of the
+    split only. Other keyword arguments are those of :func:`batches`.
+    """
+    n = len(reader) if not limit else min(limit, len(reader))
+    indices = batch_indices(n, batch_size, **kwargs)
+
+    def generate():
+        for idx in indices:
+            images, labels = reader.read(idx)
+            yield {"image": _to_unit_float(images), "label": labels.astype(np.int32), "index": idx}
 
     return generate()

@@ -199,6 +199,50 @@ def _has_fast_parser() -> bool:
     return True
 
 
+class SplitReader:
+    """Random access to one split through the array_record data source.
+
+    Reading an index set touches only those records, so a process of a
+    multi-host run reads only its slice of every batch.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        split: str,
+        data_dir: str | os.PathLike[str] | None = None,
+        tfds_dir: str | os.PathLike[str] | None = None,
+    ):
+        builder = get_builder(name, data_dir, tfds_dir)  # fails fast, before importing tfds
+        self.spec = registry.DATASETS[name]
+
+        import tensorflow_datasets as tfds  # noqa: PLC0415
+
+        self._fast = _has_fast_parser()
+        method = tfds.decode.DeserializeMethod
+        self._source = builder.as_data_source(
+            split, deserialize_method=method.RAW_BYTES if self._fast else method.DESERIALIZE_AND_DECODE
+        )
+
+    def __len__(self) -> int:
+        return len(self._source)
+
+    def read(self, indices) -> tuple[np.ndarray, np.ndarray]:
+        """``(uint8 [n, H, W, C], int32 [n])`` of the given example indices."""
+        indices = [int(i) for i in indices]
+        images = np.empty((len(indices), *self.spec.image_shape), dtype=np.uint8)
+        labels = np.empty((len(indices),), dtype=np.int32)
+        for start in range(0, len(indices), _READ_CHUNK):
+            stop = min(len(indices), start + _READ_CHUNK)
+            items = self._source.__getitems__(indices[start:stop])
+            if self._fast:
+                images[start:stop], labels[start:stop] = _parse_fast(items, self.spec.image_shape)
+            else:  # pragma: no cover - tfds's own (slower) per-example decoding
+                images[start:stop] = np.stack([it["image"] for it in items])
+                labels[start:stop] = [it["label"] for it in items]
+        return images, labels
+
+
 def load_arrays(
     name: str,
     split: str,
@@ -224,25 +268,5 @@ def load_arrays(
     Raises:
       MissingDatasetError: Original files missing (raised before any tfds work).
     """
-    builder = get_builder(name, data_dir, tfds_dir)  # fails fast, before importing tfds
-    spec = registry.DATASETS[name]
-
-    import tensorflow_datasets as tfds  # noqa: PLC0415
-
-    fast = _has_fast_parser()
-    method = tfds.decode.DeserializeMethod
-    source = builder.as_data_source(
-        split, deserialize_method=method.RAW_BYTES if fast else method.DESERIALIZE_AND_DECODE
-    )
-    n = len(source)
-    images = np.empty((n, *spec.image_shape), dtype=np.uint8)
-    labels = np.empty((n,), dtype=np.int32)
-    for start in range(0, n, _READ_CHUNK):
-        stop = min(n, start + _READ_CHUNK)
-        items = source.__getitems__(list(range(start, stop)))
-        if fast:
-            images[start:stop], labels[start:stop] = _parse_fast(items, spec.image_shape)
-        else:  # pragma: no cover - tfds's own (slower) per-example decoding
-            images[start:stop] = np.stack([it["image"] for it in items])
-            labels[start:stop] = [it["label"] for it in items]
-    return images, labels
+    reader = SplitReader(name, split, data_dir, tfds_dir)
+    return reader.read(range(len(reader)))
