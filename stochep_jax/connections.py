@@ -162,12 +162,46 @@ def _pairs(v, n: int = 2) -> tuple:
   return tuple(v) if isinstance(v, Sequence) else (v,) * n
 
 
+def conv_taps(s: Array, w: Array, strides: tuple[int, int],
+              pads: Sequence[tuple[int, int]]) -> Array:
+  """W ∗ s as a sum over the kernel taps of (strided slice of s) @ W[p, q].
+
+      (W ∗ s)[b, i, j, k] = Σ_{p,q,c} s_pad[b, σ_h i + p, σ_w j + q, c] W[p, q, c, k]
+
+  The same cross-correlation as ``lax.conv_general_dilated`` (NHWC, HWIO);
+  its autodiff adjoint is made of pads and matrix products as well.
+
+  Args:
+    s: ``[B, H, W, C]``.
+    w: ``[kh, kw, C, K]``.
+    strides: (σ_h, σ_w).
+    pads: ((top, bottom), (left, right)) zero padding.
+
+  Returns:
+    ``[B, H', W', K]``.
+  """
+  s = jnp.pad(s, ((0, 0), *pads, (0, 0)))
+  b, h, wd, c = s.shape
+  kh, kw = w.shape[:2]
+  ho, wo = (h - kh) // strides[0] + 1, (wd - kw) // strides[1] + 1
+  out = None
+  for p in range(kh):
+    for q in range(kw):
+      tap = lax.slice(s, (0, p, q, 0),
+                      (b, p + strides[0] * (ho - 1) + 1, q + strides[1] * (wo - 1) + 1, c),
+                      (1, *strides, 1))
+      y = tap @ w[p, q]
+      out = y if out is None else out + y
+  return out
+
+
 @dataclasses.dataclass(frozen=True)
 class Conv:
   """Convolutional connection F(s) = P(W ∗ s) + b (NHWC; SPEC 1).
 
-  W ∗ s is ``lax.conv_general_dilated`` (a cross-correlation, as in PyTorch
-  and flax), W of shape (kh, kw, C_in, features); the bias is added after
+  W ∗ s is a cross-correlation (as in PyTorch and flax), W of shape
+  (kh, kw, C_in, features), computed by ``conv_taps`` or XLA's convolution
+  (``impl``); the bias is added after
   pooling (one value per output channel). The backward current into s is the
   transposed convolution of the pooling adjoint of s_{ℓ+1}; ``jax.grad`` of Φ
   computes it.
@@ -183,6 +217,12 @@ class Conv:
     use_bias: whether b is present.
     init_scale: weights and biases are U(-a, a), a = init_scale/√fan_in with
       fan_in = kh·kw·C_in (PyTorch's default).
+    impl: ``'taps'`` (``conv_taps``: one matrix product per kernel tap),
+      ``'xla'`` (``lax.conv_general_dilated``) or ``'auto'`` (taps on CPU,
+      XLA's convolution elsewhere). The two agree to float rounding. On XLA:CPU
+      a convolution inside ``lax.scan`` (every phase) runs 4–16× slower than
+      the same convolution outside a loop; the taps form does not (measured in
+      notes/issue5.md).
   """
 
   features: int
@@ -194,17 +234,15 @@ class Conv:
   alpha: float | None = None
   use_bias: bool = True
   init_scale: float = 1.0
+  impl: str = 'auto'
 
   def __post_init__(self):
+    if self.impl not in ('auto', 'taps', 'xla'):
+      raise ValueError(f"impl must be 'auto', 'taps' or 'xla', got {self.impl!r}")
     if self.pool not in POOLS:
       raise ValueError(f'pool must be one of {POOLS}, got {self.pool!r}')
     if self.alpha is not None and self.pool != 'avg':
       raise ValueError('alpha applies to average pooling only')
-
-  def _padding(self):
-    if isinstance(self.padding, str):
-      return self.padding.upper()
-    return tuple((p, p) for p in _pairs(self.padding))
 
   def _kernel_shape(self, in_shape):
     if len(in_shape) != 3:
@@ -228,9 +266,20 @@ class Conv:
 
   def apply(self, params, s):
     dtype = jnp.result_type(s, params['w'])           # promote as Dense's s @ w does
-    y = lax.conv_general_dilated(s.astype(dtype), params['w'].astype(dtype),
-                                 _pairs(self.strides), self._padding(),
-                                 dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+    s, w = s.astype(dtype), params['w'].astype(dtype)
+    strides = _pairs(self.strides)
+    if isinstance(self.padding, str):
+      pads = lax.padtype_to_pads(s.shape[1:3], w.shape[:2], strides, self.padding.upper())
+    else:
+      pads = tuple((p, p) for p in _pairs(self.padding))
+    impl = self.impl
+    if impl == 'auto':
+      impl = 'taps' if jax.default_backend() == 'cpu' else 'xla'
+    if impl == 'taps':
+      y = conv_taps(s, w, strides, pads)
+    else:
+      y = lax.conv_general_dilated(s, w, strides, pads,
+                                   dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
     if self.pool == 'avg':
       y = avg_pool(y, self.pool_size, self.alpha)
     elif self.pool == 'max':
