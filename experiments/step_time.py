@@ -1,0 +1,83 @@
+"""Times the jitted training step of an experiment config (random inputs, no dataset).
+
+    python experiments/step_time.py --config=experiments/configs/fashion_mnist_2c2fc.py \
+        --config.batch_size=32 --config.ep.t_free=100 --config.ep.t_nudge=25 --steps=5
+
+Builds the simulator, gradient estimator and optimiser exactly as
+``experiment.train_and_evaluate`` does, compiles ``train_step`` once (timed),
+then runs ``--steps`` steps on random images of the dataset's shape and prints
+the median, min and max wall seconds per step and the median CPU seconds of
+the process per step (all threads: a measure that other jobs on a shared CPU
+inflate less) as JSON (also written to ``--out``).
+"""
+
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+from absl import app, flags  # noqa: E402
+from ml_collections import config_flags  # noqa: E402
+
+from stochep_jax import data, experiment, training  # noqa: E402
+
+FLAGS = flags.FLAGS
+config_flags.DEFINE_config_file('config', None, 'Experiment configuration file.',
+                                lock_config=True)
+flags.DEFINE_integer('steps', 5, 'Timed steps after the compilation.')
+flags.DEFINE_string('out', '', 'Optional JSON output path.')
+
+
+def main(argv):
+  del argv
+  c = FLAGS.config
+  sim = experiment.build_simulator(c)
+  params = sim.network.init(jax.random.key(c.seed))
+  opt_cfg = c.optimizer.to_dict()
+  optimizer = training.make_optimizer(params, opt_cfg.pop('learning_rates'), **opt_cfg)
+  state = training.init_train_state(params, optimizer)
+  step = jax.jit(training.make_train_step(experiment.build_gradient_fn(c, sim), optimizer),
+                 donate_argnums=0)
+  rng = np.random.default_rng(0)
+  shape = data.DATASETS[c.dataset].image_shape
+  b = c.batch_size
+
+  def batch(i):
+    return {'image': jnp.asarray(rng.random((b, *shape), np.float32)),
+            'label': jnp.asarray(rng.integers(0, 10, b), jnp.int32),
+            'index': jnp.arange(i * b, (i + 1) * b)}
+
+  key = jax.random.key(1)
+  t0 = time.perf_counter()
+  compiled = step.lower(state, batch(0), key).compile()
+  compile_s = time.perf_counter() - t0
+  times, cpu = [], []
+  for i in range(FLAGS.steps + 1):         # the first run is a warm-up
+    x = batch(i)
+    t0, c0 = time.perf_counter(), time.process_time()
+    state, m = compiled(state, x, key)
+    jax.block_until_ready((state, m))
+    times.append(time.perf_counter() - t0)
+    cpu.append(time.process_time() - c0)
+  times, cpu = times[1:], cpu[1:]
+  out = {'layer_shapes': [list(s) for s in sim.network.layer_shapes],
+         'neuron': c.neuron.name, 'batch_size': b, 't_free': c.ep.t_free,
+         't_nudge': c.ep.t_nudge, 'nudging': c.ep.nudging, 'compile_s': compile_s,
+         'median_s': float(np.median(times)), 'min_s': min(times), 'max_s': max(times),
+         'cpu_s_median': float(np.median(cpu)), 'steps': len(times),
+         'load_avg_1min': os.getloadavg()[0],
+         'devices': [str(d) for d in jax.devices()]}
+  print(json.dumps(out), flush=True)
+  if FLAGS.out:
+    with open(FLAGS.out, 'w') as f:
+      json.dump(out, f, indent=1)
+
+
+if __name__ == '__main__':
+  flags.mark_flags_as_required(['config'])
+  app.run(main)
