@@ -89,6 +89,10 @@ class Dense:
       params['b'] = jax.random.uniform(kb, (self.features,), dtype, -bound, bound)
     return params
 
+  def flops(self, in_shape) -> int:
+    """Multiply-adds ×2 of F(s) for one example (the bias is not counted)."""
+    return 2 * math.prod(in_shape) * self.features
+
   def apply(self, params, s):
     s = s.reshape(s.shape[0], -1)
     y = s @ params['w']
@@ -254,6 +258,18 @@ class Conv:
       params = self.init(jax.random.key(0), tuple(in_shape))
       return self.apply(params, jnp.zeros((1, *in_shape), jnp.float32))
     return tuple(jax.eval_shape(run).shape[1:])
+
+  def flops(self, in_shape) -> int:
+    """Multiply-adds ×2 of the convolution for one example (pooling, bias not counted)."""
+    kh, kw, cin, cout = self._kernel_shape(in_shape)
+    strides = _pairs(self.strides)
+    if isinstance(self.padding, str):
+      pads = lax.padtype_to_pads(in_shape[:2], (kh, kw), strides, self.padding.upper())
+    else:
+      pads = tuple((p, p) for p in _pairs(self.padding))
+    ho, wo = ((n + lo + hi - k) // st + 1 for n, (lo, hi), k, st in
+              zip(in_shape[:2], pads, (kh, kw), strides))
+    return 2 * ho * wo * cout * kh * kw * cin
 
   def init(self, key, in_shape, dtype=jnp.float32):
     shape = self._kernel_shape(in_shape)

@@ -1,0 +1,207 @@
+"""Training-step speed of fixed workloads, as JSON, with the GEMM peak of the same run.
+
+    python experiments/benchmark.py --out=bench.json                  # all workloads
+    python experiments/benchmark.py --workloads=crnn_fc,inference_fc  # a subset
+    python experiments/benchmark.py --noise_bits=32 --chunk=1 ...     # a speed option off
+
+Workloads (symmetric EP, one optax SGD update per step, random inputs in [0, 1]):
+
+* ``crnn_fc``               CRNN 784-512-10, batch 128, T_free 250, T_nudge 25 (×2)
+* ``stochep_fc_bernoulli``  the same with StochEP and Bernoulli input spikes
+* ``stochep_fc_analog``     StochEP with the analog input current
+* ``conv_2c2fc``            StochEP 2C2FC (conv 128, conv 256, FC 512), batch 32,
+                            T_free 100, T_nudge 25 (×2)
+* ``inference_fc``          StochEP 784-512-10 free phase only (T_free 250, batch 128)
+
+For each: ``ms_per_step`` (median of ``--repeats`` ≥ 5 timed steps after two warm-up
+steps; compilation excluded), ``samples_per_s``, ``compile_s`` (lower + compile),
+``gflop_per_step`` counted analytically, ``gflops`` achieved, and ``efficiency`` =
+gflops / ``gemm_peak_gflops``, the best float32 GEMM rate of ``jnp.dot`` and numpy
+measured in the same run (over the workloads' dominant matrix shapes).
+
+FLOPs per training step, with F_ℓ = ``connection.flops`` (2 × multiply-adds of F_ℓ for
+one example), B the batch, T = T_free + 2 T_nudge steps:
+
+    B · [ T · Σ_{ℓ≥2} 2 F_ℓ            (forward and backward currents of every step)
+        + D · F_1                      (input drive: D = T for Bernoulli spikes, else 3
+                                        phases, as a static drive is computed once a phase)
+        + 2 · Σ_ℓ F_ℓ ]                (∂Φ/∂θ at the two nudged states)
+
+Inference: B · [T_free · Σ_{ℓ≥2} 2 F_ℓ + D · F_1] with D = 1 for a static input.
+Elementwise work (neuron updates, random numbers) is not counted: where it dominates,
+``efficiency`` is low by construction and the profile in BUILD_NOTES.md says why.
+"""
+
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+from absl import app, flags  # noqa: E402
+
+import stochep_jax as sep  # noqa: E402
+from stochep_jax import training  # noqa: E402
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string('out', '', 'JSON output file (default: standard output).')
+flags.DEFINE_list('workloads', ['crnn_fc', 'stochep_fc_bernoulli', 'stochep_fc_analog',
+                                'conv_2c2fc', 'inference_fc'], 'Workloads to run.')
+flags.DEFINE_integer('repeats', 7, 'Timed steps (median reported); at least 5.')
+flags.DEFINE_integer('chunk', 25, 'Simulator.chunk: steps of noise/drive generated at once.')
+flags.DEFINE_integer('unroll', 1, 'Simulator.unroll: lax.scan unroll factor.')
+flags.DEFINE_integer('noise_bits', 8, 'Resolution of the uniforms (noise.uniform): 8 or 32.')
+flags.DEFINE_bool('threefry_partitionable', True,
+                  'jax_threefry_partitionable while tracing (False: the older, faster '
+                  'on CPU, non-partitionable threefry).')
+flags.DEFINE_bool('donate', True, 'Donate the train state buffers to the step.')
+flags.DEFINE_enum('dtype', 'float32', ['float32', 'bfloat16'], 'Parameter and state dtype.')
+
+WORKLOADS = {
+    'crnn_fc': dict(arch='dense', neuron='crnn', encoder='analog', batch=128,
+                    t_free=250, t_nudge=25),
+    'stochep_fc_bernoulli': dict(arch='dense', neuron='stochep', encoder='bernoulli',
+                                 batch=128, t_free=250, t_nudge=25),
+    'stochep_fc_analog': dict(arch='dense', neuron='stochep', encoder='analog', batch=128,
+                              t_free=250, t_nudge=25),
+    'conv_2c2fc': dict(arch='2c2fc', neuron='stochep', encoder='analog', batch=32,
+                       t_free=100, t_nudge=25),
+    'inference_fc': dict(arch='dense', neuron='stochep', encoder='analog', batch=128,
+                         t_free=250, t_nudge=0),
+}
+
+
+def build(w):
+  if w['arch'] == 'dense':
+    net = sep.dense(784, [512], 10)
+  else:
+    net = sep.ARCHITECTURES.make(w['arch'], input_shape=(28, 28, 1), n_classes=10)
+  neuron = sep.NEURONS.make(w['neuron'], decay=0.5, kappa=1.0, noise_bits=FLAGS.noise_bits)
+  encoder = sep.ENCODERS.make(w['encoder'], noise_bits=FLAGS.noise_bits)
+  return sep.Simulator(net, neuron, encoder, chunk=FLAGS.chunk, unroll=FLAGS.unroll)
+
+
+def flop_count(sim, w) -> float:
+  """The analytic count of the module docstring, in FLOPs per step."""
+  net = sim.network
+  in_shapes = (tuple(net.input_shape),) + net.layer_shapes[:-1]
+  f = [c.flops(s) for c, s in zip(net.connections, in_shapes)]
+  training_step = w['t_nudge'] > 0
+  t = w['t_free'] + (2 * w['t_nudge'] if training_step else 0)
+  drive = t if not sim.encoder.static else (3 if training_step else 1)
+  total = t * 2 * sum(f[1:]) + drive * f[0] + (2 * sum(f) if training_step else 0)
+  return float(w['batch'] * total)
+
+
+def dominant_gemm(sim, w) -> tuple[int, int, int]:
+  """(m, k, n) of the workload's largest matrix product (its input drive)."""
+  net = sim.network
+  c = net.connections[0]
+  rows = w['batch'] * (1 if sim.encoder.static else FLAGS.chunk)
+  if isinstance(c, sep.Conv):   # per kernel tap: (B·H·W) × C_in × C_out, largest layer
+    shapes = (tuple(net.input_shape),) + net.layer_shapes[:-1]
+    conv = [(cc, s) for cc, s in zip(net.connections, shapes) if isinstance(cc, sep.Conv)]
+    cc, s = max(conv, key=lambda p: p[0].flops(p[1]))
+    return (w['batch'] * s[0] * s[1], s[2], cc.features)
+  return (rows, int(np.prod(net.input_shape)), c.features)
+
+
+def gemm_peak(m, k, n, repeats=7) -> float:
+  """Best float32 GFLOP/s of jnp.dot and numpy on an (m×k)·(k×n) product."""
+  rng = np.random.default_rng(0)
+  a, b = rng.random((m, k), np.float32), rng.random((k, n), np.float32)
+  ja, jb = jnp.asarray(a), jnp.asarray(b)
+  dot = jax.jit(jnp.dot)
+  best = float('inf')
+  for fn, args in ((lambda x, y: dot(x, y).block_until_ready(), (ja, jb)),
+                   (np.dot, (a, b))):
+    fn(*args)
+    for _ in range(repeats):
+      t = time.perf_counter()
+      fn(*args)
+      best = min(best, time.perf_counter() - t)
+  return 2.0 * m * k * n / best / 1e9
+
+
+def make_step(sim, w):
+  dtype = jnp.dtype(FLAGS.dtype)
+  net = sim.network
+  params = net.init(jax.random.key(0), dtype)
+  x = jax.random.uniform(jax.random.key(1), (w['batch'], *net.input_shape), dtype)
+  labels = jnp.arange(w['batch']) % 10
+  key = jax.random.key(2)
+  if w['t_nudge'] == 0:
+    fn = jax.jit(lambda p, x: sep.predict(sim, p, x, key, t_free=w['t_free'], k_avg=10))
+    return fn, (params, x), lambda state, out: state
+  ep = sep.EP(w['t_free'], w['t_nudge'], beta=0.5, k_avg=10)
+  opt = training.make_optimizer(params, [0.05] * len(net.connections))
+  grad_fn = sep.estimators.ESTIMATORS.make('ep', sim=sim, **vars(ep))
+  step = training.make_train_step(grad_fn, opt)
+  batch = {'image': x, 'label': labels, 'index': jnp.arange(w['batch'])}
+  fn = jax.jit(lambda st, b: step(st, b, key), donate_argnums=0 if FLAGS.donate else ())
+  return fn, (training.init_train_state(params, opt), batch), lambda state, out: out[0]
+
+
+def run(name):
+  w = WORKLOADS[name]
+  sim = build(w)
+  fn, args, next_state = make_step(sim, w)
+  t = time.perf_counter()
+  compiled = fn.lower(*args).compile()
+  compile_s = time.perf_counter() - t
+  state, rest = args[0], args[1:]
+  times = []
+  for i in range(2 + FLAGS.repeats):
+    t = time.perf_counter()
+    out = compiled(state, *rest)
+    jax.block_until_ready(out)
+    if i >= 2:
+      times.append(time.perf_counter() - t)
+    state = next_state(state, out)
+  ms = float(np.median(times) * 1e3)
+  gflop = flop_count(sim, w) / 1e9
+  return {'ms_per_step': ms, 'samples_per_s': w['batch'] / ms * 1e3, 'compile_s': compile_s,
+          'gflop_per_step': gflop, 'gflops': gflop / ms * 1e3,
+          'dominant_gemm': dominant_gemm(sim, w), 'times_ms': [t * 1e3 for t in times],
+          'settings': w}
+
+
+def main(argv):
+  del argv
+  if FLAGS.repeats < 5:
+    raise app.UsageError('--repeats must be at least 5')
+  unknown = set(FLAGS.workloads) - set(WORKLOADS)
+  if unknown:
+    raise app.UsageError(f'unknown workloads {sorted(unknown)}; choose from {sorted(WORKLOADS)}')
+  results = {}
+  with jax.threefry_partitionable(FLAGS.threefry_partitionable):
+    for name in FLAGS.workloads:
+      results[name] = run(name)
+      print(f'{name}: {results[name]["ms_per_step"]:.1f} ms/step', file=sys.stderr, flush=True)
+  shapes = sorted({tuple(r['dominant_gemm']) for r in results.values()})
+  peaks = {f'{m}x{k}x{n}': gemm_peak(m, k, n) for m, k, n in shapes}
+  peak = max(peaks.values())
+  for r in results.values():
+    r['efficiency'] = r['gflops'] / peak
+  report = {
+      'gemm_peak_gflops': peak, 'gemm_peaks_by_shape': peaks, 'workloads': results,
+      'options': {k: FLAGS[k].value for k in ('chunk', 'unroll', 'noise_bits',
+                                               'threefry_partitionable', 'donate', 'dtype',
+                                               'repeats')},
+      'machine': {'devices': [str(d) for d in jax.devices()], 'cpu_count': os.cpu_count(),
+                  'jax': jax.__version__},
+  }
+  text = json.dumps(report, indent=1)
+  if FLAGS.out:
+    with open(FLAGS.out, 'w') as f:
+      f.write(text)
+  else:
+    print(text)
+
+
+if __name__ == '__main__':
+  app.run(main)
