@@ -154,7 +154,7 @@ def ep_step_updates(sim: dynamics.Simulator, gdu: GDU, params: Params, x: Array,
 
 
 def bptt_step_gradients(sim: dynamics.Simulator, gdu: GDU, params: Params, x: Array,
-                        labels: Array) -> tuple[Params, tuple | None, Array]:
+                        labels: Array) -> tuple[Params, tuple | None, dict]:
   """−∂L/∂θ_{T−t} and −∂L/∂s_{T−t}, t = 0..K−1, of a deterministic network.
 
   The first T−K steps run without being differentiated; the last K steps are a
@@ -168,7 +168,7 @@ def bptt_step_gradients(sim: dynamics.Simulator, gdu: GDU, params: Params, x: Ar
     of the last K and per layer the max over the batch of ‖out_{t+1} − out_t‖
     (its last row is the residual at the end of the free phase), and
     ``responsive``, per layer the units of s_T whose next state responds to
-    their input current (``responsive``), or None.
+    their input current (see ``responsive``), or None.
   """
   b, k, net = x.shape[0], gdu.k, sim.network
   start = (sim.init_states(b, x.dtype) if gdu.t_free == k else
