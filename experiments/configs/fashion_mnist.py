@@ -28,9 +28,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.input = ml_collections.ConfigDict(dict(name='analog', noise_bits=32))
   c.simulator = ml_collections.ConfigDict(dict(rate='output', chunk=25, unroll=1))
 
-  c.method = 'ep'
+  c.method = 'ep'                                     # or 'bptt' (CRNN / SNN surrogate)
   c.ep = ml_collections.ConfigDict(dict(
-      t_free=100, t_nudge=40, beta=0.5, nudging='symmetric', k_avg=30, shared_noise=True))
+      t_free=100, t_nudge=40, beta=0.5, nudging='symmetric', k_avg=30, shared_noise=True,
+      checkpoint=False))                              # BPTT only: jax.checkpoint each step
   c.optimizer = ml_collections.ConfigDict(dict(
       learning_rates=(0.2, 0.1), momentum=0.0, nesterov=False, weight_decay=0.0,
       schedule='cosine', final_lr_fraction=0.0))
