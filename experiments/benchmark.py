@@ -45,6 +45,7 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 import stochep_jax as sep  # noqa: E402
+from stochep_jax import launch  # noqa: E402
 from stochep_jax import training  # noqa: E402
 
 FLAGS = flags.FLAGS
@@ -204,4 +205,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  launch.run(main)

@@ -25,6 +25,7 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
+from stochep_jax import launch  # noqa: E402
 from stochep_jax import architectures, dynamics, gdu, neurons  # noqa: E402
 
 matplotlib.use('Agg')
@@ -126,4 +127,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  launch.run(main)

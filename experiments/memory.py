@@ -36,6 +36,7 @@ import jax.numpy as jnp  # noqa: E402
 import matplotlib  # noqa: E402
 from absl import app, flags  # noqa: E402
 
+from stochep_jax import launch  # noqa: E402
 from stochep_jax import architectures, dynamics, estimators, neurons, training  # noqa: E402
 
 matplotlib.use('Agg')
@@ -171,4 +172,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  launch.run(main)

@@ -23,7 +23,7 @@ import jax  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
-from stochep_jax import data, experiment, parallel  # noqa: E402
+from stochep_jax import data, experiment, launch, parallel  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'Directory for checkpoints and metrics.json.')
@@ -38,18 +38,9 @@ flags.DEFINE_bool('distributed', False,
 flags.mark_flags_as_required(['config', 'workdir'])
 
 
-class _QuietLibraries:
-  """Drops INFO records of orbax and tfds (they log every checkpoint file)."""
-
-  def filter(self, record):
-    return record.levelno > logging.INFO or not any(
-        f'/{lib}/' in record.pathname for lib in ('orbax', 'tensorflow_datasets', 'etils'))
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError('Too many command-line arguments.')
-  logging.get_absl_handler().addFilter(_QuietLibraries())
   if FLAGS.coordinator_address or FLAGS.distributed:
     parallel.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
   logging.info('JAX process %d/%d, local devices %s', jax.process_index(),
@@ -61,4 +52,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  launch.run(main)
