@@ -116,8 +116,8 @@ def _padded(batches, size: int):
     yield batch
 
 
-def evaluate(eval_step, params, source, batch_size: int, mesh, *, limit: int | None = None
-             ) -> dict[str, float]:
+def evaluate(eval_step, params, source, batch_size: int, mesh, *, limit: int | None = None,
+             dtype=np.float32) -> dict[str, float]:
   """Free-phase metrics over a whole split (this process feeds its slice of each batch)."""
   pcount = jax.process_count()
   local = data.reader_batches(source, batch_size, limit=limit, seed=0, epoch=0, shuffle=False,
@@ -125,6 +125,7 @@ def evaluate(eval_step, params, source, batch_size: int, mesh, *, limit: int | N
                               process_count=pcount)
   sums = None
   for batch in _padded(local, batch_size // pcount):
+    batch['image'] = batch['image'].astype(dtype)
     m = eval_step(params, parallel.global_batch(batch, mesh))
     sums = m if sums is None else jax.tree_util.tree_map(jnp.add, sums, m)
   return training.summarize(sums)
@@ -165,7 +166,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   mesh = parallel.make_mesh()
   sim = build_simulator(config)
   root = jax.random.key(config.seed)
-  params = sim.network.init(jax.random.fold_in(root, 0))
+  dtype = jnp.dtype(config.get('dtype') or 'float32')   # bfloat16: for accelerators
+  params = sim.network.init(jax.random.fold_in(root, 0), dtype)
   opt_cfg = _dict(config.optimizer)
   steps_per_epoch = n_train // config.batch_size
   if opt_cfg.pop('schedule', 'constant') == 'cosine':
@@ -202,6 +204,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
                                   seed=config.seed, epoch=epoch, process_index=pidx,
                                   process_count=pcount)
     for i, local in enumerate(batches):
+      local['image'] = local['image'].astype(dtype)
       state, m = train_step(state, parallel.global_batch(local, mesh))
       sums = m if sums is None else jax.tree_util.tree_map(jnp.add, sums, m)
       if config.log_every_steps and (i + 1) % config.log_every_steps == 0:
@@ -210,7 +213,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
                      steps_per_epoch, s['accuracy'], s['loss'])
     train = training.summarize(sums)
     test = evaluate(eval_step, state.params, test_src, config.eval_batch_size, mesh,
-                    limit=test_limit)
+                    limit=test_limit, dtype=dtype)
     seconds = time.time() - t0
     meta['wall_seconds'] += seconds
     meta['history'].append({'epoch': epoch, 'seconds': seconds,

@@ -28,7 +28,7 @@ def run(main: Callable[[list[str]], None]) -> None:
   """Runs an absl ``main`` (see the module docstring)."""
 
   def quiet_main(argv):
-    logging.get_absl_handler().addFilter(QuietLibraries())
+    logging.get_absl_handler().python_handler.addFilter(QuietLibraries())
     return main(argv)
 
   try:

@@ -41,6 +41,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.num_epochs = 30
   c.stop_after_epoch = 0                              # > 0: stop there, resume later
   c.seed = 0
+  c.dtype = 'float32'                                 # 'bfloat16' for GPU/TPU runs
   c.log_every_steps = 100
 
   if arg == 'smoke':
