@@ -7,6 +7,7 @@ write), and ``--help``/``--helpfull`` end with exit status 0 (absl uses 1).
 
 from __future__ import annotations
 
+import logging as py_logging
 import sys
 from typing import Callable
 
@@ -20,7 +21,7 @@ class QuietLibraries:
   """A logging filter that keeps warnings but drops the INFO records of noisy libraries."""
 
   def filter(self, record) -> bool:
-    return record.levelno > logging.INFO or not any(
+    return record.levelno > py_logging.INFO or not any(
         f'/{lib}/' in record.pathname for lib in _QUIET)
 
 
