@@ -39,6 +39,8 @@ def main(argv):
   sim = experiment.build_simulator(c)
   params = sim.network.init(jax.random.key(c.seed))
   opt_cfg = c.optimizer.to_dict()
+  if opt_cfg.pop('schedule', 'constant') == 'cosine':   # as train_and_evaluate; same cost
+    opt_cfg['decay_steps'] = 1000
   optimizer = training.make_optimizer(params, opt_cfg.pop('learning_rates'), **opt_cfg)
   state = training.init_train_state(params, optimizer)
   step = jax.jit(training.make_train_step(experiment.build_gradient_fn(c, sim), optimizer),

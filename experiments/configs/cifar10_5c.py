@@ -48,7 +48,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       t_free=250, t_nudge=50, beta=0.5, nudging='symmetric', k_avg=25, shared_noise=True))
   c.optimizer = ml_collections.ConfigDict(dict(
       learning_rates=(0.25, 0.15, 0.1, 0.08, 0.05, 0.05), momentum=0.9, nesterov=False,
-      weight_decay=3e-4, decay_steps=120 * (50000 // 128), final_lr_fraction=0.0))
+      weight_decay=3e-4, schedule='cosine', final_lr_fraction=0.0))
 
   c.batch_size = 128
   c.eval_batch_size = 500
@@ -60,7 +60,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.train_subset, c.test_subset = 512, 256
     c.batch_size, c.eval_batch_size = 64, 128
     c.num_epochs = 1
-    c.optimizer.decay_steps = 0
     c.network.channels = (4, 8, 8, 8, 16)
     c.ep.t_free, c.ep.t_nudge, c.ep.k_avg = 20, 8, 4
     c.log_every_steps = 0

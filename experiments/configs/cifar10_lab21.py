@@ -13,10 +13,9 @@ python-pickle batches. [Lab21]'s symmetric-EP CE run
 --epochs 120 --act my_hard_sig --T1 250 --T2 25 --mbs 128 --betas 0.0 1.0
 --thirdphase --loss cel --softmax --data-aug``): deterministic CRNN with
 ρ = clip(x/2, 0, 1), T_free 250, T_nudge 25, β 1 (±β), CE readout, 11.7 %
-test error reported. Their ``--lr-decay`` is a cosine decay; here it runs
-over all 120 epochs' steps (``optimizer.decay_steps``; change it with
-``num_epochs`` or ``batch_size``). Their input normalisation is not applied
-(inputs are in [0, 1]). ``--config.neuron.name=stochep --config.network.pool=avg`` gives the
+test error reported. Their ``--lr-decay`` is a cosine decay; here
+``optimizer.schedule='cosine'`` decays over all the run's steps. Their input
+normalisation is not applied (inputs are in [0, 1]). ``--config.neuron.name=stochep --config.network.pool=avg`` gives the
 spiking version.
 """
 
@@ -47,7 +46,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   # Four conv layers, then the CE readout's W_out.
   c.optimizer = ml_collections.ConfigDict(dict(
       learning_rates=(0.25, 0.15, 0.1, 0.08, 0.05), momentum=0.9, nesterov=False,
-      weight_decay=3e-4, decay_steps=120 * (50000 // 128), final_lr_fraction=0.0))
+      weight_decay=3e-4, schedule='cosine', final_lr_fraction=0.0))
 
   c.batch_size = 128
   c.eval_batch_size = 500
@@ -59,7 +58,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.train_subset, c.test_subset = 512, 256
     c.batch_size, c.eval_batch_size = 64, 128
     c.num_epochs = 1
-    c.optimizer.decay_steps = 0
     c.network.channels = (4, 8, 8, 16)
     c.ep.t_free, c.ep.t_nudge = 20, 8
     c.log_every_steps = 0

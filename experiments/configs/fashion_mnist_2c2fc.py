@@ -48,7 +48,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.ep = ml_collections.ConfigDict(dict(
       t_free=350, t_nudge=50, beta=0.2, nudging='symmetric', k_avg=25, shared_noise=True))
   c.optimizer = ml_collections.ConfigDict(dict(
-      learning_rates=(0.25, 0.15, 0.1, 0.08), momentum=0.0, nesterov=False, weight_decay=0.0))
+      learning_rates=(0.25, 0.15, 0.1, 0.08), momentum=0.0, nesterov=False, weight_decay=0.0,
+      schedule='constant', final_lr_fraction=0.0))
 
   c.batch_size = 125
   c.eval_batch_size = 1000
