@@ -17,9 +17,10 @@ It reports per layer
   backward current is exactly the rate-based one (cosine 1, the mean-field
   property SPEC 3.2 relies on); max pooling routes to the arg-max of the
   *current* spiking input, which moves from step to step;
-* ``ep_cosine`` (with ``--ep``): cosine between StochEP's EP gradient and the
-  BPTT gradient of the mean-field network (StochEP with ``stochastic=False``)
-  over all parameters.
+* ``ep_cosine`` (with ``--ep``): cosine between StochEP's EP gradient
+  (``--ep_beta``, ``--ep_t_nudge``, ``--ep_k_avg``, ``--ep_rate``) and the BPTT
+  gradient of the mean-field network (StochEP with ``stochastic=False``) over
+  all parameters.
 
 Writes ``<workdir>/pooling_imbalance.json``.
 """
@@ -53,6 +54,10 @@ flags.DEFINE_integer('seeds', 3, 'Parameter/noise seeds.')
 flags.DEFINE_float('decay', 0.5, 'StochEP λ.')
 flags.DEFINE_float('kappa', 1.0, 'StochEP κ.')
 flags.DEFINE_bool('ep', True, 'Also compare EP gradients with mean-field BPTT.')
+flags.DEFINE_float('ep_beta', 0.1, 'β of the EP comparison.')
+flags.DEFINE_integer('ep_t_nudge', 50, 'T_nudge of the EP comparison.')
+flags.DEFINE_integer('ep_k_avg', 40, 'k_avg of the EP comparison.')
+flags.DEFINE_enum('ep_rate', 'mean', ['mean', 'output'], 'Rates of the EP comparison.')
 
 
 def _cos(a, b):
@@ -91,9 +96,9 @@ def current_balance(sim, params, x, key, *, t_free: int, window: int) -> dict[st
 
 
 def ep_vs_meanfield_bptt(net, params, x, y, key, *, t_free: int, t_nudge: int, beta: float,
-                         k_avg: int, decay: float, kappa: float) -> float:
+                         k_avg: int, decay: float, kappa: float, rate: str = 'mean') -> float:
   """Cosine of StochEP's EP gradient with the mean-field network's BPTT gradient."""
-  spiking = sep.Simulator(net, sep.StochEP(decay=decay, kappa=kappa))
+  spiking = sep.Simulator(net, sep.StochEP(decay=decay, kappa=kappa), rate=rate, chunk=25)
   meanfield = sep.Simulator(net, sep.StochEP(decay=decay, kappa=kappa, stochastic=False))
   g_ep, _ = sep.ep_gradient(spiking, sep.EP(t_free, t_nudge, beta, k_avg=k_avg), params, x, y, key)
 
@@ -111,7 +116,8 @@ def main(argv):
   images, labels = data.read_original_split('fashion_mnist', 'test', FLAGS.data_dir)
   channels, fc = tuple(map(int, FLAGS.channels)), tuple(map(int, FLAGS.fc))
   results = {'settings': {k: FLAGS[k].value for k in (
-      'channels', 'fc', 'batch', 't_free', 'window', 'seeds', 'decay', 'kappa')}}
+      'channels', 'fc', 'batch', 't_free', 'window', 'seeds', 'decay', 'kappa', 'ep_beta',
+      'ep_t_nudge', 'ep_k_avg', 'ep_rate')}}
   neuron = sep.StochEP(decay=FLAGS.decay, kappa=FLAGS.kappa)
   for pool in ('avg', 'max'):
     net = sep.ARCHITECTURES.make('2c2fc', channels=channels, fc=fc, pool=pool)
@@ -119,8 +125,8 @@ def main(argv):
     balance = jax.jit(lambda p, x, k: current_balance(sim, p, x, k, t_free=FLAGS.t_free,
                                                       window=FLAGS.window))
     ep_cos = jax.jit(lambda p, x, y, k: ep_vs_meanfield_bptt(
-        net, p, x, y, k, t_free=FLAGS.t_free, t_nudge=25, beta=0.2, k_avg=10,
-        decay=FLAGS.decay, kappa=FLAGS.kappa))
+        net, p, x, y, k, t_free=FLAGS.t_free, t_nudge=FLAGS.ep_t_nudge, beta=FLAGS.ep_beta,
+        k_avg=FLAGS.ep_k_avg, decay=FLAGS.decay, kappa=FLAGS.kappa, rate=FLAGS.ep_rate))
     runs = []
     for seed in range(FLAGS.seeds):
       t0 = time.time()
