@@ -28,6 +28,10 @@ one example), B the batch, T = T_free + 2 T_nudge steps:
         + 2 · Σ_ℓ F_ℓ ]                (∂Φ/∂θ at the two nudged states)
 
 Inference: B · [T_free · Σ_{ℓ≥2} 2 F_ℓ + D · F_1] with D = 1 for a static input.
+F_ℓ of a conv layer counts the convolution as computed: with 2×2 average pooling
+fused into a pooled-kernel convolution (``Conv.fuse_pool``, the default) that is
+2·H''·W''·C_out·(k+1)²·C_in per example instead of the plain 2·H'·W'·C_out·k²·C_in
+(``gflop_per_step_nominal`` gives the count with the plain one).
 Elementwise work (neuron updates, random numbers) is not counted: where it dominates,
 ``efficiency`` is low by construction and the profile in BUILD_NOTES.md says why.
 """
@@ -86,11 +90,11 @@ def build(w):
   return sep.Simulator(net, neuron, encoder, chunk=FLAGS.chunk, unroll=FLAGS.unroll)
 
 
-def flop_count(sim, w) -> float:
+def flop_count(sim, w, nominal: bool = False) -> float:
   """The analytic count of the module docstring, in FLOPs per step."""
   net = sim.network
   in_shapes = (tuple(net.input_shape),) + net.layer_shapes[:-1]
-  f = [c.flops(s) for c, s in zip(net.connections, in_shapes)]
+  f = [c.flops(s, nominal=nominal) for c, s in zip(net.connections, in_shapes)]
   training_step = w['t_nudge'] > 0
   t = w['t_free'] + (2 * w['t_nudge'] if training_step else 0)
   drive = t if not sim.encoder.static else (3 if training_step else 1)
@@ -103,11 +107,12 @@ def dominant_gemm(sim, w) -> tuple[int, int, int]:
   net = sim.network
   c = net.connections[0]
   rows = w['batch'] * (1 if sim.encoder.static else FLAGS.chunk)
-  if isinstance(c, sep.Conv):   # per kernel tap: (B·H·W) × C_in × C_out, largest layer
+  if isinstance(c, sep.Conv):   # the largest conv layer's im2col product
     shapes = (tuple(net.input_shape),) + net.layer_shapes[:-1]
     conv = [(cc, s) for cc, s in zip(net.connections, shapes) if isinstance(cc, sep.Conv)]
     cc, s = max(conv, key=lambda p: p[0].flops(p[1]))
-    return (w['batch'] * s[0] * s[1], s[2], cc.features)
+    m, k, n = cc.gemm_shape(s)
+    return (w['batch'] * m, k, n)
   return (rows, int(np.prod(net.input_shape)), c.features)
 
 
@@ -167,6 +172,7 @@ def run(name):
   gflop = flop_count(sim, w) / 1e9
   return {'ms_per_step': ms, 'samples_per_s': w['batch'] / ms * 1e3, 'compile_s': compile_s,
           'gflop_per_step': gflop, 'gflops': gflop / ms * 1e3,
+          'gflop_per_step_nominal': flop_count(sim, w, nominal=True) / 1e9,
           'dominant_gemm': dominant_gemm(sim, w), 'times_ms': [t * 1e3 for t in times],
           'settings': w}
 

@@ -89,7 +89,7 @@ class Dense:
       params['b'] = jax.random.uniform(kb, (self.features,), dtype, -bound, bound)
     return params
 
-  def flops(self, in_shape) -> int:
+  def flops(self, in_shape, nominal: bool = False) -> int:
     """Multiply-adds ×2 of F(s) for one example (the bias is not counted)."""
     return 2 * math.prod(in_shape) * self.features
 
@@ -199,6 +199,53 @@ def conv_taps(s: Array, w: Array, strides: tuple[int, int],
   return out
 
 
+def conv_im2col(s: Array, w: Array, strides: tuple[int, int],
+                pads: Sequence[tuple[int, int]]) -> Array:
+  """W ∗ s as one matrix product: the kernel taps' strided slices side by side.
+
+  ``[B·H'·W', kh·kw·C] @ [kh·kw·C, K]``: the same cross-correlation as
+  ``conv_taps`` with one GEMM of depth kh·kw·C instead of kh·kw GEMMs of depth
+  C (much better for small C, as in a first layer with C = 1). Its autodiff
+  adjoint is one GEMM and strided pads.
+  """
+  s = jnp.pad(s, ((0, 0), *pads, (0, 0)))
+  b, h, wd, c = s.shape
+  kh, kw, _, k = w.shape
+  ho, wo = (h - kh) // strides[0] + 1, (wd - kw) // strides[1] + 1
+  taps = [lax.slice(s, (0, p, q, 0),
+                    (b, p + strides[0] * (ho - 1) + 1, q + strides[1] * (wo - 1) + 1, c),
+                    (1, *strides, 1))
+          for p in range(kh) for q in range(kw)]
+  cols = jnp.concatenate(taps, axis=-1)                 # [B, H', W', kh·kw·C], (p, q, c) order
+  return cols @ w.reshape(kh * kw * c, k)
+
+
+def pooled_kernel(w: Array, size: int, strides: tuple[int, int]) -> Array:
+  """The kernel of "F×F average pooling after a stride-σ convolution" as one convolution.
+
+  Average pooling (window = stride = F) of W ∗ s equals W' ∗ s with stride σF
+  and the (k + σ(F−1))-sized kernel
+
+      W'[a, b] = (1/F²) Σ_{0≤i,j<F} W[a − σ_h i, b − σ_w j]
+
+  (out-of-range taps are 0), including the dropped trailing rows/columns. The
+  map W → W' is linear, so ``jax.grad`` through it gives the exact pooling
+  adjoint (upsampling / F²) for the currents and the weight update.
+  """
+  kh, kw = w.shape[:2]
+  sh, sw = strides
+  out = None
+  for i in range(size):
+    for j in range(size):
+      shifted = jnp.pad(w, ((sh * i, sh * (size - 1 - i)), (sw * j, sw * (size - 1 - j)),
+                            (0, 0), (0, 0)))
+      out = shifted if out is None else out + shifted
+  return out / (size * size)
+
+
+CONV_IMPLS = ('auto', 'taps', 'im2col', 'xla')
+
+
 @dataclasses.dataclass(frozen=True)
 class Conv:
   """Convolutional connection F(s) = P(W ∗ s) + b (NHWC; SPEC 1).
@@ -221,12 +268,18 @@ class Conv:
     use_bias: whether b is present.
     init_scale: weights and biases are U(-a, a), a = init_scale/√fan_in with
       fan_in = kh·kw·C_in (PyTorch's default).
-    impl: ``'taps'`` (``conv_taps``: one matrix product per kernel tap),
-      ``'xla'`` (``lax.conv_general_dilated``) or ``'auto'`` (taps on CPU,
-      XLA's convolution elsewhere). The two agree to float rounding. On XLA:CPU
+    impl: ``'im2col'`` (``conv_im2col``: one matrix product over all taps),
+      ``'taps'`` (``conv_taps``: one matrix product per kernel tap),
+      ``'xla'`` (``lax.conv_general_dilated``) or ``'auto'`` (im2col on CPU,
+      XLA's convolution elsewhere). All agree to float rounding. On XLA:CPU
       a convolution inside ``lax.scan`` (every phase) runs 4–16× slower than
-      the same convolution outside a loop; the taps form does not (measured in
-      notes/issue5.md).
+      the same convolution outside a loop; the GEMM forms do not (measured in
+      BUILD_NOTES.md).
+    fuse_pool: with exact average pooling (α None or F²), compute P(W ∗ s)
+      as one convolution of stride σF with ``pooled_kernel(W)``: the same
+      map (to float rounding) at about (k+σ(F−1))²/(F²k²) of the
+      multiply-adds (16/36 for 3×3 kernels and 2×2 pooling), and so the
+      same currents and EP updates. Ignored for other pools and α.
   """
 
   features: int
@@ -239,10 +292,11 @@ class Conv:
   use_bias: bool = True
   init_scale: float = 1.0
   impl: str = 'auto'
+  fuse_pool: bool = True
 
   def __post_init__(self):
-    if self.impl not in ('auto', 'taps', 'xla'):
-      raise ValueError(f"impl must be 'auto', 'taps' or 'xla', got {self.impl!r}")
+    if self.impl not in CONV_IMPLS:
+      raise ValueError(f'impl must be one of {CONV_IMPLS}, got {self.impl!r}')
     if self.pool not in POOLS:
       raise ValueError(f'pool must be one of {POOLS}, got {self.pool!r}')
     if self.alpha is not None and self.pool != 'avg':
@@ -259,17 +313,42 @@ class Conv:
       return self.apply(params, jnp.zeros((1, *in_shape), jnp.float32))
     return tuple(jax.eval_shape(run).shape[1:])
 
-  def flops(self, in_shape) -> int:
-    """Multiply-adds ×2 of the convolution for one example (pooling, bias not counted)."""
+  def _fused(self) -> bool:
+    return (self.fuse_pool and self.pool == 'avg'
+            and (self.alpha is None or self.alpha == self.pool_size ** 2))
+
+  def _geometry(self, in_shape, fused: bool):
     kh, kw, cin, cout = self._kernel_shape(in_shape)
     strides = _pairs(self.strides)
     if isinstance(self.padding, str):
       pads = lax.padtype_to_pads(in_shape[:2], (kh, kw), strides, self.padding.upper())
     else:
       pads = tuple((p, p) for p in _pairs(self.padding))
+    if fused:
+      f = self.pool_size
+      kh, kw = kh + strides[0] * (f - 1), kw + strides[1] * (f - 1)
+      strides = (strides[0] * f, strides[1] * f)
     ho, wo = ((n + lo + hi - k) // st + 1 for n, (lo, hi), k, st in
               zip(in_shape[:2], pads, (kh, kw), strides))
-    return 2 * ho * wo * cout * kh * kw * cin
+    return ho * wo, kh * kw * cin, cout
+
+  def gemm_shape(self, in_shape) -> tuple[int, int, int]:
+    """(m, k, n) per example of the convolution as computed: (H'·W', kh·kw·C_in, C_out).
+
+    With ``fuse_pool`` it is the pooled-kernel convolution's; ``impl='im2col'``
+    runs it as one ``[B·m, k] @ [k, n]`` product.
+    """
+    return self._geometry(in_shape, self._fused())
+
+  def flops(self, in_shape, nominal: bool = False) -> int:
+    """2 × multiply-adds of the convolution for one example (pooling, bias not counted).
+
+    By default the computation as performed (the pooled-kernel convolution
+    when ``fuse_pool`` applies); ``nominal=True`` counts the plain k×k
+    convolution before pooling (the count a non-fused simulator performs).
+    """
+    m, k, n = self._geometry(in_shape, self._fused() and not nominal)
+    return 2 * m * k * n
 
   def init(self, key, in_shape, dtype=jnp.float32):
     shape = self._kernel_shape(in_shape)
@@ -288,17 +367,24 @@ class Conv:
       pads = lax.padtype_to_pads(s.shape[1:3], w.shape[:2], strides, self.padding.upper())
     else:
       pads = tuple((p, p) for p in _pairs(self.padding))
+    pool = self.pool
+    if self._fused():
+      w = pooled_kernel(w, self.pool_size, strides)
+      strides = tuple(st * self.pool_size for st in strides)
+      pool = 'none'
     impl = self.impl
     if impl == 'auto':
-      impl = 'taps' if jax.default_backend() == 'cpu' else 'xla'
+      impl = 'im2col' if jax.default_backend() == 'cpu' else 'xla'
     if impl == 'taps':
       y = conv_taps(s, w, strides, pads)
+    elif impl == 'im2col':
+      y = conv_im2col(s, w, strides, pads)
     else:
       y = lax.conv_general_dilated(s, w, strides, pads,
                                    dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
-    if self.pool == 'avg':
+    if pool == 'avg':
       y = avg_pool(y, self.pool_size, self.alpha)
-    elif self.pool == 'max':
+    elif pool == 'max':
       y = max_pool(y, self.pool_size)
     if self.use_bias:
       y = y + params['b']

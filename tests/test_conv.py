@@ -130,9 +130,11 @@ class PoolingTest(parameterized.TestCase):
 class ConvTest(parameterized.TestCase):
 
   @parameterized.parameters(('avg', 1, 0, 'taps'), ('max', 2, 1, 'taps'), ('none', 2, 0, 'taps'),
-                            ('avg', 2, 1, 'xla'), ('max', 1, 0, 'xla'), ('none', 1, 1, 'xla'))
-  def test_forward_is_hand_written(self, pool, stride, pad, impl):
-    conv = sep.Conv(5, 3, stride, pad, pool, impl=impl)
+                            ('avg', 2, 1, 'xla'), ('max', 1, 0, 'xla'), ('none', 1, 1, 'xla'),
+                            ('avg', 1, 1, 'im2col'), ('max', 2, 0, 'im2col'),
+                            ('avg', 2, 0, 'taps', False), ('avg', 1, 1, 'im2col', False))
+  def test_forward_is_hand_written(self, pool, stride, pad, impl, fuse_pool=True):
+    conv = sep.Conv(5, 3, stride, pad, pool, impl=impl, fuse_pool=fuse_pool)
     params = conv.init(jax.random.key(0), (9, 8, 2))
     x = jax.random.uniform(jax.random.key(1), (3, 9, 8, 2))
     want = np_pool(np_conv(np.asarray(x), np.asarray(params['w']), stride, pad), pool)
@@ -144,14 +146,52 @@ class ConvTest(parameterized.TestCase):
   def test_taps_equal_xla_with_same_padding_and_their_adjoints(self):
     x = jax.random.uniform(jax.random.key(1), (2, 7, 6, 3))
     params = sep.Conv(4, (3, 2)).init(jax.random.key(0), (7, 6, 3))
-    convs = [sep.Conv(4, (3, 2), (2, 1), 'SAME', 'none', impl=i) for i in ('taps', 'xla')]
+    convs = [sep.Conv(4, (3, 2), (2, 1), 'SAME', 'none', impl=i)
+             for i in ('taps', 'im2col', 'xla')]
     ys = [jax.jit(c.apply)(params, x) for c in convs]
     self.assertEqual(ys[0].shape, (2, 4, 6, 4))
-    np.testing.assert_allclose(ys[0], ys[1], rtol=1e-5, atol=1e-6)
     g = jax.random.normal(jax.random.key(2), ys[0].shape)
     adj = [jax.jit(lambda x, c=c: jax.vjp(lambda x: c.apply(params, x), x)[1](g)[0])(x)
            for c in convs]
-    np.testing.assert_allclose(adj[0], adj[1], rtol=1e-5, atol=1e-5)
+    for y, a in zip(ys[1:], adj[1:]):
+      np.testing.assert_allclose(y, ys[0], rtol=1e-5, atol=1e-6)
+      np.testing.assert_allclose(a, adj[0], rtol=1e-5, atol=1e-5)
+
+  @parameterized.product(impl=('taps', 'im2col', 'xla'),
+                         geometry=((3, 1, 0, 28, 1), (3, 1, 0, 13, 3), (3, 2, 1, 12, 2),
+                                   ((3, 2), (1, 2), 'SAME', 11, 2), (5, 1, 2, 9, 2)))
+  def test_fused_pooling_is_the_same_map(self, impl, geometry):
+    """Conv + 2×2 average pooling as one stride-2σ conv: same output, same adjoints."""
+    k, stride, pad, size, cin = geometry
+    plain, fused = (sep.Conv(4, k, stride, pad, 'avg', impl=impl, fuse_pool=f)
+                    for f in (False, True))
+    self.assertTrue(fused._fused())
+    self.assertFalse(sep.Conv(4, k, stride, pad, 'avg', alpha=2.0)._fused())
+    with jax.enable_x64(True):
+      params = plain.init(jax.random.key(1), (size, size, cin), jnp.float64)
+      x = jax.random.normal(jax.random.key(2), (2, size, size, cin), jnp.float64)
+      y = plain.apply(params, x)
+      np.testing.assert_allclose(fused.apply(params, x), y, rtol=0, atol=1e-13)
+      g = jax.random.normal(jax.random.key(3), y.shape, jnp.float64)
+      grads = [jax.grad(lambda p, x, c=c: jnp.sum(c.apply(p, x) * g), (0, 1))(params, x)
+               for c in (plain, fused)]
+      for a, b in zip(jax.tree_util.tree_leaves(grads[0]), jax.tree_util.tree_leaves(grads[1])):
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-12)
+
+  def test_flops_count_the_computed_convolution(self):
+    """2C2FC's first two layers: plain 3×3 convs before pooling vs 4×4 stride-2 pooled kernels."""
+    c1, c2 = sep.Conv(128), sep.Conv(256)
+    self.assertEqual(c1.flops((28, 28, 1), nominal=True), 2 * 26 * 26 * 128 * 9 * 1)
+    self.assertEqual(c1.flops((28, 28, 1)), 2 * 13 * 13 * 128 * 16 * 1)
+    self.assertEqual(c2.gemm_shape((13, 13, 128)), (5 * 5, 16 * 128, 256))
+    self.assertEqual(c2.flops((13, 13, 128), nominal=True), 2 * 11 * 11 * 256 * 9 * 128)
+    self.assertEqual(sep.Conv(256, pool='max').flops((13, 13, 128)), 2 * 11 * 11 * 256 * 9 * 128)
+
+  def test_pooled_kernel_by_hand(self):
+    """W' for a 1-D-like 2×1 kernel, stride 1, F = 2: a 3×2 kernel of window sums / 4."""
+    w = jnp.arange(1.0, 3.0).reshape(2, 1, 1, 1)                 # [[1], [2]]
+    got = connections.pooled_kernel(w, 2, (1, 1))[..., 0, 0]
+    np.testing.assert_allclose(got, np.array([[1, 1], [3, 3], [2, 2]]) / 4)
 
   def test_init_is_pytorch_default(self):
     params = sep.Conv(64, 3).init(jax.random.key(0), (8, 8, 32))
