@@ -9,6 +9,14 @@ then runs ``--steps`` steps on random images of the dataset's shape and prints
 the median, min and max wall seconds per step and the median CPU seconds of
 the process per step (all threads: a measure that other jobs on a shared CPU
 inflate less) as JSON (also written to ``--out``).
+
+The step is the launcher's data-parallel one (``parallel.data_parallel``) on a
+mesh of the first ``--devices`` devices (0 = all). On a CPU, forced host
+devices make the multi-device path measurable:
+
+    XLA_FLAGS=--xla_force_host_platform_device_count=4 \
+        python experiments/step_time.py --config=experiments/configs/fashion_mnist.py \
+        --devices=4
 """
 
 import json
@@ -19,18 +27,18 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 
 import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
-from stochep_jax import data, experiment, training  # noqa: E402
+from stochep_jax import data, experiment, launch, parallel, training  # noqa: E402
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', None, 'Experiment configuration file.',
                                 lock_config=True)
 flags.DEFINE_integer('steps', 5, 'Timed steps after the compilation.')
 flags.DEFINE_string('out', '', 'Optional JSON output path.')
+flags.DEFINE_integer('devices', 0, 'Devices of the data-parallel mesh (0 = all).')
 
 
 def main(argv):
@@ -42,27 +50,29 @@ def main(argv):
   if opt_cfg.pop('schedule', 'constant') == 'cosine':   # as train_and_evaluate; same cost
     opt_cfg['decay_steps'] = 1000
   optimizer = training.make_optimizer(params, opt_cfg.pop('learning_rates'), **opt_cfg)
-  state = training.init_train_state(params, optimizer)
-  step = jax.jit(training.make_train_step(experiment.build_gradient_fn(c, sim), optimizer),
-                 donate_argnums=0)
+  devices = jax.devices()[:FLAGS.devices or None]
+  mesh = parallel.make_mesh(devices)
+  state = parallel.replicate(training.init_train_state(params, optimizer), mesh)
+  key = jax.random.key(1)
+  train_fn = training.make_train_step(experiment.build_gradient_fn(c, sim), optimizer)
+  step = parallel.data_parallel(lambda st, b: train_fn(st, b, key), mesh, donate_state=True)
   rng = np.random.default_rng(0)
   shape = data.DATASETS[c.dataset].image_shape
   b = c.batch_size
 
   def batch(i):
-    return {'image': jnp.asarray(rng.random((b, *shape), np.float32)),
-            'label': jnp.asarray(rng.integers(0, 10, b), jnp.int32),
-            'index': jnp.arange(i * b, (i + 1) * b)}
+    return parallel.global_batch({'image': rng.random((b, *shape), np.float32),
+                                  'label': rng.integers(0, 10, b).astype(np.int32),
+                                  'index': np.arange(i * b, (i + 1) * b)}, mesh)
 
-  key = jax.random.key(1)
   t0 = time.perf_counter()
-  compiled = step.lower(state, batch(0), key).compile()
+  compiled = step.lower(state, batch(0)).compile()
   compile_s = time.perf_counter() - t0
   times, cpu = [], []
   for i in range(FLAGS.steps + 1):         # the first run is a warm-up
     x = batch(i)
     t0, c0 = time.perf_counter(), time.process_time()
-    state, m = compiled(state, x, key)
+    state, m = compiled(state, x)
     jax.block_until_ready((state, m))
     times.append(time.perf_counter() - t0)
     cpu.append(time.process_time() - c0)
@@ -73,7 +83,7 @@ def main(argv):
          'median_s': float(np.median(times)), 'min_s': min(times), 'max_s': max(times),
          'cpu_s_median': float(np.median(cpu)), 'steps': len(times),
          'load_avg_1min': os.getloadavg()[0],
-         'devices': [str(d) for d in jax.devices()]}
+         'devices': [str(d) for d in devices]}
   print(json.dumps(out), flush=True)
   if FLAGS.out:
     with open(FLAGS.out, 'w') as f:
@@ -82,4 +92,4 @@ def main(argv):
 
 if __name__ == '__main__':
   flags.mark_flags_as_required(['config'])
-  app.run(main)
+  launch.run(main)
