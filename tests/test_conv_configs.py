@@ -8,7 +8,7 @@ import os
 import jax
 import pytest
 
-from stochep_jax import data, experiment, training
+from stochep_jax import config, data, experiment, training
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = ('mnist_2c2fc', 'fashion_mnist_2c2fc', 'cifar10_5c', 'cifar10_lab21')
@@ -70,3 +70,18 @@ def test_cifar10_lab21_smoke_run_on_synthetic_batches(tmp_path):
   on_disk = json.load(open(tmp_path / 'run' / 'metrics.json'))
   assert on_disk['config']['augment'] == ['flip', 'crop']
   assert on_disk['config']['network']['architecture'] == 'lab21_cifar'
+
+
+@pytest.mark.parametrize('name', CONFIGS + ('fashion_mnist',))
+@pytest.mark.parametrize('arg', [None, 'smoke'])
+def test_every_training_config_has_every_base_field(name, arg):
+  """Configs start from config.base_config(): the same fields (and sections) everywhere."""
+  def fields(c, prefix=''):
+    out = set()
+    for k, v in c.items():
+      out |= fields(v, f'{prefix}{k}.') if k != 'network' and hasattr(v, 'items') else {
+          prefix + k}
+    return out
+  assert fields(load_config(name, arg)) == fields(config.base_config())
+  with pytest.raises(ValueError, match='unknown config variant'):
+    load_config(name, 'tiny')

@@ -1,6 +1,6 @@
 """GDU check [Ern19] (SPEC 5): EP's step-by-step updates equal BPTT's gradients.
 
-Settings chosen for these tests (documented in notes/issue3.md):
+Settings chosen for these tests (documented in BUILD_NOTES.md, section 4):
 
 * energy-based: continuous-time Hopfield neurons (logistic ρ, dt = 0.2) on
   12-10-8-4, float64, T = 300 free steps (residual < 1e-10), K = 30 compared

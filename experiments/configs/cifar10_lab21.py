@@ -21,46 +21,31 @@ spiking version.
 
 import ml_collections
 
+from stochep_jax import config
+
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  c = ml_collections.ConfigDict()
+  c = config.base_config()
   c.dataset = 'cifar10'
   c.data_dir = '~/data/cifar10'        # placeholder: the original python-pickle batches
-  c.tfds_dir = ''
-  c.train_subset = 0
-  c.test_subset = 0
   c.augment = ('flip', 'crop')
-
-  c.network = ml_collections.ConfigDict(dict(
-      architecture='lab21_cifar', channels=(128, 256, 512, 512), padding=(1, 1, 1, 0),
-      pool='max', alpha=4.0, readout='ce', init_scale=1.0))
-  c.neuron = ml_collections.ConfigDict(dict(
-      name='crnn', rho='hard_sigmoid_half', decay=0.5, kappa=1.0, noise_bits=32,
-      lam=0.6, eps=1.0, v_th=0.5, encoder='predictive', eta=0.0))
-  c.input = ml_collections.ConfigDict(dict(name='analog', noise_bits=32))
-  c.simulator = ml_collections.ConfigDict(dict(rate='output', chunk=25, unroll=1))
-
-  c.method = 'ep'
-  c.ep = ml_collections.ConfigDict(dict(
-      t_free=250, t_nudge=25, beta=1.0, nudging='symmetric', k_avg=1, shared_noise=True))
+  c.network = config.network_config('lab21_cifar', channels=(128, 256, 512, 512),
+                                    padding=(1, 1, 1, 0), pool='max', alpha=4.0)
+  c.network.readout = 'ce'
+  c.neuron.update(dict(name='crnn', rho='hard_sigmoid_half'))
+  c.ep.update(dict(t_free=250, t_nudge=25, beta=1.0, k_avg=1))
   # Four conv layers, then the CE readout's W_out.
-  c.optimizer = ml_collections.ConfigDict(dict(
-      learning_rates=(0.25, 0.15, 0.1, 0.08, 0.05), momentum=0.9, nesterov=False,
-      weight_decay=3e-4, schedule='cosine', final_lr_fraction=0.0))
-
-  c.batch_size = 128
+  c.optimizer.update(dict(learning_rates=(0.25, 0.15, 0.1, 0.08, 0.05), momentum=0.9,
+                          weight_decay=3e-4, schedule='cosine'))
   c.eval_batch_size = 500
   c.num_epochs = 120
-  c.seed = 0
   c.log_every_steps = 50
 
-  if arg == 'smoke':
+  if config.variant(arg) == 'smoke':
     c.train_subset, c.test_subset = 512, 256
     c.batch_size, c.eval_batch_size = 64, 128
     c.num_epochs = 1
     c.network.channels = (4, 8, 8, 16)
-    c.ep.t_free, c.ep.t_nudge = 20, 8
+    c.ep.update(dict(t_free=20, t_nudge=8))
     c.log_every_steps = 0
-  elif arg:
-    raise ValueError(f'unknown config variant {arg!r}; use "smoke" or nothing')
   return c
