@@ -1,12 +1,14 @@
 # Two commands set up everything on a fresh machine (see README.md):
 #   make demo   trains StochEP 784-512-10 on Fashion-MNIST (installs the Debian dataset package)
 #   make test   runs the whole test suite
+# make demo ARGS='--config.neuron.name=crnn' passes flags to the launcher.
 PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 FMNIST  = /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 WORKDIR ?= runs/demo
 CONFIG  ?= experiments/configs/fashion_mnist.py
+ARGS    ?=
 
 .PHONY: demo test install clean
 
@@ -23,7 +25,7 @@ $(FMNIST):
 	  || { echo "Install the Debian package dataset-fashion-mnist (or put the IDX files in $(dir $(FMNIST)))"; exit 1; }
 
 demo: install $(FMNIST)
-	$(PY) experiments/train.py --config=$(CONFIG) --workdir=$(WORKDIR)
+	$(PY) experiments/train.py --config=$(CONFIG) --workdir=$(WORKDIR) $(ARGS)
 
 test: install
 	$(PY) -m pytest -q -n 2 tests
