@@ -66,6 +66,9 @@ flags.DEFINE_bool('threefry_partitionable', True,
                   'on CPU, non-partitionable threefry).')
 flags.DEFINE_bool('donate', True, 'Donate the train state buffers to the step.')
 flags.DEFINE_enum('dtype', 'float32', ['float32', 'bfloat16'], 'Parameter and state dtype.')
+flags.DEFINE_enum('conv_impl', 'auto', list(sep.connections.CONV_IMPLS),
+                  'Conv.impl of the conv workload (auto: im2col on CPU, XLA elsewhere).')
+flags.DEFINE_bool('fuse_pool', True, 'Conv.fuse_pool: average pooling as a pooled-kernel conv.')
 flags.DEFINE_bool('hoist_drive', True,
                   'Compute a static input drive F_1(x) once per phase (False: as a '
                   'time-varying input, recomputed every step; with --chunk=1, one GEMM per '
@@ -96,6 +99,9 @@ def build(w):
     net = sep.dense(784, [512], 10)
   else:
     net = sep.ARCHITECTURES.make(w['arch'], input_shape=(28, 28, 1), n_classes=10)
+    net = dataclasses.replace(net, connections=tuple(
+        dataclasses.replace(c, impl=FLAGS.conv_impl, fuse_pool=FLAGS.fuse_pool)
+        if isinstance(c, sep.Conv) else c for c in net.connections))
   neuron = sep.NEURONS.make(w['neuron'], decay=0.5, kappa=1.0, noise_bits=FLAGS.noise_bits)
   encoder = sep.ENCODERS.make(w['encoder'], noise_bits=FLAGS.noise_bits)
   if encoder.static and not FLAGS.hoist_drive:
@@ -212,7 +218,8 @@ def main(argv):
       'gemm_peak_gflops': peak, 'gemm_peaks_by_shape': peaks, 'workloads': results,
       'options': {k: FLAGS[k].value for k in ('chunk', 'unroll', 'noise_bits',
                                                'threefry_partitionable', 'donate', 'dtype',
-                                               'hoist_drive', 'repeats')},
+                                               'hoist_drive', 'conv_impl', 'fuse_pool',
+                                               'repeats')},
       'machine': {'devices': [str(d) for d in jax.devices()], 'cpu_count': os.cpu_count(),
                   'jax': jax.__version__},
   }
