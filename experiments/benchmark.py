@@ -51,6 +51,7 @@ from absl import app, flags  # noqa: E402
 
 import stochep_jax as sep  # noqa: E402
 from stochep_jax import launch  # noqa: E402
+from stochep_jax import parallel  # noqa: E402
 from stochep_jax import training  # noqa: E402
 
 FLAGS = flags.FLAGS
@@ -68,6 +69,9 @@ flags.DEFINE_bool('donate', True, 'Donate the train state buffers to the step.')
 flags.DEFINE_enum('dtype', 'float32', ['float32', 'bfloat16'], 'Parameter and state dtype.')
 flags.DEFINE_enum('conv_impl', 'auto', list(sep.connections.CONV_IMPLS),
                   'Conv.impl of the conv workload (auto: im2col on CPU, XLA elsewhere).')
+flags.DEFINE_integer('devices', 1,
+                     'Data-parallel over this many devices (0 = all), as the launcher does. On '
+                     'a CPU, XLA_FLAGS=--xla_force_host_platform_device_count=N makes N devices.')
 flags.DEFINE_bool('fuse_pool', True, 'Conv.fuse_pool: average pooling as a pooled-kernel conv.')
 flags.DEFINE_bool('hoist_drive', True,
                   'Compute a static input drive F_1(x) once per phase (False: as a '
@@ -159,16 +163,23 @@ def make_step(sim, w):
   x = jax.random.uniform(jax.random.key(1), (w['batch'], *net.input_shape), dtype)
   labels = jnp.arange(w['batch']) % 10
   key = jax.random.key(2)
+  mesh = parallel.make_mesh(jax.devices()[:FLAGS.devices or None])
   if w['t_nudge'] == 0:
-    fn = jax.jit(lambda p, x: sep.predict(sim, p, x, key, t_free=w['t_free'], k_avg=10))
-    return fn, (params, x), lambda state, out: state
+    fn = parallel.data_parallel(
+        lambda p, x: sep.predict(sim, p, x, key, t_free=w['t_free'], k_avg=10), mesh)
+    return fn, (parallel.replicate(params, mesh), _shard(x, mesh)), lambda state, out: state
   ep = sep.EP(w['t_free'], w['t_nudge'], beta=0.5, k_avg=10)
   opt = training.make_optimizer(params, [0.05] * len(net.connections))
   grad_fn = sep.estimators.ESTIMATORS.make('ep', sim=sim, **vars(ep))
   step = training.make_train_step(grad_fn, opt)
   batch = {'image': x, 'label': labels, 'index': jnp.arange(w['batch'])}
-  fn = jax.jit(lambda st, b: step(st, b, key), donate_argnums=0 if FLAGS.donate else ())
-  return fn, (training.init_train_state(params, opt), batch), lambda state, out: out[0]
+  fn = parallel.data_parallel(lambda st, b: step(st, b, key), mesh, donate_state=FLAGS.donate)
+  state = parallel.replicate(training.init_train_state(params, opt), mesh)
+  return fn, (state, _shard(batch, mesh)), lambda state, out: out[0]
+
+
+def _shard(tree, mesh):
+  return jax.device_put(tree, parallel.batch_sharding(mesh))
 
 
 def run(name):
@@ -219,8 +230,9 @@ def main(argv):
       'options': {k: FLAGS[k].value for k in ('chunk', 'unroll', 'noise_bits',
                                                'threefry_partitionable', 'donate', 'dtype',
                                                'hoist_drive', 'conv_impl', 'fuse_pool',
-                                               'repeats')},
-      'machine': {'devices': [str(d) for d in jax.devices()], 'cpu_count': os.cpu_count(),
+                                               'devices', 'repeats')},
+      'machine': {'devices': [str(d) for d in jax.devices()[:FLAGS.devices or None]],
+                  'cpu_count': os.cpu_count(),
                   'jax': jax.__version__},
   }
   text = json.dumps(report, indent=1)
