@@ -177,9 +177,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   train_key, eval_key = jax.random.fold_in(root, 1), jax.random.fold_in(root, 2)
   train_fn = training.make_train_step(build_gradient_fn(config, sim), optimizer)
   eval_fn = training.make_eval_step(build_free_fn(config, sim))
-  train_step = parallel.data_parallel(lambda st, b: train_fn(st, b, train_key), mesh,
-                                      donate_state=True)
-  eval_step = parallel.data_parallel(lambda p, b: eval_fn(p, b, eval_key), mesh)
+  train_step = parallel.paced(parallel.data_parallel(
+      lambda st, b: train_fn(st, b, train_key), mesh, donate_state=True), mesh)
+  eval_step = parallel.paced(parallel.data_parallel(
+      lambda p, b: eval_fn(p, b, eval_key), mesh), mesh)
 
   os.makedirs(workdir, exist_ok=True)
   mngr = ocp.CheckpointManager(os.path.abspath(os.path.join(workdir, CHECKPOINT_DIR)),

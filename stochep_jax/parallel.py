@@ -11,6 +11,9 @@ index in the split, and a global batch is the same set of examples however it
 is sliced (``data.batch_indices``). Only floating-point reduction order
 differs.
 
+Several XLA:CPU devices in one process (``--xla_force_host_platform_device_count``)
+need ``paced``: their collectives deadlock when several steps are in flight.
+
 Multi-host: call ``initialize`` (``jax.distributed.initialize``) first; each
 process feeds its slice of every global batch (``global_batch``) and reads
 only that slice from the tfds source.
@@ -71,3 +74,25 @@ def data_parallel(step: Callable, mesh: Mesh, *, donate_state: bool = False) -> 
   rep = replicated(mesh)
   return jax.jit(step, in_shardings=(rep, batch_sharding(mesh)), out_shardings=rep,
                  donate_argnums=(0,) if donate_state else ())
+
+
+def paced(step: Callable, mesh: Mesh) -> Callable:
+  """``step``, waiting for each call's result when the mesh has several XLA:CPU devices.
+
+  Forced host devices (``XLA_FLAGS=--xla_force_host_platform_device_count=N``)
+  share one small thread pool. With several data-parallel steps dispatched
+  ahead (JAX's asynchronous dispatch), the pool's threads can all wait in an
+  all-reduce for a device whose part has no thread to run on; XLA:CPU aborts
+  after its 40 s rendezvous timeout (measured with JAX 0.10.2: 2 devices on
+  2 cores hang within the first few hundred steps, every time). Waiting for
+  each step keeps one step in flight. Other meshes get ``step`` itself
+  (asynchronous dispatch kept).
+  """
+  devices = mesh.devices.flat
+  if mesh.devices.size == 1 or any(d.platform != 'cpu' for d in devices):
+    return step
+
+  def wait(*args):
+    return jax.block_until_ready(step(*args))
+
+  return wait

@@ -41,6 +41,23 @@ def test_one_and_four_devices_give_the_same_step(tmp_path):
         np.testing.assert_allclose(r['eval_1'][k], r['eval_4'][k], rtol=1e-6)
 
 
+def test_launcher_runs_many_steps_on_two_cpu_devices(tmp_path):
+  """Regression: with several steps in flight, 2 forced CPU devices hung in XLA:CPU's
+  all-reduce (aborted after its 40 s rendezvous timeout); ``parallel.paced`` prevents it."""
+  data.write_synthetic_idx(tmp_path / 'idx', 8192, 64, seed=2)
+  run = subprocess.run(
+      [sys.executable, TRAIN, f'--config={CONFIG}:smoke', f'--config.data_dir={tmp_path / "idx"}',
+       f'--config.tfds_dir={tmp_path / "tfds"}', '--config.train_subset=8192',
+       '--config.test_subset=0', '--config.batch_size=32', '--config.eval_batch_size=32',
+       '--config.network.hidden=(512,)', '--config.ep.t_free=100', '--config.num_epochs=1',
+       f'--workdir={tmp_path / "run"}'],   # device steps longer than the host's dispatch
+      env=_env(2), timeout=600, capture_output=True, text=True)
+  assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+  metrics = json.load(open(tmp_path / 'run' / 'metrics.json'))
+  assert metrics['epochs'] == 1 and len(metrics['devices']) == 2
+  assert len(metrics['history']) == 1 and metrics['test_accuracy'] is not None
+
+
 def _free_port():
   with socket.socket() as s:
     s.bind(('127.0.0.1', 0))
