@@ -52,6 +52,12 @@ def build_simulator(config: ml_collections.ConfigDict) -> dynamics.Simulator:
   return dynamics.Simulator(network, neuron, encoder, **_dict(config.simulator))
 
 
+def run_keys(config: ml_collections.ConfigDict) -> tuple[jax.Array, jax.Array, jax.Array]:
+  """The run's (initialisation, training, evaluation) keys: fold_in(key(seed), 0 / 1 / 2)."""
+  root = jax.random.key(config.seed)
+  return tuple(jax.random.fold_in(root, i) for i in range(3))
+
+
 def build_gradient_fn(config: ml_collections.ConfigDict, sim: dynamics.Simulator):
   """``gradient_fn`` of the estimator named by ``config.method`` (e.g. ``'ep'``).
 
@@ -165,16 +171,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
 
   mesh = parallel.make_mesh()
   sim = build_simulator(config)
-  root = jax.random.key(config.seed)
+  init_key, train_key, eval_key = run_keys(config)
   dtype = jnp.dtype(config.get('dtype') or 'float32')   # bfloat16: for accelerators
-  params = sim.network.init(jax.random.fold_in(root, 0), dtype)
+  params = sim.network.init(init_key, dtype)
   opt_cfg = _dict(config.optimizer)
   steps_per_epoch = n_train // config.batch_size
   if opt_cfg.pop('schedule', 'constant') == 'cosine':
     opt_cfg['decay_steps'] = config.num_epochs * steps_per_epoch
   optimizer = training.make_optimizer(params, opt_cfg.pop('learning_rates'), **opt_cfg)
   state = parallel.replicate(training.init_train_state(params, optimizer), mesh)
-  train_key, eval_key = jax.random.fold_in(root, 1), jax.random.fold_in(root, 2)
   train_fn = training.make_train_step(build_gradient_fn(config, sim), optimizer)
   eval_fn = training.make_eval_step(build_free_fn(config, sim))
   train_step = parallel.paced(parallel.data_parallel(

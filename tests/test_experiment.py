@@ -52,6 +52,22 @@ def test_smoke_run_learns_and_writes_metrics(synthetic, tmp_path):
   assert len(on_disk['history']) == 3
 
 
+@pytest.mark.parametrize('neuron,flag', [('crnn', '--mean_field'), ('stochep', '--nomean_field')])
+def test_per_class_reproduces_the_launchers_test_accuracy(synthetic, tmp_path, neuron, flag):
+  config = smoke_config(synthetic, num_epochs=1)
+  config.neuron.name = neuron
+  m = experiment.train_and_evaluate(config, str(tmp_path))
+  subprocess.run([sys.executable, os.path.join(ROOT, 'experiments', 'per_class.py'),
+                  f'--workdir={tmp_path}', flag], check=True, capture_output=True)
+  r = json.load(open(tmp_path / 'per_class.json'))
+  assert r['epoch'] == 1 and r['n_test'] == 256 and not r['mean_field']
+  assert r['accuracy'] == m['test_accuracy']          # the launcher's evaluation, exactly
+  counts, accs = np.array(r['per_class_count']), np.array(r['per_class_accuracy'])
+  assert counts.sum() == 256
+  np.testing.assert_allclose(np.sum(counts * accs) / 256, r['accuracy'], rtol=1e-12)
+  assert len(r['last_layer_max_rate']) == 10 and max(r['last_layer_max_rate']) <= 1.0
+
+
 def test_resume_continues_where_it_stopped(synthetic, tmp_path):
   straight = experiment.train_and_evaluate(smoke_config(synthetic, num_epochs=2),
                                            str(tmp_path / 'a'))

@@ -1,0 +1,97 @@
+"""Per-class test accuracy and each last-layer unit's largest rate, for a finished run.
+
+    python experiments/per_class.py --workdir=runs/fmnist [--n_test=2000] [--nomean_field]
+
+Restores the last checkpoint that ``train.py`` wrote to ``--workdir``, rebuilds the network
+from the config stored in its ``metrics.json``, runs the free phase on the test split (the
+first ``--n_test`` images; 0 = all) and writes ``<workdir>/per_class.json``:
+
+* ``accuracy``, ``per_class_accuracy`` (one per class) and ``per_class_count``;
+* ``last_layer_max_rate``: the largest rate of each unit of the last neuron layer over those
+  images. With the MSE readout these are the output units; one whose rate is 0 on every
+  image is dead (under BPTT with the hard sigmoid it gets no gradient; BUILD_NOTES.md §4).
+
+A stochastic neuron model (one with a ``stochastic`` field, e.g. StochEP) is evaluated
+with its deterministic mean-field network unless ``--nomean_field``; otherwise, and for
+every other model, the evaluation is the launcher's own (same key, same example indices),
+so ``accuracy`` over the whole split equals the run's final ``test_accuracy``.
+"""
+
+import dataclasses
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+
+import jax  # noqa: E402
+import ml_collections  # noqa: E402
+import numpy as np  # noqa: E402
+import orbax.checkpoint as ocp  # noqa: E402
+from absl import app, flags  # noqa: E402
+from flax import serialization  # noqa: E402
+
+from stochep_jax import data, experiment, launch  # noqa: E402
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string('workdir', None, 'A train.py workdir (metrics.json and checkpoints/).')
+flags.DEFINE_integer('n_test', 0, 'Evaluate the first n test images (0 = the whole split).')
+flags.DEFINE_bool('mean_field', True,
+                  'Evaluate stochastic neuron models with their mean-field network.')
+flags.mark_flag_as_required('workdir')
+
+
+def per_class(workdir: str, n_test: int = 0, mean_field: bool = True) -> dict:
+  """The report of the module docstring (also written to ``<workdir>/per_class.json``)."""
+  with open(os.path.join(workdir, 'metrics.json')) as f:
+    config = ml_collections.ConfigDict(json.load(f)['config'])
+  sim = experiment.build_simulator(config)
+  if mean_field and hasattr(sim.neuron, 'stochastic'):
+    sim = dataclasses.replace(sim, neuron=dataclasses.replace(sim.neuron, stochastic=False))
+  init_key, _, eval_key = experiment.run_keys(config)
+  template = sim.network.init(init_key)
+  with ocp.CheckpointManager(os.path.abspath(os.path.join(workdir, experiment.CHECKPOINT_DIR))
+                             ) as mngr:
+    epoch = mngr.latest_step()
+    restored = mngr.restore(epoch, args=ocp.args.Composite(state=ocp.args.StandardRestore()))
+  params = serialization.from_state_dict(template, restored['state']['params'])
+
+  source = data.ArraySource(*data.load_arrays(config.dataset, 'test', config.data_dir,
+                                              config.get('tfds_dir') or None))
+  free_fn = jax.jit(experiment.build_free_fn(config, sim))
+  preds, labels, max_rate = [], [], None
+  for b in data.reader_batches(source, config.eval_batch_size, limit=n_test or None, seed=0,
+                               epoch=0, shuffle=False, drop_remainder=False):
+    scores, _, rates = free_fn(params, b['image'], b['label'], eval_key, b['index'])
+    preds.append(np.asarray(scores).argmax(-1))
+    labels.append(b['label'])
+    last = np.asarray(rates[-1]).reshape(len(b['label']), -1).max(0)
+    max_rate = last if max_rate is None else np.maximum(max_rate, last)
+  preds, labels = np.concatenate(preds), np.concatenate(labels)
+  classes = range(data.DATASETS[config.dataset].num_classes)
+  report = {
+      'workdir': workdir, 'epoch': int(epoch), 'n_test': int(len(labels)),
+      'mean_field': bool(mean_field and hasattr(sim.neuron, 'stochastic')),
+      'accuracy': float(np.mean(preds == labels)),
+      'per_class_accuracy': [float(np.mean(preds[labels == c] == c)) if np.any(labels == c)
+                             else None for c in classes],
+      'per_class_count': [int(np.sum(labels == c)) for c in classes],
+      'last_layer_max_rate': [float(r) for r in max_rate],
+  }
+  with open(os.path.join(workdir, 'per_class.json'), 'w') as f:
+    json.dump(report, f, indent=1)
+  return report
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError('Too many command-line arguments.')
+  r = per_class(FLAGS.workdir, FLAGS.n_test, FLAGS.mean_field)
+  print(f'accuracy {r["accuracy"]:.4f} on {r["n_test"]} test images (epoch {r["epoch"]}, '
+        f'mean field: {r["mean_field"]})')
+  print('per class  ', ' '.join(f'{a:.3f}' for a in r['per_class_accuracy']))
+  print('max rate   ', ' '.join(f'{a:.3f}' for a in r['last_layer_max_rate']))
+
+
+if __name__ == '__main__':
+  launch.run(main)
