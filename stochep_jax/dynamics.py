@@ -186,10 +186,13 @@ class Simulator:
       if noisy:
         enc_noise, layer_noise = self._noise(keys, ts, x_shape, dtype)
       if not self.encoder.static:
+        # Frames batch-major, [B, c, ...]: merging (B, c) keeps a batch-sharded
+        # input sharded (merging (c, B) would make GSPMD all-gather the frames and
+        # compute every device's drive on every device).
         frames = jax.vmap(lambda n, t: self.encoder.encode(x, n, t),
-                          (None if enc_noise is None else 0, 0))(enc_noise, ts)
+                          (None if enc_noise is None else 0, 0), 1)(enc_noise, ts)
         flat = self.network.input_drive(params, frames.reshape((-1,) + frames.shape[2:]))
-        drive = flat.reshape((c, -1) + flat.shape[1:])
+        drive = jnp.swapaxes(flat.reshape(frames.shape[:2] + flat.shape[1:]), 0, 1)
       return lax.scan(body, carry, (ts_local, drive, layer_noise),
                       unroll=min(self.unroll, c))
 

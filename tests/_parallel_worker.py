@@ -3,7 +3,8 @@
     python tests/_parallel_worker.py OUT.json   # with 4 forced CPU devices
 
 Runs one data-parallel training step and one evaluation on meshes of 1 and of 4
-devices, for the CRNN and for StochEP, and writes the differences as JSON.
+devices, for the CRNN and for StochEP, and writes the differences as JSON, with the
+number of all-gathers in the 4-device training step (Bernoulli input spikes).
 """
 
 import json
@@ -43,10 +44,13 @@ def run(neuron, devices):
            'label': rng.integers(0, 4, 16).astype(np.int32),
            'index': np.arange(100, 116)}
   state = parallel.replicate(training.init_train_state(params, opt), mesh)
-  state, m = step(state, parallel.global_batch(batch, mesh))
+  gbatch = parallel.global_batch(batch, mesh)
+  hlo = step.lower(state, gbatch).compile().as_text()
+  state, m = step(state, gbatch)
   e = evaluate(state.params, parallel.global_batch(batch, mesh))
   leaves = [np.asarray(x) for x in jax.tree_util.tree_leaves(state.params)]
-  return leaves, {k: float(v) for k, v in e.items()}, {k: float(v) for k, v in m.items()}
+  return (leaves, {k: float(v) for k, v in e.items()}, {k: float(v) for k, v in m.items()},
+          hlo.count('all-gather('))
 
 
 def main(out):
@@ -54,12 +58,13 @@ def main(out):
   assert len(devices) == 4, devices
   result = {}
   for name, neuron in (('crnn', sep.CRNN()), ('stochep', sep.StochEP(decay=0.5, kappa=2.0))):
-    p1, e1, m1 = run(neuron, devices[:1])
-    p4, e4, m4 = run(neuron, devices)
+    p1, e1, m1, _ = run(neuron, devices[:1])
+    p4, e4, m4, gathers = run(neuron, devices)
     result[name] = {
         'max_param_diff': max(float(np.max(np.abs(a - b))) for a, b in zip(p1, p4)),
         'param_change': max(float(np.max(np.abs(a))) for a in p1),
-        'eval_1': e1, 'eval_4': e4, 'train_1': m1, 'train_4': m4}
+        'eval_1': e1, 'eval_4': e4, 'train_1': m1, 'train_4': m4,
+        'all_gathers_4': gathers}
   with open(out, 'w') as f:
     json.dump(result, f)
 

@@ -33,6 +33,9 @@ def test_one_and_four_devices_give_the_same_step(tmp_path):
   for name in ('crnn', 'stochep'):
     r = result[name]
     assert r['max_param_diff'] <= 1e-5, r
+    # Each device computes only its own examples' input drive: nothing is gathered
+    # (the gradients' all-reduce is the step's only collective).
+    assert r['all_gathers_4'] == 0, r
     assert r['eval_1']['correct'] == r['eval_4']['correct']      # identical accuracy
     assert r['train_1']['correct'] == r['train_4']['correct']
     np.testing.assert_allclose(r['eval_1']['loss'], r['eval_4']['loss'], rtol=1e-5)
