@@ -16,8 +16,16 @@ Workloads (symmetric EP, one optax SGD update per step, random inputs in [0, 1])
 For each: ``ms_per_step`` (median of ``--repeats`` ≥ 5 timed steps after two warm-up
 steps; compilation excluded), ``samples_per_s``, ``compile_s`` (lower + compile),
 ``gflop_per_step`` counted analytically, ``gflops`` achieved, and ``efficiency`` =
-gflops / ``gemm_peak_gflops``, the best float32 GEMM rate of ``jnp.dot`` and numpy
-measured in the same run (over the workloads' dominant matrix shapes).
+gflops / ``gemm_peak_gflops``, the best float32 GEMM rate measured in the same run
+over the workloads' dominant matrix shapes: the best of ``jnp.dot`` on one device,
+``jnp.dot`` row-sharded over the benchmark's devices, and numpy.
+
+Devices: the step is data-parallel over all devices (``--devices``), as the
+launcher runs it. On a CPU-only host the benchmark first asks for one XLA:CPU
+device per core (``--cpu_devices``, ``parallel.set_cpu_devices``), so each core
+runs one device's share of the batch; ``--cpu_devices=1`` gives the single-device
+step, whose many small per-step kernels XLA:CPU splits over the cores
+(BUILD_NOTES.md section 5 compares the two).
 
 FLOPs per training step, with F_ℓ = ``connection.flops`` (2 × multiply-adds of F_ℓ for
 one example), B the batch, T = T_free + 2 T_nudge steps:
@@ -69,9 +77,11 @@ flags.DEFINE_bool('donate', True, 'Donate the train state buffers to the step.')
 flags.DEFINE_enum('dtype', 'float32', ['float32', 'bfloat16'], 'Parameter and state dtype.')
 flags.DEFINE_enum('conv_impl', 'auto', list(sep.connections.CONV_IMPLS),
                   'Conv.impl of the conv workload (auto: im2col on CPU, XLA elsewhere).')
-flags.DEFINE_integer('devices', 1,
-                     'Data-parallel over this many devices (0 = all), as the launcher does. On '
-                     'a CPU, XLA_FLAGS=--xla_force_host_platform_device_count=N makes N devices.')
+flags.DEFINE_integer('devices', 0,
+                     'Data-parallel over this many devices (0 = all), as the launcher does.')
+flags.DEFINE_integer('cpu_devices', os.cpu_count() or 1,
+                     'XLA:CPU devices to create (parallel.set_cpu_devices; default one per '
+                     'core). Only the CPU backend; ignored when XLA_FLAGS forces a count.')
 flags.DEFINE_bool('fuse_pool', True, 'Conv.fuse_pool: average pooling as a pooled-kernel conv.')
 flags.DEFINE_bool('hoist_drive', True,
                   'Compute a static input drive F_1(x) once per phase (False: as a '
@@ -139,21 +149,32 @@ def dominant_gemm(sim, w) -> tuple[int, int, int]:
   return (rows, int(np.prod(net.input_shape)), c.features)
 
 
-def gemm_peak(m, k, n, repeats=7) -> float:
-  """Best float32 GFLOP/s of jnp.dot and numpy on an (m×k)·(k×n) product."""
+def gemm_peaks(m, k, n, mesh, repeats=7) -> dict[str, float]:
+  """Float32 GFLOP/s of an (m×k)·(k×n) product by method: ``jnp.dot`` on one
+  device, ``jnp.dot`` with the rows sharded over the benchmark's mesh (when it has
+  several devices), and numpy. The peak is the best of them."""
   rng = np.random.default_rng(0)
   a, b = rng.random((m, k), np.float32), rng.random((k, n), np.float32)
-  ja, jb = jnp.asarray(a), jnp.asarray(b)
   dot = jax.jit(jnp.dot)
-  best = float('inf')
-  for fn, args in ((lambda x, y: dot(x, y).block_until_ready(), (ja, jb)),
-                   (np.dot, (a, b))):
+  methods = {'jnp_dot': (lambda x, y: dot(x, y).block_until_ready(),
+                         (jnp.asarray(a), jnp.asarray(b))),
+             'numpy': (np.dot, (a, b))}
+  if mesh.devices.size > 1 and m % mesh.devices.size == 0:
+    rows, rep = parallel.batch_sharding(mesh), parallel.replicated(mesh)
+    sdot = jax.jit(jnp.dot, in_shardings=(rows, rep), out_shardings=rows)
+    methods[f'jnp_dot_{mesh.devices.size}_devices'] = (
+        lambda x, y: sdot(x, y).block_until_ready(),
+        (jax.device_put(a, rows), jax.device_put(b, rep)))
+  rates = {}
+  for name, (fn, args) in methods.items():
     fn(*args)
+    best = float('inf')
     for _ in range(repeats):
       t = time.perf_counter()
       fn(*args)
       best = min(best, time.perf_counter() - t)
-  return 2.0 * m * k * n / best / 1e9
+    rates[name] = 2.0 * m * k * n / best / 1e9
+  return rates
 
 
 def make_step(sim, w):
@@ -163,7 +184,7 @@ def make_step(sim, w):
   x = jax.random.uniform(jax.random.key(1), (w['batch'], *net.input_shape), dtype)
   labels = jnp.arange(w['batch']) % 10
   key = jax.random.key(2)
-  mesh = parallel.make_mesh(jax.devices()[:FLAGS.devices or None])
+  mesh = _mesh(w['batch'])
   if w['t_nudge'] == 0:
     fn = parallel.data_parallel(
         lambda p, x: sep.predict(sim, p, x, key, t_free=w['t_free'], k_avg=10), mesh)
@@ -176,6 +197,15 @@ def make_step(sim, w):
   fn = parallel.data_parallel(lambda st, b: step(st, b, key), mesh, donate_state=FLAGS.donate)
   state = parallel.replicate(training.init_train_state(params, opt), mesh)
   return fn, (state, _shard(batch, mesh)), lambda state, out: out[0]
+
+
+def _mesh(batch: int):
+  """The first ``--devices`` devices, fewer if needed so that they divide ``batch``."""
+  devices = jax.devices()[:FLAGS.devices or None]
+  n = len(devices)
+  while batch % n:
+    n -= 1
+  return parallel.make_mesh(devices[:n])
 
 
 def _shard(tree, mesh):
@@ -204,6 +234,7 @@ def run(name):
           'gflop_per_step': gflop, 'gflops': gflop / ms * 1e3,
           'gflop_per_step_nominal': flop_count(sim, w, nominal=True) / 1e9,
           'dominant_gemm': dominant_gemm(sim, w), 'times_ms': [t * 1e3 for t in times],
+          'devices': _mesh(w['batch']).devices.size,
           'settings': w}
 
 
@@ -214,23 +245,26 @@ def main(argv):
   unknown = set(FLAGS.workloads) - set(WORKLOADS)
   if unknown:
     raise app.UsageError(f'unknown workloads {sorted(unknown)}; choose from {sorted(WORKLOADS)}')
+  parallel.set_cpu_devices(FLAGS.cpu_devices)
   results = {}
   with jax.threefry_partitionable(FLAGS.threefry_partitionable):
     for name in FLAGS.workloads:
       results[name] = run(name)
       print(f'{name}: {results[name]["ms_per_step"]:.1f} ms/step', file=sys.stderr, flush=True)
   shapes = sorted({tuple(r['dominant_gemm']) for r in results.values()})
-  peaks = {f'{m}x{k}x{n}': gemm_peak(m, k, n) for m, k, n in shapes}
+  by_method = {f'{m}x{k}x{n}': gemm_peaks(m, k, n, _mesh(m)) for m, k, n in shapes}
+  peaks = {s: max(r.values()) for s, r in by_method.items()}
   peak = max(peaks.values())
   for r in results.values():
     r['efficiency'] = r['gflops'] / peak
     r['peak_own_shape_gflops'] = peaks['{}x{}x{}'.format(*r['dominant_gemm'])]
   report = {
-      'gemm_peak_gflops': peak, 'gemm_peaks_by_shape': peaks, 'workloads': results,
+      'gemm_peak_gflops': peak, 'gemm_peaks_by_shape': peaks,
+      'gemm_peaks_by_method': by_method, 'workloads': results,
       'options': {k: FLAGS[k].value for k in ('chunk', 'unroll', 'noise_bits',
                                                'threefry_partitionable', 'donate', 'dtype',
                                                'hoist_drive', 'conv_impl', 'fuse_pool',
-                                               'devices', 'repeats')},
+                                               'devices', 'cpu_devices', 'repeats')},
       'machine': {'devices': [str(d) for d in jax.devices()[:FLAGS.devices or None]],
                   'cpu_count': os.cpu_count(),
                   'jax': jax.__version__},

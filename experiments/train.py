@@ -12,6 +12,7 @@ start one process per host with the same flags plus
     --coordinator_address=HOST0:PORT --num_processes=N --process_id=I
 
 (or ``--distributed`` where JAX detects the cluster, e.g. SLURM or a TPU pod).
+On a CPU-only host, ``--cpu_devices=0`` makes one XLA:CPU device per core.
 """
 
 import os
@@ -35,12 +36,17 @@ flags.DEFINE_integer('num_processes', None, 'Number of processes (hosts) in the 
 flags.DEFINE_integer('process_id', None, 'Index of this process, 0 .. num_processes - 1.')
 flags.DEFINE_bool('distributed', False,
                   'Start jax.distributed with cluster auto-detection (SLURM, TPU pods, ...).')
+flags.DEFINE_integer('cpu_devices', 1,
+                     'XLA:CPU devices in this process (0: one per core), for data parallelism '
+                     'on a CPU-only host. Only the CPU backend; XLA_FLAGS, if it forces a '
+                     'count, wins.')
 flags.mark_flags_as_required(['config', 'workdir'])
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError('Too many command-line arguments.')
+  parallel.set_cpu_devices(FLAGS.cpu_devices or os.cpu_count() or 1)
   if FLAGS.coordinator_address or FLAGS.distributed:
     parallel.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
   logging.info('JAX process %d/%d, local devices %s', jax.process_index(),

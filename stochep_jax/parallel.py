@@ -11,8 +11,9 @@ index in the split, and a global batch is the same set of examples however it
 is sliced (``data.batch_indices``). Only floating-point reduction order
 differs.
 
-Several XLA:CPU devices in one process (``--xla_force_host_platform_device_count``)
-need ``paced``: their collectives deadlock when several steps are in flight.
+Several XLA:CPU devices in one process (``set_cpu_devices`` or
+``--xla_force_host_platform_device_count``) need ``paced``: their collectives
+deadlock when several steps are in flight.
 
 Multi-host: call ``initialize`` (``jax.distributed.initialize``) first; each
 process feeds its slice of every global batch (``global_batch``) and reads
@@ -21,6 +22,7 @@ only that slice from the tfds source.
 
 from __future__ import annotations
 
+import os
 from typing import Any, Callable
 
 import jax
@@ -35,6 +37,21 @@ def initialize(coordinator_address: str | None = None, num_processes: int | None
   """Starts JAX's distributed runtime (no arguments: detect the cluster, e.g. SLURM/TPU)."""
   jax.distributed.initialize(coordinator_address=coordinator_address,
                              num_processes=num_processes, process_id=process_id)
+
+
+def set_cpu_devices(n: int) -> bool:
+  """Asks for ``n`` XLA:CPU devices (call before JAX's first computation).
+
+  One CPU device per core makes a data-parallel step run one device's share
+  per core: on a small CPU host that is faster and steadier than one device
+  whose many small per-step kernels are split over the cores. Only the CPU
+  backend is affected (accelerator hosts keep their devices). Returns False,
+  changing nothing, when ``XLA_FLAGS`` already forces a device count.
+  """
+  if '--xla_force_host_platform_device_count' in os.environ.get('XLA_FLAGS', ''):
+    return False
+  jax.config.update('jax_num_cpu_devices', int(n))
+  return True
 
 
 def make_mesh(devices=None) -> Mesh:

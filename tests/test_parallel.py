@@ -19,10 +19,24 @@ CONFIG = os.path.join(ROOT, 'experiments', 'configs', 'fashion_mnist.py')
 
 
 def _env(devices):
+  """A subprocess environment on the CPU backend with ``devices`` forced devices
+  (None: no XLA_FLAGS)."""
   env = dict(os.environ, JAX_PLATFORMS='cpu',
              XLA_FLAGS=f'--xla_force_host_platform_device_count={devices}')
+  if devices is None:
+    env.pop('XLA_FLAGS')
   env.pop('JAX_COMPILATION_CACHE_DIR', None)
   return env
+
+
+@pytest.mark.parametrize('forced', [None, 3])
+def test_set_cpu_devices(forced):
+  """``set_cpu_devices`` makes that many CPU devices, unless XLA_FLAGS forces a count."""
+  code = ('from stochep_jax import parallel; ok = parallel.set_cpu_devices(2); '
+          'import jax; print(ok, jax.device_count())')
+  out = subprocess.run([sys.executable, '-c', code], env=_env(forced), cwd=ROOT, check=True,
+                       capture_output=True, text=True, timeout=120).stdout.split()
+  assert out == (['True', '2'] if forced is None else ['False', '3'])
 
 
 def test_one_and_four_devices_give_the_same_step(tmp_path):
@@ -46,15 +60,16 @@ def test_one_and_four_devices_give_the_same_step(tmp_path):
 
 def test_launcher_runs_many_steps_on_two_cpu_devices(tmp_path):
   """Regression: with several steps in flight, 2 forced CPU devices hung in XLA:CPU's
-  all-reduce (aborted after its 40 s rendezvous timeout); ``parallel.paced`` prevents it."""
+  all-reduce (aborted after its 40 s rendezvous timeout); ``parallel.paced`` prevents it.
+  The devices come from the launcher's ``--cpu_devices`` flag."""
   data.write_synthetic_idx(tmp_path / 'idx', 8192, 64, seed=2)
   run = subprocess.run(
       [sys.executable, TRAIN, f'--config={CONFIG}:smoke', f'--config.data_dir={tmp_path / "idx"}',
        f'--config.tfds_dir={tmp_path / "tfds"}', '--config.train_subset=8192',
        '--config.test_subset=0', '--config.batch_size=32', '--config.eval_batch_size=32',
        '--config.network.hidden=(512,)', '--config.ep.t_free=100', '--config.num_epochs=1',
-       f'--workdir={tmp_path / "run"}'],   # device steps longer than the host's dispatch
-      env=_env(2), timeout=600, capture_output=True, text=True)
+       f'--workdir={tmp_path / "run"}', '--cpu_devices=2'],  # steps longer than dispatch
+      env=_env(None), timeout=600, capture_output=True, text=True)
   assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
   metrics = json.load(open(tmp_path / 'run' / 'metrics.json'))
   assert metrics['epochs'] == 1 and len(metrics['devices']) == 2
