@@ -15,6 +15,7 @@ start one process per host with the same flags plus
 On a CPU-only host, ``--cpu_devices=0`` makes one XLA:CPU device per core.
 """
 
+import math
 import os
 import sys
 
@@ -37,16 +38,28 @@ flags.DEFINE_integer('process_id', None, 'Index of this process, 0 .. num_proces
 flags.DEFINE_bool('distributed', False,
                   'Start jax.distributed with cluster auto-detection (SLURM, TPU pods, ...).')
 flags.DEFINE_integer('cpu_devices', 1,
-                     'XLA:CPU devices in this process (0: one per core), for data parallelism '
-                     'on a CPU-only host. Only the CPU backend; XLA_FLAGS, if it forces a '
-                     'count, wins.')
+                     'XLA:CPU devices in this process, for data parallelism on a CPU-only host '
+                     '(0: one per core, fewer if needed to divide the batch sizes). Only the '
+                     'CPU backend; XLA_FLAGS, if it forces a count, wins.')
 flags.mark_flags_as_required(['config', 'workdir'])
+
+
+def cpu_devices(requested: int, config, num_processes: int = 1, cores: int | None = None) -> int:
+  """``requested``, or for 0 the largest count <= the cores that divides every
+  process's share of the training and evaluation batches."""
+  if requested:
+    return requested
+  share = math.gcd(config.batch_size, config.eval_batch_size) // num_processes
+  n = max(1, min(cores or os.cpu_count() or 1, share))
+  while share % n:
+    n -= 1
+  return n
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError('Too many command-line arguments.')
-  parallel.set_cpu_devices(FLAGS.cpu_devices or os.cpu_count() or 1)
+  parallel.set_cpu_devices(cpu_devices(FLAGS.cpu_devices, FLAGS.config, FLAGS.num_processes or 1))
   if FLAGS.coordinator_address or FLAGS.distributed:
     parallel.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
   logging.info('JAX process %d/%d, local devices %s', jax.process_index(),

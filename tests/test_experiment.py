@@ -109,3 +109,19 @@ def test_launcher_exits_nonzero_with_the_message(tmp_path):
       capture_output=True, text=True, timeout=120)
   assert proc.returncode != 0
   assert 'dataset-fashion-mnist' in proc.stderr and 't10k-labels-idx1-ubyte' in proc.stderr
+
+
+def test_launcher_cpu_devices_divide_the_batches():
+  """train.py --cpu_devices=0: one device per core, fewer if the batches need it."""
+  code = '\n'.join([
+      'import sys, ml_collections',
+      f'sys.path.insert(0, {os.path.join(ROOT, "experiments")!r})',
+      'import train',
+      'c = ml_collections.ConfigDict(dict(batch_size=128, eval_batch_size=1000))',
+      'print(train.cpu_devices(0, c, 1, cores=6), train.cpu_devices(0, c, 1, cores=2),',
+      '      train.cpu_devices(0, c, 4, cores=4), train.cpu_devices(0, c, 1, cores=64),',
+      '      train.cpu_devices(3, c, 1, cores=2))'])
+  out = subprocess.run([sys.executable, '-c', code], check=True, capture_output=True,
+                       text=True, timeout=120).stdout.split()
+  # gcd(128, 1000) = 8: 6 cores -> 4; 2 -> 2; 4 processes share 8 -> 2 each; 64 -> 8; asked 3 -> 3
+  assert out == ['4', '2', '2', '8', '3']
