@@ -1,7 +1,8 @@
 # Two commands set up everything on a fresh machine (see README.md):
 #   make demo   trains StochEP 784-512-10 on Fashion-MNIST (installs the Debian dataset package)
 #   make test   runs the whole test suite
-# make demo ARGS='--config.neuron.name=crnn' passes flags to the launcher.
+# make demo ARGS='--config.neuron.name=crnn' passes flags to the launcher; the demo runs one
+# XLA:CPU device per core (--cpu_devices=0; ARGS=--cpu_devices=1 for a single device).
 PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
@@ -25,7 +26,7 @@ $(FMNIST):
 	  || { echo "Install the Debian package dataset-fashion-mnist (or put the IDX files in $(dir $(FMNIST)))"; exit 1; }
 
 demo: install $(FMNIST)
-	$(PY) experiments/train.py --config=$(CONFIG) --workdir=$(WORKDIR) $(ARGS)
+	$(PY) experiments/train.py --config=$(CONFIG) --workdir=$(WORKDIR) --cpu_devices=0 $(ARGS)
 
 test: install
 	$(PY) -m pytest -q -n 2 tests
