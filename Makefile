@@ -3,7 +3,7 @@
 #   make test   runs the whole test suite
 # make demo ARGS='--config.neuron.name=crnn' passes flags to the launcher; the demo runs one
 # XLA:CPU device per core (--cpu_devices=0; ARGS=--cpu_devices=1 for a single device).
-PYTHON ?= python3
+PYTHON ?= $(shell .ci/python)
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 FMNIST  = /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
@@ -11,7 +11,7 @@ WORKDIR ?= runs/demo
 CONFIG  ?= experiments/configs/fashion_mnist.py
 ARGS    ?=
 
-.PHONY: demo test install clean
+.PHONY: demo test lint format install clean
 
 install: $(VENV)/.installed
 
@@ -28,7 +28,13 @@ $(FMNIST):
 demo: install $(FMNIST)
 	$(PY) experiments/train.py --config=$(CONFIG) --workdir=$(WORKDIR) --cpu_devices=0 $(ARGS)
 
-test: install
+lint: install
+	$(PY) -m ruff format --check --quiet . && $(PY) -m ruff check --quiet .
+
+format: install
+	$(PY) -m ruff format --quiet . && $(PY) -m ruff check --fix --quiet .
+
+test: lint
 	$(PY) -m pytest -q -n 2 tests
 
 clean:

@@ -58,53 +58,77 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 import stochep_jax as sep  # noqa: E402
-from stochep_jax import launch  # noqa: E402
-from stochep_jax import parallel  # noqa: E402
-from stochep_jax import training  # noqa: E402
+from stochep_jax import (
+  launch,  # noqa: E402
+  parallel,  # noqa: E402
+  training,  # noqa: E402
+)
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('out', '', 'JSON output file (default: standard output).')
-flags.DEFINE_list('workloads', ['crnn_fc', 'stochep_fc_bernoulli', 'stochep_fc_analog',
-                                'conv_2c2fc', 'inference_fc'], 'Workloads to run.')
+flags.DEFINE_list(
+  'workloads',
+  ['crnn_fc', 'stochep_fc_bernoulli', 'stochep_fc_analog', 'conv_2c2fc', 'inference_fc'],
+  'Workloads to run.',
+)
 flags.DEFINE_integer('repeats', 7, 'Timed steps (median reported); at least 5.')
 flags.DEFINE_integer('chunk', 25, 'Simulator.chunk: steps of noise/drive generated at once.')
 flags.DEFINE_integer('unroll', 1, 'Simulator.unroll: lax.scan unroll factor.')
 flags.DEFINE_integer('noise_bits', 8, 'Resolution of the uniforms (noise.uniform): 8 or 32.')
-flags.DEFINE_bool('threefry_partitionable', True,
-                  'jax_threefry_partitionable while tracing (False: the older, faster '
-                  'on CPU, non-partitionable threefry).')
+flags.DEFINE_bool(
+  'threefry_partitionable',
+  True,
+  'jax_threefry_partitionable while tracing (False: the older, faster '
+  'on CPU, non-partitionable threefry).',
+)
 flags.DEFINE_bool('donate', True, 'Donate the train state buffers to the step.')
 flags.DEFINE_enum('dtype', 'float32', ['float32', 'bfloat16'], 'Parameter and state dtype.')
-flags.DEFINE_enum('conv_impl', 'auto', list(sep.connections.CONV_IMPLS),
-                  'Conv.impl of the conv workload (auto: im2col on CPU, XLA elsewhere).')
-flags.DEFINE_integer('devices', 0,
-                     'Data-parallel over this many devices (0 = all), as the launcher does.')
-flags.DEFINE_integer('cpu_devices', os.cpu_count() or 1,
-                     'XLA:CPU devices to create (parallel.set_cpu_devices; default one per '
-                     'core). Only the CPU backend; ignored when XLA_FLAGS forces a count.')
+flags.DEFINE_enum(
+  'conv_impl',
+  'auto',
+  list(sep.connections.CONV_IMPLS),
+  'Conv.impl of the conv workload (auto: im2col on CPU, XLA elsewhere).',
+)
+flags.DEFINE_integer(
+  'devices', 0, 'Data-parallel over this many devices (0 = all), as the launcher does.'
+)
+flags.DEFINE_integer(
+  'cpu_devices',
+  os.cpu_count() or 1,
+  'XLA:CPU devices to create (parallel.set_cpu_devices; default one per '
+  'core). Only the CPU backend; ignored when XLA_FLAGS forces a count.',
+)
 flags.DEFINE_bool('fuse_pool', True, 'Conv.fuse_pool: average pooling as a pooled-kernel conv.')
-flags.DEFINE_bool('hoist_drive', True,
-                  'Compute a static input drive F_1(x) once per phase (False: as a '
-                  'time-varying input, recomputed every step; with --chunk=1, one GEMM per '
-                  'step inside the scan).')
+flags.DEFINE_bool(
+  'hoist_drive',
+  True,
+  'Compute a static input drive F_1(x) once per phase (False: as a '
+  'time-varying input, recomputed every step; with --chunk=1, one GEMM per '
+  'step inside the scan).',
+)
 
 
 @dataclasses.dataclass(frozen=True)
 class PerStepAnalogInput(sep.AnalogInput):
   """The analog input treated as time-varying: its drive is recomputed at every step."""
+
   static = False
 
+
 WORKLOADS = {
-    'crnn_fc': dict(arch='dense', neuron='crnn', encoder='analog', batch=128,
-                    t_free=250, t_nudge=25),
-    'stochep_fc_bernoulli': dict(arch='dense', neuron='stochep', encoder='bernoulli',
-                                 batch=128, t_free=250, t_nudge=25),
-    'stochep_fc_analog': dict(arch='dense', neuron='stochep', encoder='analog', batch=128,
-                              t_free=250, t_nudge=25),
-    'conv_2c2fc': dict(arch='2c2fc', neuron='stochep', encoder='analog', batch=32,
-                       t_free=100, t_nudge=25),
-    'inference_fc': dict(arch='dense', neuron='stochep', encoder='analog', batch=128,
-                         t_free=250, t_nudge=0),
+  'crnn_fc': dict(arch='dense', neuron='crnn', encoder='analog', batch=128, t_free=250, t_nudge=25),
+  'stochep_fc_bernoulli': dict(
+    arch='dense', neuron='stochep', encoder='bernoulli', batch=128, t_free=250, t_nudge=25
+  ),
+  'stochep_fc_analog': dict(
+    arch='dense', neuron='stochep', encoder='analog', batch=128, t_free=250, t_nudge=25
+  ),
+  'conv_2c2fc': dict(
+    arch='2c2fc', neuron='stochep', encoder='analog', batch=32, t_free=100, t_nudge=25
+  ),
+  'inference_fc': dict(
+    arch='dense', neuron='stochep', encoder='analog', batch=128, t_free=250, t_nudge=0
+  ),
 }
 
 
@@ -113,9 +137,15 @@ def build(w):
     net = sep.dense(784, [512], 10)
   else:
     net = sep.ARCHITECTURES.make(w['arch'], input_shape=(28, 28, 1), n_classes=10)
-    net = dataclasses.replace(net, connections=tuple(
+    net = dataclasses.replace(
+      net,
+      connections=tuple(
         dataclasses.replace(c, impl=FLAGS.conv_impl, fuse_pool=FLAGS.fuse_pool)
-        if isinstance(c, sep.Conv) else c for c in net.connections))
+        if isinstance(c, sep.Conv)
+        else c
+        for c in net.connections
+      ),
+    )
   neuron = sep.NEURONS.make(w['neuron'], decay=0.5, kappa=1.0, noise_bits=FLAGS.noise_bits)
   encoder = sep.ENCODERS.make(w['encoder'], noise_bits=FLAGS.noise_bits)
   if encoder.static and not FLAGS.hoist_drive:
@@ -140,7 +170,7 @@ def dominant_gemm(sim, w) -> tuple[int, int, int]:
   net = sim.network
   c = net.connections[0]
   rows = w['batch'] * (1 if sim.encoder.static else FLAGS.chunk)
-  if isinstance(c, sep.Conv):   # the largest conv layer's im2col product
+  if isinstance(c, sep.Conv):  # the largest conv layer's im2col product
     shapes = (tuple(net.input_shape),) + net.layer_shapes[:-1]
     conv = [(cc, s) for cc, s in zip(net.connections, shapes) if isinstance(cc, sep.Conv)]
     cc, s = max(conv, key=lambda p: p[0].flops(p[1]))
@@ -156,15 +186,17 @@ def gemm_peaks(m, k, n, mesh, repeats=7) -> dict[str, float]:
   rng = np.random.default_rng(0)
   a, b = rng.random((m, k), np.float32), rng.random((k, n), np.float32)
   dot = jax.jit(jnp.dot)
-  methods = {'jnp_dot': (lambda x, y: dot(x, y).block_until_ready(),
-                         (jnp.asarray(a), jnp.asarray(b))),
-             'numpy': (np.dot, (a, b))}
+  methods = {
+    'jnp_dot': (lambda x, y: dot(x, y).block_until_ready(), (jnp.asarray(a), jnp.asarray(b))),
+    'numpy': (np.dot, (a, b)),
+  }
   if mesh.devices.size > 1 and m % mesh.devices.size == 0:
     rows, rep = parallel.batch_sharding(mesh), parallel.replicated(mesh)
     sdot = jax.jit(jnp.dot, in_shardings=(rows, rep), out_shardings=rows)
     methods[f'jnp_dot_{mesh.devices.size}_devices'] = (
-        lambda x, y: sdot(x, y).block_until_ready(),
-        (jax.device_put(a, rows), jax.device_put(b, rep)))
+      lambda x, y: sdot(x, y).block_until_ready(),
+      (jax.device_put(a, rows), jax.device_put(b, rep)),
+    )
   rates = {}
   for name, (fn, args) in methods.items():
     fn(*args)
@@ -187,7 +219,8 @@ def make_step(sim, w):
   mesh = _mesh(w['batch'])
   if w['t_nudge'] == 0:
     fn = parallel.data_parallel(
-        lambda p, x: sep.predict(sim, p, x, key, t_free=w['t_free'], k_avg=10), mesh)
+      lambda p, x: sep.predict(sim, p, x, key, t_free=w['t_free'], k_avg=10), mesh
+    )
     return fn, (parallel.replicate(params, mesh), _shard(x, mesh)), lambda state, out: state
   ep = sep.EP(w['t_free'], w['t_nudge'], beta=0.5, k_avg=10)
   opt = training.make_optimizer(params, [0.05] * len(net.connections))
@@ -201,7 +234,7 @@ def make_step(sim, w):
 
 def _mesh(batch: int):
   """The first ``--devices`` devices, fewer if needed so that they divide ``batch``."""
-  devices = jax.devices()[:FLAGS.devices or None]
+  devices = jax.devices()[: FLAGS.devices or None]
   n = len(devices)
   while batch % n:
     n -= 1
@@ -230,12 +263,18 @@ def run(name):
     state = next_state(state, out)
   ms = float(np.median(times) * 1e3)
   gflop = flop_count(sim, w) / 1e9
-  return {'ms_per_step': ms, 'samples_per_s': w['batch'] / ms * 1e3, 'compile_s': compile_s,
-          'gflop_per_step': gflop, 'gflops': gflop / ms * 1e3,
-          'gflop_per_step_nominal': flop_count(sim, w, nominal=True) / 1e9,
-          'dominant_gemm': dominant_gemm(sim, w), 'times_ms': [t * 1e3 for t in times],
-          'devices': _mesh(w['batch']).devices.size,
-          'settings': w}
+  return {
+    'ms_per_step': ms,
+    'samples_per_s': w['batch'] / ms * 1e3,
+    'compile_s': compile_s,
+    'gflop_per_step': gflop,
+    'gflops': gflop / ms * 1e3,
+    'gflop_per_step_nominal': flop_count(sim, w, nominal=True) / 1e9,
+    'dominant_gemm': dominant_gemm(sim, w),
+    'times_ms': [t * 1e3 for t in times],
+    'devices': _mesh(w['batch']).devices.size,
+    'settings': w,
+  }
 
 
 def main(argv):
@@ -259,15 +298,32 @@ def main(argv):
     r['efficiency'] = r['gflops'] / peak
     r['peak_own_shape_gflops'] = peaks['{}x{}x{}'.format(*r['dominant_gemm'])]
   report = {
-      'gemm_peak_gflops': peak, 'gemm_peaks_by_shape': peaks,
-      'gemm_peaks_by_method': by_method, 'workloads': results,
-      'options': {k: FLAGS[k].value for k in ('chunk', 'unroll', 'noise_bits',
-                                               'threefry_partitionable', 'donate', 'dtype',
-                                               'hoist_drive', 'conv_impl', 'fuse_pool',
-                                               'devices', 'cpu_devices', 'repeats')},
-      'machine': {'devices': [str(d) for d in jax.devices()[:FLAGS.devices or None]],
-                  'cpu_count': os.cpu_count(),
-                  'jax': jax.__version__},
+    'gemm_peak_gflops': peak,
+    'gemm_peaks_by_shape': peaks,
+    'gemm_peaks_by_method': by_method,
+    'workloads': results,
+    'options': {
+      k: FLAGS[k].value
+      for k in (
+        'chunk',
+        'unroll',
+        'noise_bits',
+        'threefry_partitionable',
+        'donate',
+        'dtype',
+        'hoist_drive',
+        'conv_impl',
+        'fuse_pool',
+        'devices',
+        'cpu_devices',
+        'repeats',
+      )
+    },
+    'machine': {
+      'devices': [str(d) for d in jax.devices()[: FLAGS.devices or None]],
+      'cpu_count': os.cpu_count(),
+      'jax': jax.__version__,
+    },
   }
   text = json.dumps(report, indent=1)
   if FLAGS.out:

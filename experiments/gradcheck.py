@@ -25,8 +25,13 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
-from stochep_jax import launch  # noqa: E402
-from stochep_jax import architectures, dynamics, gdu, neurons  # noqa: E402
+from stochep_jax import (  # noqa: E402
+  architectures,
+  dynamics,
+  gdu,
+  launch,  # noqa: E402
+  neurons,
+)
 
 matplotlib.use('Agg')
 from matplotlib import pyplot as plt  # noqa: E402
@@ -34,8 +39,11 @@ from matplotlib import pyplot as plt  # noqa: E402
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'Directory for gradcheck.json and gradcheck.png.')
 config_flags.DEFINE_config_file(
-    'config', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'configs', 'gradcheck.py'),
-    'GDU check configuration file.', lock_config=True)
+  'config',
+  os.path.join(os.path.dirname(os.path.abspath(__file__)), 'configs', 'gradcheck.py'),
+  'GDU check configuration file.',
+  lock_config=True,
+)
 flags.mark_flags_as_required(['workdir'])
 
 SETTINGS = {'hopfield': 'energy-based', 'crnn': 'prototypical', 'stochep': 'stochastic'}
@@ -46,17 +54,22 @@ def build(config):
   dtype = jnp.float64 if config.x64 else jnp.float32
   net_cfg = config.network.to_dict()
   network = architectures.ARCHITECTURES.make(
-      net_cfg.pop('architecture'), input_shape=tuple(config.input_shape),
-      n_classes=config.n_classes, **net_cfg)
+    net_cfg.pop('architecture'),
+    input_shape=tuple(config.input_shape),
+    n_classes=config.n_classes,
+    **net_cfg,
+  )
   neuron_cfg = config.neuron.to_dict()
   neuron = neurons.NEURONS.make(neuron_cfg.pop('name'), **neuron_cfg)
   sim = dynamics.Simulator(network, neuron, chunk=config.simulator.chunk)
   root = jax.random.key(config.seed)
   params = network.init(jax.random.fold_in(root, 0), dtype)
-  x = jax.random.uniform(jax.random.fold_in(root, 1),
-                         (config.batch_size, *config.input_shape), dtype)
-  labels = jax.random.randint(jax.random.fold_in(root, 2), (config.batch_size,), 0,
-                              config.n_classes)
+  x = jax.random.uniform(
+    jax.random.fold_in(root, 1), (config.batch_size, *config.input_shape), dtype
+  )
+  labels = jax.random.randint(
+    jax.random.fold_in(root, 2), (config.batch_size,), 0, config.n_classes
+  )
   return sim, gdu.GDU(**config.gdu.to_dict()), params, x, labels, jax.random.fold_in(root, 3)
 
 
@@ -71,13 +84,12 @@ def plot(result: gdu.GDUResult, units: int, path: str, title: str):
   for ax, name in zip(axes[0], names):
     ep, bp = result.ep[name], result.bptt[name]
     order = np.argsort(-np.abs(bp).sum(0))
-    order = order[:max(1, int(np.count_nonzero(np.abs(bp).sum(0))))]
+    order = order[: max(1, int(np.count_nonzero(np.abs(bp).sum(0))))]
     picks = order[np.unique(np.linspace(0, 0.5, units) * len(order)).astype(int)]
     t = np.arange(ep.shape[0])
     for j, i in enumerate(picks):
       ax.plot(t, ep[:, i], '-', color=f'C{j}', label='EP' if j == 0 else None)
-      ax.plot(t, bp[:, i], 'o', color=f'C{j}', ms=3, alpha=0.6,
-              label='−BPTT' if j == 0 else None)
+      ax.plot(t, bp[:, i], 'o', color=f'C{j}', ms=3, alpha=0.6, label='−BPTT' if j == 0 else None)
     ax.set_title(f'{name} ({"neurons" if name.startswith("s") else "synapses"})')
     ax.set_xlabel('t')
     ax.axhline(0, color='k', lw=0.5)
@@ -101,21 +113,30 @@ def main(argv):
 
   shapes = '-'.join(str(int(np.prod(s))) for s in (config.input_shape,) + sim.network.layer_shapes)
   info = {
-      'setting': SETTINGS.get(config.neuron.name, config.neuron.name),
-      'architecture': shapes, 'network': config.network.to_dict(), 'neuron': repr(sim.neuron),
-      'T': settings.t_free, 'K': settings.k, 'beta': settings.beta,
-      'nudging': settings.nudging, 'draws': settings.draws, 'batch_size': config.batch_size,
-      'dtype': str(x.dtype), 'seed': config.seed, 'inputs': 'uniform [0, 1], random labels',
-      'residual_end': {f's{i + 1}': float(r) for i, r in enumerate(result.residual[-1])},
-      'residual_max_last_k': {f's{i + 1}': float(r)
-                              for i, r in enumerate(result.residual.max(0))},
-      'wall_seconds': seconds,
+    'setting': SETTINGS.get(config.neuron.name, config.neuron.name),
+    'architecture': shapes,
+    'network': config.network.to_dict(),
+    'neuron': repr(sim.neuron),
+    'T': settings.t_free,
+    'K': settings.k,
+    'beta': settings.beta,
+    'nudging': settings.nudging,
+    'draws': settings.draws,
+    'batch_size': config.batch_size,
+    'dtype': str(x.dtype),
+    'seed': config.seed,
+    'inputs': 'uniform [0, 1], random labels',
+    'residual_end': {f's{i + 1}': float(r) for i, r in enumerate(result.residual[-1])},
+    'residual_max_last_k': {f's{i + 1}': float(r) for i, r in enumerate(result.residual.max(0))},
+    'wall_seconds': seconds,
   }
   os.makedirs(FLAGS.workdir, exist_ok=True)
   with open(os.path.join(FLAGS.workdir, 'gradcheck.json'), 'w') as f:
     json.dump({'settings': info, 'layers': result.metrics}, f, indent=1)
-  title = (f'{info["setting"]} {shapes}, {settings.nudging} β={settings.beta}, '
-           f'T={settings.t_free}, K={settings.k}, M={settings.draws}')
+  title = (
+    f'{info["setting"]} {shapes}, {settings.nudging} β={settings.beta}, '
+    f'T={settings.t_free}, K={settings.k}, M={settings.draws}'
+  )
   plot(result, config.plot_units, os.path.join(FLAGS.workdir, 'gradcheck.png'), title)
 
   print(title)

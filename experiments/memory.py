@@ -36,8 +36,14 @@ import jax.numpy as jnp  # noqa: E402
 import matplotlib  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from stochep_jax import launch  # noqa: E402
-from stochep_jax import architectures, dynamics, estimators, neurons, training  # noqa: E402
+from stochep_jax import (  # noqa: E402
+  architectures,
+  dynamics,
+  estimators,
+  launch,  # noqa: E402
+  neurons,
+  training,
+)
 
 matplotlib.use('Agg')
 from matplotlib import pyplot as plt  # noqa: E402
@@ -46,8 +52,11 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'Directory for memory.json and memory.png.')
 flags.DEFINE_list('ts', ['50', '150', '500'], 'Free-phase lengths T.')
 flags.DEFINE_list('architectures', ['784-512-10', '2c2fc'], 'Architectures (skipped if absent).')
-flags.DEFINE_list('methods', ['ep_snn', 'ep_crnn', 'bptt_snn', 'bptt_crnn'],
-                  'Methods (keys of METHODS; the *_remat ones on request).')
+flags.DEFINE_list(
+  'methods',
+  ['ep_snn', 'ep_crnn', 'bptt_snn', 'bptt_crnn'],
+  'Methods (keys of METHODS; the *_remat ones on request).',
+)
 flags.DEFINE_integer('batch_size', 128, 'Batch size ([Lin24] used 10).')
 flags.DEFINE_integer('t_nudge', 25, 'Steps of each nudged phase (EP).')
 flags.DEFINE_integer('k_avg', 10, 'Rates average the last k_avg steps of a phase.')
@@ -56,12 +65,12 @@ flags.mark_flags_as_required(['workdir'])
 
 # name -> (estimator, neuron model, estimator settings)
 METHODS = {
-    'ep_snn': ('ep', 'stochep', {}),
-    'ep_crnn': ('ep', 'crnn', {}),
-    'bptt_snn': ('bptt', 'stochep', {}),
-    'bptt_crnn': ('bptt', 'crnn', {}),
-    'bptt_snn_remat': ('bptt', 'stochep', {'checkpoint': True}),
-    'bptt_crnn_remat': ('bptt', 'crnn', {'checkpoint': True}),
+  'ep_snn': ('ep', 'stochep', {}),
+  'ep_crnn': ('ep', 'crnn', {}),
+  'bptt_snn': ('bptt', 'stochep', {}),
+  'bptt_crnn': ('bptt', 'crnn', {}),
+  'bptt_snn_remat': ('bptt', 'stochep', {'checkpoint': True}),
+  'bptt_crnn_remat': ('bptt', 'crnn', {'checkpoint': True}),
 }
 INPUT_SHAPE = (28, 28, 1)
 
@@ -78,8 +87,16 @@ def make_network(arch: str):
   return architectures.ARCHITECTURES.make(arch, input_shape=INPUT_SHAPE, n_classes=10)
 
 
-def step_memory(network, method: str, t_free: int, batch_size: int, *, t_nudge: int = 25,
-                k_avg: int = 10, chunk: int = 25) -> dict[str, int]:
+def step_memory(
+  network,
+  method: str,
+  t_free: int,
+  batch_size: int,
+  *,
+  t_nudge: int = 25,
+  k_avg: int = 10,
+  chunk: int = 25,
+) -> dict[str, int]:
   """Compiled memory of one training step (bytes, from XLA's memory analysis).
 
   Args:
@@ -98,21 +115,27 @@ def step_memory(network, method: str, t_free: int, batch_size: int, *, t_nudge: 
   estimator, neuron, extra = METHODS[method]
   sim = dynamics.Simulator(network, neurons.NEURONS.make(neuron), chunk=chunk)
   gradient_fn = estimators.ESTIMATORS.make(
-      estimator, sim=sim, t_free=t_free, t_nudge=t_nudge, beta=0.2, k_avg=k_avg, **extra)
+    estimator, sim=sim, t_free=t_free, t_nudge=t_nudge, beta=0.2, k_avg=k_avg, **extra
+  )
   params = network.init(jax.random.key(0))
   optimizer = training.make_optimizer(params, [0.01] * len(network.layer_names()))
   state = training.init_train_state(params, optimizer)
-  batch = {'image': jax.ShapeDtypeStruct((batch_size, *network.input_shape), jnp.float32),
-           'label': jax.ShapeDtypeStruct((batch_size,), jnp.int32),
-           'index': jax.ShapeDtypeStruct((batch_size,), jnp.int32)}
+  batch = {
+    'image': jax.ShapeDtypeStruct((batch_size, *network.input_shape), jnp.float32),
+    'label': jax.ShapeDtypeStruct((batch_size,), jnp.int32),
+    'index': jax.ShapeDtypeStruct((batch_size,), jnp.int32),
+  }
   step = jax.jit(training.make_train_step(gradient_fn, optimizer), donate_argnums=0)
   stats = step.lower(state, batch, jax.random.key(1)).compile().memory_analysis()
-  out = {'temp_bytes': stats.temp_size_in_bytes,
-         'argument_bytes': stats.argument_size_in_bytes,
-         'output_bytes': stats.output_size_in_bytes,
-         'alias_bytes': stats.alias_size_in_bytes}
-  out['total_bytes'] = (out['argument_bytes'] + out['output_bytes'] - out['alias_bytes']
-                        + out['temp_bytes'])
+  out = {
+    'temp_bytes': stats.temp_size_in_bytes,
+    'argument_bytes': stats.argument_size_in_bytes,
+    'output_bytes': stats.output_size_in_bytes,
+    'alias_bytes': stats.alias_size_in_bytes,
+  }
+  out['total_bytes'] = (
+    out['argument_bytes'] + out['output_bytes'] - out['alias_bytes'] + out['temp_bytes']
+  )
   return {k: int(v) for k, v in out.items()}
 
 
@@ -121,8 +144,13 @@ def plot(results: dict, path: str, batch_size: int):
   for ax, (arch, by_method) in zip(axes[0], results.items()):
     for i, (method, by_t) in enumerate(by_method.items()):
       ts = sorted(by_t, key=int)
-      ax.plot([int(t) for t in ts], [by_t[t]['total_bytes'] / 2**20 for t in ts],
-              'o-' if method.startswith('ep') else 's--', color=f'C{i}', label=method)
+      ax.plot(
+        [int(t) for t in ts],
+        [by_t[t]['total_bytes'] / 2**20 for t in ts],
+        'o-' if method.startswith('ep') else 's--',
+        color=f'C{i}',
+        label=method,
+      )
     ax.set_title(f'{arch}, batch {batch_size}')
     ax.set_xlabel('free-phase steps T')
     ax.set_ylabel('training-step memory (MiB, XLA)')
@@ -153,16 +181,36 @@ def main(argv):
     for method in methods:
       results[arch][method] = {}
       for t in ts:
-        m = step_memory(network, method, t, FLAGS.batch_size, t_nudge=FLAGS.t_nudge,
-                        k_avg=FLAGS.k_avg, chunk=FLAGS.chunk)
+        m = step_memory(
+          network,
+          method,
+          t,
+          FLAGS.batch_size,
+          t_nudge=FLAGS.t_nudge,
+          k_avg=FLAGS.k_avg,
+          chunk=FLAGS.chunk,
+        )
         results[arch][method][str(t)] = m
-        print(f'{arch:>12} {method:>16} T={t:4d}  total {m["total_bytes"] / 2**20:9.1f} MiB  '
-              f'temp {m["temp_bytes"] / 2**20:9.1f} MiB', flush=True)
-  settings = {'ts': ts, 'batch_size': FLAGS.batch_size, 't_nudge': FLAGS.t_nudge,
-              'k_avg': FLAGS.k_avg, 'chunk': FLAGS.chunk, 'beta': 0.2, 'dtype': 'float32',
-              'input_shape': INPUT_SHAPE, 'methods': {m: METHODS[m][:2] for m in methods},
-              'skipped_architectures': skipped, 'backend': jax.default_backend(),
-              'jax_version': jax.__version__, 'wall_seconds': time.time() - start}
+        print(
+          f'{arch:>12} {method:>16} T={t:4d}  total {m["total_bytes"] / 2**20:9.1f} MiB  '
+          f'temp {m["temp_bytes"] / 2**20:9.1f} MiB',
+          flush=True,
+        )
+  settings = {
+    'ts': ts,
+    'batch_size': FLAGS.batch_size,
+    't_nudge': FLAGS.t_nudge,
+    'k_avg': FLAGS.k_avg,
+    'chunk': FLAGS.chunk,
+    'beta': 0.2,
+    'dtype': 'float32',
+    'input_shape': INPUT_SHAPE,
+    'methods': {m: METHODS[m][:2] for m in methods},
+    'skipped_architectures': skipped,
+    'backend': jax.default_backend(),
+    'jax_version': jax.__version__,
+    'wall_seconds': time.time() - start,
+  }
   os.makedirs(FLAGS.workdir, exist_ok=True)
   with open(os.path.join(FLAGS.workdir, 'memory.json'), 'w') as f:
     json.dump({'settings': settings, 'results': results}, f, indent=1)

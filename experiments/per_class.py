@@ -36,8 +36,9 @@ from stochep_jax import data, experiment, launch  # noqa: E402
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'A train.py workdir (metrics.json and checkpoints/).')
 flags.DEFINE_integer('n_test', 0, 'Evaluate the first n test images (0 = the whole split).')
-flags.DEFINE_bool('mean_field', True,
-                  'Evaluate stochastic neuron models with their mean-field network.')
+flags.DEFINE_bool(
+  'mean_field', True, 'Evaluate stochastic neuron models with their mean-field network.'
+)
 flags.mark_flag_as_required('workdir')
 
 
@@ -50,18 +51,27 @@ def per_class(workdir: str, n_test: int = 0, mean_field: bool = True) -> dict:
     sim = dataclasses.replace(sim, neuron=dataclasses.replace(sim.neuron, stochastic=False))
   init_key, _, eval_key = experiment.run_keys(config)
   template = sim.network.init(init_key)
-  with ocp.CheckpointManager(os.path.abspath(os.path.join(workdir, experiment.CHECKPOINT_DIR))
-                             ) as mngr:
+  with ocp.CheckpointManager(
+    os.path.abspath(os.path.join(workdir, experiment.CHECKPOINT_DIR))
+  ) as mngr:
     epoch = mngr.latest_step()
     restored = mngr.restore(epoch, args=ocp.args.Composite(state=ocp.args.StandardRestore()))
   params = serialization.from_state_dict(template, restored['state']['params'])
 
-  source = data.ArraySource(*data.load_arrays(config.dataset, 'test', config.data_dir,
-                                              config.get('tfds_dir') or None))
+  source = data.ArraySource(
+    *data.load_arrays(config.dataset, 'test', config.data_dir, config.get('tfds_dir') or None)
+  )
   free_fn = jax.jit(experiment.build_free_fn(config, sim))
   preds, labels, max_rate = [], [], None
-  for b in data.reader_batches(source, config.eval_batch_size, limit=n_test or None, seed=0,
-                               epoch=0, shuffle=False, drop_remainder=False):
+  for b in data.reader_batches(
+    source,
+    config.eval_batch_size,
+    limit=n_test or None,
+    seed=0,
+    epoch=0,
+    shuffle=False,
+    drop_remainder=False,
+  ):
     scores, _, rates = free_fn(params, b['image'], b['label'], eval_key, b['index'])
     preds.append(np.asarray(scores).argmax(-1))
     labels.append(b['label'])
@@ -70,13 +80,16 @@ def per_class(workdir: str, n_test: int = 0, mean_field: bool = True) -> dict:
   preds, labels = np.concatenate(preds), np.concatenate(labels)
   classes = range(data.DATASETS[config.dataset].num_classes)
   report = {
-      'workdir': workdir, 'epoch': int(epoch), 'n_test': int(len(labels)),
-      'mean_field': bool(mean_field and hasattr(sim.neuron, 'stochastic')),
-      'accuracy': float(np.mean(preds == labels)),
-      'per_class_accuracy': [float(np.mean(preds[labels == c] == c)) if np.any(labels == c)
-                             else None for c in classes],
-      'per_class_count': [int(np.sum(labels == c)) for c in classes],
-      'last_layer_max_rate': [float(r) for r in max_rate],
+    'workdir': workdir,
+    'epoch': int(epoch),
+    'n_test': int(len(labels)),
+    'mean_field': bool(mean_field and hasattr(sim.neuron, 'stochastic')),
+    'accuracy': float(np.mean(preds == labels)),
+    'per_class_accuracy': [
+      float(np.mean(preds[labels == c] == c)) if np.any(labels == c) else None for c in classes
+    ],
+    'per_class_count': [int(np.sum(labels == c)) for c in classes],
+    'last_layer_max_rate': [float(r) for r in max_rate],
   }
   with open(os.path.join(workdir, 'per_class.json'), 'w') as f:
     json.dump(report, f, indent=1)
@@ -87,8 +100,10 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError('Too many command-line arguments.')
   r = per_class(FLAGS.workdir, FLAGS.n_test, FLAGS.mean_field)
-  print(f'accuracy {r["accuracy"]:.4f} on {r["n_test"]} test images (epoch {r["epoch"]}, '
-        f'mean field: {r["mean_field"]})')
+  print(
+    f'accuracy {r["accuracy"]:.4f} on {r["n_test"]} test images (epoch {r["epoch"]}, '
+    f'mean field: {r["mean_field"]})'
+  )
   print('per class  ', ' '.join(f'{a:.3f}' for a in r['per_class_accuracy']))
   print('max rate   ', ' '.join(f'{a:.3f}' for a in r['last_layer_max_rate']))
 

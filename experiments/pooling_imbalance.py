@@ -85,18 +85,33 @@ def current_balance(sim, params, x, key, *, t_free: int, window: int) -> dict[st
     a layer above them (see the module docstring).
   """
   res = sep.free_phase(sim, params, x, key, steps=t_free, k_avg=window, trace_fn=sim.outputs)
-  outs = tuple(o[-window:] for o in res.trace)               # [window, B, ...] per layer
+  outs = tuple(o[-window:] for o in res.trace)  # [window, B, ...] per layer
   x_rate = sim.encoder.mean(x)
   fwd, bwd = jax.lax.map(lambda o: split_currents(sim.network, params, x_rate, o), outs)
   fwd_r, bwd_r = split_currents(sim.network, params, x_rate, res.rates)
   n = sim.network.num_layers - 1
-  return {'ratio': [_rms(bwd[l]) / _rms(fwd[l]) for l in range(n)],
-          'align_b': [_cos(bwd[l].mean(0), bwd_r[l]) for l in range(n)],
-          'align_f': [_cos(fwd[l].mean(0), fwd_r[l]) for l in range(n)]}
+  return {
+    'ratio': [_rms(bwd[l]) / _rms(fwd[l]) for l in range(n)],
+    'align_b': [_cos(bwd[l].mean(0), bwd_r[l]) for l in range(n)],
+    'align_f': [_cos(fwd[l].mean(0), fwd_r[l]) for l in range(n)],
+  }
 
 
-def ep_vs_meanfield_bptt(net, params, x, y, key, *, t_free: int, t_nudge: int, beta: float,
-                         k_avg: int, decay: float, kappa: float, rate: str = 'mean') -> float:
+def ep_vs_meanfield_bptt(
+  net,
+  params,
+  x,
+  y,
+  key,
+  *,
+  t_free: int,
+  t_nudge: int,
+  beta: float,
+  k_avg: int,
+  decay: float,
+  kappa: float,
+  rate: str = 'mean',
+) -> float:
   """Cosine of StochEP's EP gradient with the mean-field network's BPTT gradient."""
   spiking = sep.Simulator(net, sep.StochEP(decay=decay, kappa=kappa), rate=rate, chunk=25)
   meanfield = sep.Simulator(net, sep.StochEP(decay=decay, kappa=kappa, stochastic=False))
@@ -115,18 +130,48 @@ def main(argv):
   del argv
   images, labels = data.read_original_split('fashion_mnist', 'test', FLAGS.data_dir)
   channels, fc = tuple(map(int, FLAGS.channels)), tuple(map(int, FLAGS.fc))
-  results = {'settings': {k: FLAGS[k].value for k in (
-      'channels', 'fc', 'batch', 't_free', 'window', 'seeds', 'decay', 'kappa', 'ep_beta',
-      'ep_t_nudge', 'ep_k_avg', 'ep_rate')}}
+  results = {
+    'settings': {
+      k: FLAGS[k].value
+      for k in (
+        'channels',
+        'fc',
+        'batch',
+        't_free',
+        'window',
+        'seeds',
+        'decay',
+        'kappa',
+        'ep_beta',
+        'ep_t_nudge',
+        'ep_k_avg',
+        'ep_rate',
+      )
+    }
+  }
   neuron = sep.StochEP(decay=FLAGS.decay, kappa=FLAGS.kappa)
   for pool in ('avg', 'max'):
     net = sep.ARCHITECTURES.make('2c2fc', channels=channels, fc=fc, pool=pool)
     sim = sep.Simulator(net, neuron, chunk=25)
-    balance = jax.jit(lambda p, x, k: current_balance(sim, p, x, k, t_free=FLAGS.t_free,
-                                                      window=FLAGS.window))
-    ep_cos = jax.jit(lambda p, x, y, k: ep_vs_meanfield_bptt(
-        net, p, x, y, k, t_free=FLAGS.t_free, t_nudge=FLAGS.ep_t_nudge, beta=FLAGS.ep_beta,
-        k_avg=FLAGS.ep_k_avg, decay=FLAGS.decay, kappa=FLAGS.kappa, rate=FLAGS.ep_rate))
+    balance = jax.jit(
+      lambda p, x, k: current_balance(sim, p, x, k, t_free=FLAGS.t_free, window=FLAGS.window)
+    )
+    ep_cos = jax.jit(
+      lambda p, x, y, k: ep_vs_meanfield_bptt(
+        net,
+        p,
+        x,
+        y,
+        k,
+        t_free=FLAGS.t_free,
+        t_nudge=FLAGS.ep_t_nudge,
+        beta=FLAGS.ep_beta,
+        k_avg=FLAGS.ep_k_avg,
+        decay=FLAGS.decay,
+        kappa=FLAGS.kappa,
+        rate=FLAGS.ep_rate,
+      )
+    )
     runs = []
     for seed in range(FLAGS.seeds):
       t0 = time.time()
@@ -142,8 +187,10 @@ def main(argv):
       run['seconds'] = time.time() - t0
       print(pool, seed, json.dumps(run), flush=True)
       runs.append(run)
-    results[pool] = {'runs': runs, 'mean': {k: np.mean([r[k] for r in runs], 0).tolist()
-                                            for k in runs[0] if k != 'seconds'}}
+    results[pool] = {
+      'runs': runs,
+      'mean': {k: np.mean([r[k] for r in runs], 0).tolist() for k in runs[0] if k != 'seconds'},
+    }
     print(pool, 'mean', json.dumps(results[pool]['mean']), flush=True)
   os.makedirs(FLAGS.workdir, exist_ok=True)
   with open(os.path.join(FLAGS.workdir, 'pooling_imbalance.json'), 'w') as f:

@@ -34,8 +34,7 @@ from ml_collections import config_flags  # noqa: E402
 from stochep_jax import data, experiment, launch, parallel, training  # noqa: E402
 
 FLAGS = flags.FLAGS
-config_flags.DEFINE_config_file('config', None, 'Experiment configuration file.',
-                                lock_config=True)
+config_flags.DEFINE_config_file('config', None, 'Experiment configuration file.', lock_config=True)
 flags.DEFINE_integer('steps', 5, 'Timed steps after the compilation.')
 flags.DEFINE_string('out', '', 'Optional JSON output path.')
 flags.DEFINE_integer('devices', 0, 'Devices of the data-parallel mesh (0 = all).')
@@ -47,10 +46,10 @@ def main(argv):
   sim = experiment.build_simulator(c)
   params = sim.network.init(jax.random.key(c.seed))
   opt_cfg = c.optimizer.to_dict()
-  if opt_cfg.pop('schedule', 'constant') == 'cosine':   # as train_and_evaluate; same cost
+  if opt_cfg.pop('schedule', 'constant') == 'cosine':  # as train_and_evaluate; same cost
     opt_cfg['decay_steps'] = 1000
   optimizer = training.make_optimizer(params, opt_cfg.pop('learning_rates'), **opt_cfg)
-  devices = jax.devices()[:FLAGS.devices or None]
+  devices = jax.devices()[: FLAGS.devices or None]
   mesh = parallel.make_mesh(devices)
   state = parallel.replicate(training.init_train_state(params, optimizer), mesh)
   key = jax.random.key(1)
@@ -61,15 +60,20 @@ def main(argv):
   b = c.batch_size
 
   def batch(i):
-    return parallel.global_batch({'image': rng.random((b, *shape), np.float32),
-                                  'label': rng.integers(0, 10, b).astype(np.int32),
-                                  'index': np.arange(i * b, (i + 1) * b)}, mesh)
+    return parallel.global_batch(
+      {
+        'image': rng.random((b, *shape), np.float32),
+        'label': rng.integers(0, 10, b).astype(np.int32),
+        'index': np.arange(i * b, (i + 1) * b),
+      },
+      mesh,
+    )
 
   t0 = time.perf_counter()
   compiled = step.lower(state, batch(0)).compile()
   compile_s = time.perf_counter() - t0
   times, cpu = [], []
-  for i in range(FLAGS.steps + 1):         # the first run is a warm-up
+  for i in range(FLAGS.steps + 1):  # the first run is a warm-up
     x = batch(i)
     t0, c0 = time.perf_counter(), time.process_time()
     state, m = compiled(state, x)
@@ -77,13 +81,22 @@ def main(argv):
     times.append(time.perf_counter() - t0)
     cpu.append(time.process_time() - c0)
   times, cpu = times[1:], cpu[1:]
-  out = {'layer_shapes': [list(s) for s in sim.network.layer_shapes],
-         'neuron': c.neuron.name, 'batch_size': b, 't_free': c.ep.t_free,
-         't_nudge': c.ep.t_nudge, 'nudging': c.ep.nudging, 'compile_s': compile_s,
-         'median_s': float(np.median(times)), 'min_s': min(times), 'max_s': max(times),
-         'cpu_s_median': float(np.median(cpu)), 'steps': len(times),
-         'load_avg_1min': os.getloadavg()[0],
-         'devices': [str(d) for d in devices]}
+  out = {
+    'layer_shapes': [list(s) for s in sim.network.layer_shapes],
+    'neuron': c.neuron.name,
+    'batch_size': b,
+    't_free': c.ep.t_free,
+    't_nudge': c.ep.t_nudge,
+    'nudging': c.ep.nudging,
+    'compile_s': compile_s,
+    'median_s': float(np.median(times)),
+    'min_s': min(times),
+    'max_s': max(times),
+    'cpu_s_median': float(np.median(cpu)),
+    'steps': len(times),
+    'load_avg_1min': os.getloadavg()[0],
+    'devices': [str(d) for d in devices],
+  }
   print(json.dumps(out), flush=True)
   if FLAGS.out:
     with open(FLAGS.out, 'w') as f:

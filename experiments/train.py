@@ -29,18 +29,24 @@ from stochep_jax import data, experiment, launch, parallel  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'Directory for checkpoints and metrics.json.')
-config_flags.DEFINE_config_file('config', None, 'Experiment configuration file.',
-                                lock_config=True)
-flags.DEFINE_string('coordinator_address', None,
-                    'host:port of process 0; starts jax.distributed with the two flags below.')
+config_flags.DEFINE_config_file('config', None, 'Experiment configuration file.', lock_config=True)
+flags.DEFINE_string(
+  'coordinator_address',
+  None,
+  'host:port of process 0; starts jax.distributed with the two flags below.',
+)
 flags.DEFINE_integer('num_processes', None, 'Number of processes (hosts) in the run.')
 flags.DEFINE_integer('process_id', None, 'Index of this process, 0 .. num_processes - 1.')
-flags.DEFINE_bool('distributed', False,
-                  'Start jax.distributed with cluster auto-detection (SLURM, TPU pods, ...).')
-flags.DEFINE_integer('cpu_devices', 1,
-                     'XLA:CPU devices in this process, for data parallelism on a CPU-only host '
-                     '(0: one per core, fewer if needed to divide the batch sizes). Only the '
-                     'CPU backend; XLA_FLAGS, if it forces a count, wins.')
+flags.DEFINE_bool(
+  'distributed', False, 'Start jax.distributed with cluster auto-detection (SLURM, TPU pods, ...).'
+)
+flags.DEFINE_integer(
+  'cpu_devices',
+  1,
+  'XLA:CPU devices in this process, for data parallelism on a CPU-only host '
+  '(0: one per core, fewer if needed to divide the batch sizes). Only the '
+  'CPU backend; XLA_FLAGS, if it forces a count, wins.',
+)
 flags.mark_flags_as_required(['config', 'workdir'])
 
 
@@ -62,8 +68,12 @@ def main(argv):
   parallel.set_cpu_devices(cpu_devices(FLAGS.cpu_devices, FLAGS.config, FLAGS.num_processes or 1))
   if FLAGS.coordinator_address or FLAGS.distributed:
     parallel.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
-  logging.info('JAX process %d/%d, local devices %s', jax.process_index(),
-               jax.process_count(), jax.local_devices())
+  logging.info(
+    'JAX process %d/%d, local devices %s',
+    jax.process_index(),
+    jax.process_count(),
+    jax.local_devices(),
+  )
   try:
     experiment.train_and_evaluate(FLAGS.config, FLAGS.workdir)
   except data.MissingDatasetError as e:

@@ -8,29 +8,87 @@ The pieces, each in its own module (imports run one way, top to bottom):
 * ``neurons``      neuron models as pure steps: CRNN, StochEP, Hopfield, ...
 * ``inputs``       input encoders: analog, Bernoulli spikes, frame sequences
 * ``dynamics``     a phase = one ``lax.scan`` of neuron steps (``Simulator``)
-* ``estimators``   EP (symmetric, one-sided, random sign)
+* ``estimators``   EP (symmetric, one-sided, random sign) and the BPTT reference
+* ``gdu``          the GDU property: EP's updates against BPTT's, step by step
+* ``training``     optimiser, train and evaluation steps, metrics
+* ``parallel``     data parallelism over devices and hosts (``jax.sharding``)
+* ``data``         datasets: original files -> tfds array_record -> batches
+* ``experiment``   ``train_and_evaluate(config, workdir)``, what the launchers run
 
 The update rule, in one line: EP contrasts ∂Φ_β/∂θ, with Φ_β = Φ − β·C, between
 a +β and a −β nudged phase; see ``estimators``.
 """
 
-from stochep_jax import activations
-from stochep_jax import architectures
-from stochep_jax import connections
-from stochep_jax import dynamics
-from stochep_jax import energy
-from stochep_jax import estimators
-from stochep_jax import inputs
-from stochep_jax import neurons
-from stochep_jax import noise
+from stochep_jax import (
+  activations,
+  architectures,
+  connections,
+  dynamics,
+  energy,
+  estimators,
+  inputs,
+  neurons,
+  noise,
+)
+from stochep_jax.architectures import ARCHITECTURES, convnet, dense
 from stochep_jax.connections import Conv, Dense
 from stochep_jax.dynamics import PhaseResult, Simulator, example_keys
-from stochep_jax.architectures import ARCHITECTURES, convnet, dense
 from stochep_jax.energy import CrossEntropyReadout, MSEReadout, Network
-from stochep_jax.estimators import EP, ep_gradient, ep_update, free_phase, predict
-from stochep_jax.estimators import BPTT, bptt_gradient
+from stochep_jax.estimators import (
+  BPTT,
+  EP,
+  ESTIMATORS,
+  bptt_gradient,
+  ep_gradient,
+  ep_update,
+  free_phase,
+  predict,
+)
 from stochep_jax.gdu import GDU, gdu_check
 from stochep_jax.inputs import ENCODERS, AnalogInput, BernoulliInput, FrameInput
 from stochep_jax.neurons import CRNN, NEURONS, Hopfield, OConnor, SigmaDelta, StochEP
 
 __version__ = '0.1.0'
+
+__all__ = [
+  'activations',
+  'architectures',
+  'connections',
+  'dynamics',
+  'energy',
+  'estimators',
+  'inputs',
+  'neurons',
+  'noise',
+  'ARCHITECTURES',
+  'ENCODERS',
+  'ESTIMATORS',
+  'NEURONS',
+  'convnet',
+  'dense',
+  'Conv',
+  'Dense',
+  'PhaseResult',
+  'Simulator',
+  'example_keys',
+  'CrossEntropyReadout',
+  'MSEReadout',
+  'Network',
+  'BPTT',
+  'EP',
+  'bptt_gradient',
+  'ep_gradient',
+  'ep_update',
+  'free_phase',
+  'predict',
+  'GDU',
+  'gdu_check',
+  'AnalogInput',
+  'BernoulliInput',
+  'FrameInput',
+  'CRNN',
+  'Hopfield',
+  'OConnor',
+  'SigmaDelta',
+  'StochEP',
+]

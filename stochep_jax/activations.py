@@ -12,7 +12,7 @@ kinks would freeze a state that starts at 0).
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -54,8 +54,7 @@ def _logistic_grad(x):
 
 
 HARD_SIGMOID = Activation('hard_sigmoid', _hard_sigmoid, _hard_sigmoid_grad)
-HARD_SIGMOID_HALF = Activation('hard_sigmoid_half', _hard_sigmoid_half,
-                               _hard_sigmoid_half_grad)
+HARD_SIGMOID_HALF = Activation('hard_sigmoid_half', _hard_sigmoid_half, _hard_sigmoid_half_grad)
 LOGISTIC = Activation('logistic', jax.nn.sigmoid, _logistic_grad)
 
 _REGISTRY = {a.name: a for a in (HARD_SIGMOID, HARD_SIGMOID_HALF, LOGISTIC)}

@@ -6,11 +6,10 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from stochep_jax import connections as conn_lib
-from stochep_jax import energy
-from stochep_jax import registry
+from stochep_jax import energy, registry
 
 ARCHITECTURES = registry.Registry('architecture')
 
@@ -27,9 +26,15 @@ def make_readout(readout: str, n_classes: int, n_perclass: int = 1, init_scale: 
 
 
 @ARCHITECTURES.register('dense')
-def dense(input_shape: int | Sequence[int], hidden: Sequence[int] = (512,),
-          n_classes: int = 10, *, readout: str = 'mse', n_perclass: int = 1,
-          init_scale: float = 1.0) -> energy.Network:
+def dense(
+  input_shape: int | Sequence[int],
+  hidden: Sequence[int] = (512,),
+  n_classes: int = 10,
+  *,
+  readout: str = 'mse',
+  n_perclass: int = 1,
+  init_scale: float = 1.0,
+) -> energy.Network:
   """A fully connected network, e.g. ``dense(784, [512], 10)`` for 784-512-10 (1FC).
 
   Args:
@@ -60,11 +65,22 @@ def _per_layer(value, n: int, name: str) -> tuple:
 
 
 @ARCHITECTURES.register('conv')
-def convnet(input_shape: Sequence[int], channels: Sequence[int] = (128, 256),
-            fc: Sequence[int] = (512,), n_classes: int = 10, *, kernel_size=3, strides=1,
-            padding=0, pool='avg', pool_size: int = 2, alpha: float | None = None,
-            readout: str = 'mse', n_perclass: int = 1,
-            init_scale: float = 1.0) -> energy.Network:
+def convnet(
+  input_shape: Sequence[int],
+  channels: Sequence[int] = (128, 256),
+  fc: Sequence[int] = (512,),
+  n_classes: int = 10,
+  *,
+  kernel_size=3,
+  strides=1,
+  padding=0,
+  pool='avg',
+  pool_size: int = 2,
+  alpha: float | None = None,
+  readout: str = 'mse',
+  n_perclass: int = 1,
+  init_scale: float = 1.0,
+) -> energy.Network:
   """Convolutions (each + pooling), then dense layers, then the readout.
 
   ``kernel_size``, ``strides``, ``padding`` and ``pool`` are one value for
@@ -85,23 +101,38 @@ def convnet(input_shape: Sequence[int], channels: Sequence[int] = (128, 256),
     init_scale: see ``connections.Dense`` / ``Conv``.
   """
   n = len(channels)
-  ks, st, pad, pools = (_per_layer(v, n, name) for v, name in (
-      (kernel_size, 'kernel_size'), (strides, 'strides'), (padding, 'padding'), (pool, 'pool')))
+  ks, st, pad, pools = (
+    _per_layer(v, n, name)
+    for v, name in (
+      (kernel_size, 'kernel_size'),
+      (strides, 'strides'),
+      (padding, 'padding'),
+      (pool, 'pool'),
+    )
+  )
   ro = make_readout(readout, n_classes, n_perclass, init_scale)
-  convs = tuple(conn_lib.Conv(c, k, s, p, pl, pool_size, alpha if pl == 'avg' else None,
-                              init_scale=init_scale)
-                for c, k, s, p, pl in zip(channels, ks, st, pad, pools))
+  convs = tuple(
+    conn_lib.Conv(c, k, s, p, pl, pool_size, alpha if pl == 'avg' else None, init_scale=init_scale)
+    for c, k, s, p, pl in zip(channels, ks, st, pad, pools)
+  )
   sizes = list(fc) + ([n_classes * n_perclass] if readout == 'mse' else [])
   dense_layers = tuple(conn_lib.Dense(m, init_scale=init_scale) for m in sizes)
   return energy.Network(tuple(input_shape), convs + dense_layers, ro)
 
 
 @ARCHITECTURES.register('2c2fc')
-def two_conv_two_fc(input_shape: Sequence[int] = (28, 28, 1),
-                    channels: Sequence[int] = (128, 256), fc: Sequence[int] = (512,),
-                    n_classes: int = 10, *, pool='avg',
-                    alpha: float | None = None, readout: str = 'mse', n_perclass: int = 1,
-                    init_scale: float = 1.0) -> energy.Network:
+def two_conv_two_fc(
+  input_shape: Sequence[int] = (28, 28, 1),
+  channels: Sequence[int] = (128, 256),
+  fc: Sequence[int] = (512,),
+  n_classes: int = 10,
+  *,
+  pool='avg',
+  alpha: float | None = None,
+  readout: str = 'mse',
+  n_perclass: int = 1,
+  init_scale: float = 1.0,
+) -> energy.Network:
   """2C2FC [Lin24]: conv 128, conv 256, FC 512, FC out.
 
   The convolutions are 3×3, stride 1, no padding, each followed by 2×2
@@ -109,9 +140,20 @@ def two_conv_two_fc(input_shape: Sequence[int] = (28, 28, 1),
   Widths and pooling are arguments: ``channels=(16, 32), fc=(128,)`` is a small
   version, ``pool='max'`` the max-pooling variant.
   """
-  return convnet(input_shape, channels, fc, n_classes, kernel_size=3, strides=1, padding=0,
-                 pool=pool, alpha=alpha, readout=readout, n_perclass=n_perclass,
-                 init_scale=init_scale)
+  return convnet(
+    input_shape,
+    channels,
+    fc,
+    n_classes,
+    kernel_size=3,
+    strides=1,
+    padding=0,
+    pool=pool,
+    alpha=alpha,
+    readout=readout,
+    n_perclass=n_perclass,
+    init_scale=init_scale,
+  )
 
 
 # 5C for CIFAR-10 [StochEP Fig. 5], our choice of widths: the paper's summary gives
@@ -123,11 +165,18 @@ FIVE_CONV_POOL = ('avg', 'avg', 'none', 'avg', 'avg')
 
 
 @ARCHITECTURES.register('5c')
-def five_conv(input_shape: Sequence[int] = (32, 32, 3),
-              channels: Sequence[int] = FIVE_CONV_CHANNELS, n_classes: int = 10, *,
-              padding=FIVE_CONV_PADDING, pool=FIVE_CONV_POOL, alpha: float | None = None,
-              readout: str = 'mse', n_perclass: int = 1,
-              init_scale: float = 1.0) -> energy.Network:
+def five_conv(
+  input_shape: Sequence[int] = (32, 32, 3),
+  channels: Sequence[int] = FIVE_CONV_CHANNELS,
+  n_classes: int = 10,
+  *,
+  padding=FIVE_CONV_PADDING,
+  pool=FIVE_CONV_POOL,
+  alpha: float | None = None,
+  readout: str = 'mse',
+  n_perclass: int = 1,
+  init_scale: float = 1.0,
+) -> energy.Network:
   """5C [StochEP Fig. 5]: five 3×3 conv layers and the readout, no hidden FC.
 
   **[choice]** channels 128-256-256-512-512, padding 1-1-1-1-0, pooling
@@ -135,17 +184,35 @@ def five_conv(input_shape: Sequence[int] = (32, 32, 3),
   (8, 8, 256), (4, 4, 512), (1, 1, 512), then n_classes·n_perclass output
   neurons (MSE, N_perclass 1, 10, 100 in the paper's Fig. 5) or a CE readout.
   """
-  return convnet(input_shape, channels, (), n_classes, kernel_size=3, strides=1,
-                 padding=padding, pool=pool, alpha=alpha, readout=readout,
-                 n_perclass=n_perclass, init_scale=init_scale)
+  return convnet(
+    input_shape,
+    channels,
+    (),
+    n_classes,
+    kernel_size=3,
+    strides=1,
+    padding=padding,
+    pool=pool,
+    alpha=alpha,
+    readout=readout,
+    n_perclass=n_perclass,
+    init_scale=init_scale,
+  )
 
 
 @ARCHITECTURES.register('lab21_cifar')
-def lab21_cifar(input_shape: Sequence[int] = (32, 32, 3),
-                channels: Sequence[int] = (128, 256, 512, 512), n_classes: int = 10, *,
-                padding=(1, 1, 1, 0), pool='max', alpha: float | None = None,
-                readout: str = 'ce', n_perclass: int = 1,
-                init_scale: float = 1.0) -> energy.Network:
+def lab21_cifar(
+  input_shape: Sequence[int] = (32, 32, 3),
+  channels: Sequence[int] = (128, 256, 512, 512),
+  n_classes: int = 10,
+  *,
+  padding=(1, 1, 1, 0),
+  pool='max',
+  alpha: float | None = None,
+  readout: str = 'ce',
+  n_perclass: int = 1,
+  init_scale: float = 1.0,
+) -> energy.Network:
   """The CIFAR-10 CRNN of [Lab21]: conv 128-256-512-512 and a CE readout FC 10.
 
   3×3 convolutions, stride 1, padding 1-1-1-0, each + 2×2 max pooling, then a
@@ -154,6 +221,17 @@ def lab21_cifar(input_shape: Sequence[int] = (32, 32, 3),
   --fc 10``). ``pool='avg'`` gives the average-pooling variant (for spiking
   neurons); ``readout='mse'`` an output neuron layer of 10 (their MSE runs).
   """
-  return convnet(input_shape, channels, (), n_classes, kernel_size=3, strides=1,
-                 padding=padding, pool=pool, alpha=alpha, readout=readout,
-                 n_perclass=n_perclass, init_scale=init_scale)
+  return convnet(
+    input_shape,
+    channels,
+    (),
+    n_classes,
+    kernel_size=3,
+    strides=1,
+    padding=padding,
+    pool=pool,
+    alpha=alpha,
+    readout=readout,
+    n_perclass=n_perclass,
+    init_scale=init_scale,
+  )

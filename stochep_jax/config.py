@@ -42,43 +42,70 @@ VARIANTS = ('smoke',)
 
 def network_config(architecture: str, **kwargs) -> ml_collections.ConfigDict:
   """The ``network`` block: an architecture name and its arguments (MSE readout, N_perclass 1)."""
-  return ml_collections.ConfigDict(dict(
-      architecture=architecture, readout='mse', n_perclass=1, init_scale=1.0, **kwargs))
+  return ml_collections.ConfigDict(
+    dict(architecture=architecture, readout='mse', n_perclass=1, init_scale=1.0, **kwargs)
+  )
 
 
 def base_config() -> ml_collections.ConfigDict:
   """Every field with the main job's defaults (see the module docstring)."""
   c = ml_collections.ConfigDict()
   c.dataset = 'fashion_mnist'
-  c.data_dir = '/usr/share/datasets/fashion-mnist'   # the original IDX files
-  c.tfds_dir = ''                                     # '' = ~/.cache/stochep_jax/tfds
-  c.train_subset = 0                                  # 0 = the whole split
+  c.data_dir = '/usr/share/datasets/fashion-mnist'  # the original IDX files
+  c.tfds_dir = ''  # '' = ~/.cache/stochep_jax/tfds
+  c.train_subset = 0  # 0 = the whole split
   c.test_subset = 0
-  c.augment = ()                                      # e.g. ('flip', 'crop')
+  c.augment = ()  # e.g. ('flip', 'crop')
 
   c.network = network_config('dense', hidden=(512,))
   # One block for every neuron model (each takes the fields it knows): StochEP's decay
   # and kappa, Sigma-Delta's lam, eps and v_th, O'Connor's encoder and eta.
-  c.neuron = ml_collections.ConfigDict(dict(
-      name='stochep', decay=0.5, kappa=1.0, rho='hard_sigmoid', noise_bits=32,
-      lam=0.6, eps=1.0, v_th=0.5, encoder='predictive', eta=0.0))
+  c.neuron = ml_collections.ConfigDict(
+    dict(
+      name='stochep',
+      decay=0.5,
+      kappa=1.0,
+      rho='hard_sigmoid',
+      noise_bits=32,
+      lam=0.6,
+      eps=1.0,
+      v_th=0.5,
+      encoder='predictive',
+      eta=0.0,
+    )
+  )
   c.input = ml_collections.ConfigDict(dict(name='analog', noise_bits=32))
   c.simulator = ml_collections.ConfigDict(dict(rate='output', chunk=25, unroll=1))
 
-  c.method = 'ep'                                     # or 'bptt' (CRNN / SNN surrogate)
-  c.ep = ml_collections.ConfigDict(dict(
-      t_free=100, t_nudge=40, beta=0.5, nudging='symmetric', k_avg=30, shared_noise=True,
-      checkpoint=False))                              # BPTT only: jax.checkpoint each step
-  c.optimizer = ml_collections.ConfigDict(dict(
-      learning_rates=(0.2, 0.1), momentum=0.0, nesterov=False, weight_decay=0.0,
-      schedule='cosine', final_lr_fraction=0.0))
+  c.method = 'ep'  # or 'bptt' (CRNN / SNN surrogate)
+  c.ep = ml_collections.ConfigDict(
+    dict(
+      t_free=100,
+      t_nudge=40,
+      beta=0.5,
+      nudging='symmetric',
+      k_avg=30,
+      shared_noise=True,
+      checkpoint=False,
+    )
+  )  # BPTT only: jax.checkpoint each step
+  c.optimizer = ml_collections.ConfigDict(
+    dict(
+      learning_rates=(0.2, 0.1),
+      momentum=0.0,
+      nesterov=False,
+      weight_decay=0.0,
+      schedule='cosine',
+      final_lr_fraction=0.0,
+    )
+  )
 
   c.batch_size = 128
   c.eval_batch_size = 1000
   c.num_epochs = 30
-  c.stop_after_epoch = 0                              # > 0: stop there, resume later
+  c.stop_after_epoch = 0  # > 0: stop there, resume later
   c.seed = 0
-  c.dtype = 'float32'                                 # 'bfloat16' for GPU/TPU runs
+  c.dtype = 'float32'  # 'bfloat16' for GPU/TPU runs
   c.log_every_steps = 100
   return c
 

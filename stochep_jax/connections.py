@@ -34,7 +34,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from typing import Any, Protocol, Sequence
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import jax
 import jax.numpy as jnp
@@ -48,14 +49,11 @@ Params = Any
 class Connection(Protocol):
   """The interface every connection implements."""
 
-  def out_shape(self, in_shape: tuple[int, ...]) -> tuple[int, ...]:
-    ...
+  def out_shape(self, in_shape: tuple[int, ...]) -> tuple[int, ...]: ...
 
-  def init(self, key: Array, in_shape: tuple[int, ...], dtype=jnp.float32) -> Params:
-    ...
+  def init(self, key: Array, in_shape: tuple[int, ...], dtype=jnp.float32) -> Params: ...
 
-  def apply(self, params: Params, s: Array) -> Array:
-    ...
+  def apply(self, params: Params, s: Array) -> Array: ...
 
 
 def torch_default_init(scale: float = 1.0):
@@ -121,7 +119,7 @@ def upsample(g: Array, size: int, shape: tuple[int, ...]) -> Array:
 def _crop_windows(x: Array, size: int) -> Array:
   b, h, w, c = x.shape
   hp, wp = h // size, w // size
-  return x[:, :hp * size, :wp * size].reshape(b, hp, size, wp, size, c)
+  return x[:, : hp * size, : wp * size].reshape(b, hp, size, wp, size, c)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2))
@@ -166,8 +164,9 @@ def _pairs(v, n: int = 2) -> tuple:
   return tuple(v) if isinstance(v, Sequence) else (v,) * n
 
 
-def conv_taps(s: Array, w: Array, strides: tuple[int, int],
-              pads: Sequence[tuple[int, int]]) -> Array:
+def conv_taps(
+  s: Array, w: Array, strides: tuple[int, int], pads: Sequence[tuple[int, int]]
+) -> Array:
   """W ∗ s as a sum over the kernel taps of (strided slice of s) @ W[p, q].
 
       (W ∗ s)[b, i, j, k] = Σ_{p,q,c} s_pad[b, σ_h i + p, σ_w j + q, c] W[p, q, c, k]
@@ -191,16 +190,20 @@ def conv_taps(s: Array, w: Array, strides: tuple[int, int],
   out = None
   for p in range(kh):
     for q in range(kw):
-      tap = lax.slice(s, (0, p, q, 0),
-                      (b, p + strides[0] * (ho - 1) + 1, q + strides[1] * (wo - 1) + 1, c),
-                      (1, *strides, 1))
+      tap = lax.slice(
+        s,
+        (0, p, q, 0),
+        (b, p + strides[0] * (ho - 1) + 1, q + strides[1] * (wo - 1) + 1, c),
+        (1, *strides, 1),
+      )
       y = tap @ w[p, q]
       out = y if out is None else out + y
   return out
 
 
-def conv_im2col(s: Array, w: Array, strides: tuple[int, int],
-                pads: Sequence[tuple[int, int]]) -> Array:
+def conv_im2col(
+  s: Array, w: Array, strides: tuple[int, int], pads: Sequence[tuple[int, int]]
+) -> Array:
   """W ∗ s as one matrix product: the kernel taps' strided slices side by side.
 
   ``[B·H'·W', kh·kw·C] @ [kh·kw·C, K]``: the same cross-correlation as
@@ -212,11 +215,17 @@ def conv_im2col(s: Array, w: Array, strides: tuple[int, int],
   b, h, wd, c = s.shape
   kh, kw, _, k = w.shape
   ho, wo = (h - kh) // strides[0] + 1, (wd - kw) // strides[1] + 1
-  taps = [lax.slice(s, (0, p, q, 0),
-                    (b, p + strides[0] * (ho - 1) + 1, q + strides[1] * (wo - 1) + 1, c),
-                    (1, *strides, 1))
-          for p in range(kh) for q in range(kw)]
-  cols = jnp.concatenate(taps, axis=-1)                 # [B, H', W', kh·kw·C], (p, q, c) order
+  taps = [
+    lax.slice(
+      s,
+      (0, p, q, 0),
+      (b, p + strides[0] * (ho - 1) + 1, q + strides[1] * (wo - 1) + 1, c),
+      (1, *strides, 1),
+    )
+    for p in range(kh)
+    for q in range(kw)
+  ]
+  cols = jnp.concatenate(taps, axis=-1)  # [B, H', W', kh·kw·C], (p, q, c) order
   return cols @ w.reshape(kh * kw * c, k)
 
 
@@ -237,8 +246,9 @@ def pooled_kernel(w: Array, size: int, strides: tuple[int, int]) -> Array:
   out = None
   for i in range(size):
     for j in range(size):
-      shifted = jnp.pad(w, ((sh * i, sh * (size - 1 - i)), (sw * j, sw * (size - 1 - j)),
-                            (0, 0), (0, 0)))
+      shifted = jnp.pad(
+        w, ((sh * i, sh * (size - 1 - i)), (sw * j, sw * (size - 1 - j)), (0, 0), (0, 0))
+      )
       out = shifted if out is None else out + shifted
   return out / (size * size)
 
@@ -311,11 +321,15 @@ class Conv:
     def run():
       params = self.init(jax.random.key(0), tuple(in_shape))
       return self.apply(params, jnp.zeros((1, *in_shape), jnp.float32))
+
     return tuple(jax.eval_shape(run).shape[1:])
 
   def _fused(self) -> bool:
-    return (self.fuse_pool and self.pool == 'avg'
-            and (self.alpha is None or self.alpha == self.pool_size ** 2))
+    return (
+      self.fuse_pool
+      and self.pool == 'avg'
+      and (self.alpha is None or self.alpha == self.pool_size**2)
+    )
 
   def _geometry(self, in_shape, fused: bool):
     kh, kw, cin, cout = self._kernel_shape(in_shape)
@@ -328,8 +342,10 @@ class Conv:
       f = self.pool_size
       kh, kw = kh + strides[0] * (f - 1), kw + strides[1] * (f - 1)
       strides = (strides[0] * f, strides[1] * f)
-    ho, wo = ((n + lo + hi - k) // st + 1 for n, (lo, hi), k, st in
-              zip(in_shape[:2], pads, (kh, kw), strides))
+    ho, wo = (
+      (n + lo + hi - k) // st + 1
+      for n, (lo, hi), k, st in zip(in_shape[:2], pads, (kh, kw), strides)
+    )
     return ho * wo, kh * kw * cin, cout
 
   def gemm_shape(self, in_shape) -> tuple[int, int, int]:
@@ -360,7 +376,7 @@ class Conv:
     return params
 
   def apply(self, params, s):
-    dtype = jnp.result_type(s, params['w'])           # promote as Dense's s @ w does
+    dtype = jnp.result_type(s, params['w'])  # promote as Dense's s @ w does
     s, w = s.astype(dtype), params['w'].astype(dtype)
     strides = _pairs(self.strides)
     if isinstance(self.padding, str):
@@ -380,8 +396,7 @@ class Conv:
     elif impl == 'im2col':
       y = conv_im2col(s, w, strides, pads)
     else:
-      y = lax.conv_general_dilated(s, w, strides, pads,
-                                   dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+      y = lax.conv_general_dilated(s, w, strides, pads, dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
     if pool == 'avg':
       y = avg_pool(y, self.pool_size, self.alpha)
     elif pool == 'max':

@@ -28,7 +28,8 @@ neurons' means (``rate='mean'``, the firing probabilities: less variance).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -96,8 +97,9 @@ class Simulator:
   # -- states -----------------------------------------------------------------
   def init_states(self, batch: int, dtype=jnp.float32) -> tuple:
     """The zero state of every layer for a batch."""
-    return tuple(self.neuron.init_state((batch, *shape), dtype)
-                 for shape in self.network.layer_shapes)
+    return tuple(
+      self.neuron.init_state((batch, *shape), dtype) for shape in self.network.layer_shapes
+    )
 
   def outputs(self, states) -> tuple:
     return tuple(self.neuron.output(s) for s in states)
@@ -106,8 +108,16 @@ class Simulator:
     return tuple(self.neuron.mean(s) for s in states)
 
   # -- one step -----------------------------------------------------------------
-  def step(self, params: Params, drive: Array, states: tuple, outs: tuple,
-           layer_noise: tuple, beta=0.0, labels: Array | None = None):
+  def step(
+    self,
+    params: Params,
+    drive: Array,
+    states: tuple,
+    outs: tuple,
+    layer_noise: tuple,
+    beta=0.0,
+    labels: Array | None = None,
+  ):
     """One synchronous step of all layers. Returns (states, outputs)."""
     currents = self.network.currents(params, drive, outs)
     if labels is not None:
@@ -123,23 +133,36 @@ class Simulator:
     def one(k, t):
       kt = jax.random.fold_in(k, t)
       enc = self.encoder.noise(jax.random.fold_in(kt, 0), ex_shape, dtype)
-      layers = tuple(self.neuron.noise(jax.random.fold_in(kt, l + 1), shape, dtype)
-                     for l, shape in enumerate(self.network.layer_shapes))
+      layers = tuple(
+        self.neuron.noise(jax.random.fold_in(kt, l + 1), shape, dtype)
+        for l, shape in enumerate(self.network.layer_shapes)
+      )
       return enc, layers
 
     return jax.vmap(lambda t: jax.vmap(lambda k: one(k, t))(keys))(ts)
 
   def has_noise(self, x_shape, dtype=jnp.float32) -> bool:
     key = jax.random.key(0)
-    shapes = jax.eval_shape(lambda: self._noise(key[None], jnp.zeros((1,), jnp.int32),
-                                                x_shape, dtype))
+    shapes = jax.eval_shape(
+      lambda: self._noise(key[None], jnp.zeros((1,), jnp.int32), x_shape, dtype)
+    )
     return bool(jax.tree_util.tree_leaves(shapes))
 
   # -- a phase -----------------------------------------------------------------
-  def run_phase(self, params: Params, x: Array, keys: Array | None, states: tuple, *,
-                steps: int, t0: int | Array = 0, k_avg: int = 1, beta=0.0,
-                labels: Array | None = None,
-                trace_fn: Callable[[tuple], Any] | None = None) -> PhaseResult:
+  def run_phase(
+    self,
+    params: Params,
+    x: Array,
+    keys: Array | None,
+    states: tuple,
+    *,
+    steps: int,
+    t0: int | Array = 0,
+    k_avg: int = 1,
+    beta=0.0,
+    labels: Array | None = None,
+    trace_fn: Callable[[tuple], Any] | None = None,
+  ) -> PhaseResult:
     """Runs ``steps`` steps from ``states``.
 
     Args:
@@ -172,8 +195,9 @@ class Simulator:
       st, outs, acc = carry
       t_local, drive, layer_noise = xs
       drive = static_drive if drive is None else drive
-      st, outs = self.step(params, drive, st, outs,
-                           no_noise if layer_noise is None else layer_noise, beta, labels)
+      st, outs = self.step(
+        params, drive, st, outs, no_noise if layer_noise is None else layer_noise, beta, labels
+      )
       vals = outs if self.rate == 'output' else self.means(st)
       w = (t_local >= steps - k_avg).astype(dtype)
       acc = tuple(a + w * v for a, v in zip(acc, vals))
@@ -189,12 +213,12 @@ class Simulator:
         # Frames batch-major, [B, c, ...]: merging (B, c) keeps a batch-sharded
         # input sharded (merging (c, B) would make GSPMD all-gather the frames and
         # compute every device's drive on every device).
-        frames = jax.vmap(lambda n, t: self.encoder.encode(x, n, t),
-                          (None if enc_noise is None else 0, 0), 1)(enc_noise, ts)
+        frames = jax.vmap(
+          lambda n, t: self.encoder.encode(x, n, t), (None if enc_noise is None else 0, 0), 1
+        )(enc_noise, ts)
         flat = self.network.input_drive(params, frames.reshape((-1,) + frames.shape[2:]))
         drive = jnp.swapaxes(flat.reshape(frames.shape[:2] + flat.shape[1:]), 0, 1)
-      return lax.scan(body, carry, (ts_local, drive, layer_noise),
-                      unroll=min(self.unroll, c))
+      return lax.scan(body, carry, (ts_local, drive, layer_noise), unroll=min(self.unroll, c))
 
     acc0 = tuple(jnp.zeros(v.shape, dtype) for v in self.outputs(states))
     carry = (states, self.outputs(states), acc0)
@@ -202,8 +226,7 @@ class Simulator:
     n_full, rem = divmod(steps, chunk)
     traces = []
     if n_full:
-      carry, ys = lax.scan(lambda cr, i: run_chunk(cr, i * chunk, chunk), carry,
-                           jnp.arange(n_full))
+      carry, ys = lax.scan(lambda cr, i: run_chunk(cr, i * chunk, chunk), carry, jnp.arange(n_full))
       traces.append(jax.tree_util.tree_map(lambda y: y.reshape((-1,) + y.shape[2:]), ys))
     if rem:
       carry, ys = run_chunk(carry, n_full * chunk, rem)
@@ -214,15 +237,24 @@ class Simulator:
     st, _, acc = carry
     return PhaseResult(states=st, rates=tuple(a / k_avg for a in acc), trace=trace)
 
-  def residual(self, params: Params, x: Array, states: tuple, *, t: int | Array,
-               beta=0.0, labels: Array | None = None) -> Array:
+  def residual(
+    self,
+    params: Params,
+    x: Array,
+    states: tuple,
+    *,
+    t: int | Array,
+    beta=0.0,
+    labels: Array | None = None,
+  ) -> Array:
     """‖out^{t+1} − out^t‖ per example after ``states`` (deterministic models).
 
     The convergence diagnostic of SPEC 5: one more step from ``states`` without
     noise; returns the L2 norm over all layers, shape [B].
     """
     drive = self.network.input_drive(
-        params, x if self.encoder.static else self.encoder.encode(x, None, t))
+      params, x if self.encoder.static else self.encoder.encode(x, None, t)
+    )
     outs = self.outputs(states)
     _, new = self.step(params, drive, states, outs, (None,) * len(states), beta, labels)
     sq = sum(jnp.sum((n - o).reshape(n.shape[0], -1) ** 2, axis=-1) for n, o in zip(new, outs))

@@ -33,7 +33,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from typing import Any, Protocol, Sequence
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import jax
 import jax.numpy as jnp
@@ -54,14 +55,11 @@ class Readout(Protocol):
   def out_units(self) -> int | None:
     """Units the last neuron layer must have, or None if unconstrained."""
 
-  def init(self, key: Array, last_shape: tuple[int, ...], dtype) -> Params:
-    ...
+  def init(self, key: Array, last_shape: tuple[int, ...], dtype) -> Params: ...
 
-  def scores(self, params: Params, s_last: Array) -> Array:
-    ...
+  def scores(self, params: Params, s_last: Array) -> Array: ...
 
-  def cost(self, params: Params, s_last: Array, labels: Array) -> Array:
-    ...
+  def cost(self, params: Params, s_last: Array, labels: Array) -> Array: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,14 +105,14 @@ class CrossEntropyReadout:
 
   def init(self, key, last_shape, dtype=jnp.float32):
     return conn_lib.Dense(self.n_classes, self.use_bias, self.init_scale).init(
-        key, last_shape, dtype)
+      key, last_shape, dtype
+    )
 
   def scores(self, params, s_last):
     return conn_lib.Dense(self.n_classes, self.use_bias).apply(params, s_last)
 
   def cost(self, params, s_last, labels):
-    return optax.softmax_cross_entropy_with_integer_labels(
-        self.scores(params, s_last), labels)
+    return optax.softmax_cross_entropy_with_integer_labels(self.scores(params, s_last), labels)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,8 +135,9 @@ class Network:
   def __post_init__(self):
     units = self.readout.out_units()
     if units is not None and math.prod(self.layer_shapes[-1]) != units:
-      raise ValueError(f'the last layer has shape {self.layer_shapes[-1]} but the '
-                       f'readout needs {units} units')
+      raise ValueError(
+        f'the last layer has shape {self.layer_shapes[-1]} but the readout needs {units} units'
+      )
 
   @functools.cached_property
   def layer_shapes(self) -> tuple[tuple[int, ...], ...]:
@@ -163,15 +162,16 @@ class Network:
     keys = jax.random.split(key, self.num_layers + 1)
     in_shapes = (tuple(self.input_shape),) + self.layer_shapes[:-1]
     layers = tuple(c.init(k, s, dtype) for c, k, s in zip(self.connections, keys, in_shapes))
-    return {'layers': layers,
-            'readout': self.readout.init(keys[-1], self.layer_shapes[-1], dtype)}
+    return {'layers': layers, 'readout': self.readout.init(keys[-1], self.layer_shapes[-1], dtype)}
 
   # -- Φ and its gradients --------------------------------------------------
   def phi(self, params: Params, x: Array, states: Sequence[Array]) -> Array:
     """Φ(x, s; θ) = Σ_ℓ ⟨F_ℓ(s_{ℓ-1}), s_ℓ⟩, summed over the batch."""
     below = (x,) + tuple(states[:-1])
-    return sum(jnp.sum(c.apply(p, b) * s) for c, p, b, s in
-               zip(self.connections, params['layers'], below, states))
+    return sum(
+      jnp.sum(c.apply(p, b) * s)
+      for c, p, b, s in zip(self.connections, params['layers'], below, states)
+    )
 
   def energy(self, params: Params, x: Array, states: Sequence[Array]) -> Array:
     """Hopfield energy E = ½ Σ_ℓ ‖s_ℓ‖² − Φ, summed over the batch."""
@@ -187,9 +187,13 @@ class Network:
 
   def _phi_recurrent(self, params, states):
     """Φ without the input term: Σ_{ℓ≥2} ⟨F_ℓ(s_{ℓ-1}), s_ℓ⟩."""
-    return sum((jnp.sum(c.apply(p, b) * s) for c, p, b, s in
-                zip(self.connections[1:], params['layers'][1:], states[:-1], states[1:])),
-               jnp.zeros((), states[0].dtype))
+    return sum(
+      (
+        jnp.sum(c.apply(p, b) * s)
+        for c, p, b, s in zip(self.connections[1:], params['layers'][1:], states[:-1], states[1:])
+      ),
+      jnp.zeros((), states[0].dtype),
+    )
 
   def currents(self, params: Params, drive: Array, states: Sequence[Array]) -> States:
     """I_ℓ = ∂Φ/∂s_ℓ for every layer, given layer 1's input drive F_1(x)."""
@@ -209,8 +213,8 @@ class Network:
     """Class scores [B, n_classes]."""
     return self.readout.scores(params['readout'], states[-1])
 
-  def nudged_phi(self, params: Params, x: Array, states: Sequence[Array],
-                 labels: Array, beta) -> Array:
+  def nudged_phi(
+    self, params: Params, x: Array, states: Sequence[Array], labels: Array, beta
+  ) -> Array:
     """Φ_β = Φ − β Σ_b C_b: the function whose θ-gradient EP contrasts."""
     return self.phi(params, x, states) - beta * jnp.sum(self.cost(params, states, labels))
-

@@ -43,8 +43,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from stochep_jax import dynamics
-from stochep_jax import registry
+from stochep_jax import dynamics, registry
 
 Array = jax.Array
 Params = Any
@@ -100,9 +99,17 @@ def _phase(keys, phase):
   return None if keys is None else dynamics.fold_in_each(keys, phase)
 
 
-def free_phase(sim: dynamics.Simulator, params: Params, x: Array, key: Array | None, *,
-               steps: int, k_avg: int = 1, indices: Array | None = None,
-               trace_fn=None) -> dynamics.PhaseResult:
+def free_phase(
+  sim: dynamics.Simulator,
+  params: Params,
+  x: Array,
+  key: Array | None,
+  *,
+  steps: int,
+  k_avg: int = 1,
+  indices: Array | None = None,
+  trace_fn=None,
+) -> dynamics.PhaseResult:
   """The free phase (β = 0) from the zero state.
 
   Args:
@@ -116,19 +123,41 @@ def free_phase(sim: dynamics.Simulator, params: Params, x: Array, key: Array | N
     trace_fn: optional per-step recording (see ``Simulator.run_phase``).
   """
   keys = _keys(key, x.shape[0], indices)
-  return sim.run_phase(params, x, _phase(keys, FREE), sim.init_states(x.shape[0], x.dtype),
-                       steps=steps, k_avg=k_avg, trace_fn=trace_fn)
+  return sim.run_phase(
+    params,
+    x,
+    _phase(keys, FREE),
+    sim.init_states(x.shape[0], x.dtype),
+    steps=steps,
+    k_avg=k_avg,
+    trace_fn=trace_fn,
+  )
 
 
-def predict(sim: dynamics.Simulator, params: Params, x: Array, key: Array | None, *,
-            t_free: int, k_avg: int = 1, indices: Array | None = None) -> Array:
+def predict(
+  sim: dynamics.Simulator,
+  params: Params,
+  x: Array,
+  key: Array | None,
+  *,
+  t_free: int,
+  k_avg: int = 1,
+  indices: Array | None = None,
+) -> Array:
   """Class scores [B, n_classes] after the free phase (inference)."""
   res = free_phase(sim, params, x, key, steps=t_free, k_avg=k_avg, indices=indices)
   return sim.network.scores(params, res.rates)
 
 
-def ep_update(sim: dynamics.Simulator, ep: EP, params: Params, x: Array, labels: Array,
-              key: Array | None, indices: Array | None = None) -> tuple[Params, dict]:
+def ep_update(
+  sim: dynamics.Simulator,
+  ep: EP,
+  params: Params,
+  x: Array,
+  labels: Array,
+  key: Array | None,
+  indices: Array | None = None,
+) -> tuple[Params, dict]:
   """EP's update Δθ (an estimate of −dC/dθ, averaged over the batch).
 
   Returns:
@@ -138,12 +167,22 @@ def ep_update(sim: dynamics.Simulator, ep: EP, params: Params, x: Array, labels:
   """
   b = x.shape[0]
   keys = _keys(key, b, indices)
-  free = sim.run_phase(params, x, _phase(keys, FREE), sim.init_states(b, x.dtype),
-                       steps=ep.t_free, k_avg=ep.k_avg)
+  free = sim.run_phase(
+    params, x, _phase(keys, FREE), sim.init_states(b, x.dtype), steps=ep.t_free, k_avg=ep.k_avg
+  )
 
   def nudge(beta, phase):
-    return sim.run_phase(params, x, _phase(keys, phase), free.states, steps=ep.t_nudge,
-                         t0=ep.t_free, k_avg=ep.k_avg, beta=beta, labels=labels).rates
+    return sim.run_phase(
+      params,
+      x,
+      _phase(keys, phase),
+      free.states,
+      steps=ep.t_nudge,
+      t0=ep.t_free,
+      k_avg=ep.k_avg,
+      beta=beta,
+      labels=labels,
+    ).rates
 
   if ep.nudging == 'symmetric':
     b1, b2 = ep.beta, -ep.beta
@@ -161,20 +200,30 @@ def ep_update(sim: dynamics.Simulator, ep: EP, params: Params, x: Array, labels:
   net = sim.network
 
   def contrast(theta):
-    return (net.nudged_phi(theta, x_rate, r1, labels, b1)
-            - net.nudged_phi(theta, x_rate, r2, labels, b2))
+    return net.nudged_phi(theta, x_rate, r1, labels, b1) - net.nudged_phi(
+      theta, x_rate, r2, labels, b2
+    )
 
   scale = 1.0 / ((b1 - b2) * b)
   delta = jax.tree_util.tree_map(lambda g: g * scale, jax.grad(contrast)(params))
-  aux = {'scores': net.scores(params, free.rates),
-         'loss': net.cost(params, free.rates, labels),
-         'rates': free.rates,
-         'beta': jnp.asarray(b1)}
+  aux = {
+    'scores': net.scores(params, free.rates),
+    'loss': net.cost(params, free.rates, labels),
+    'rates': free.rates,
+    'beta': jnp.asarray(b1),
+  }
   return delta, aux
 
 
-def ep_gradient(sim: dynamics.Simulator, ep: EP, params: Params, x: Array, labels: Array,
-                key: Array | None, indices: Array | None = None) -> tuple[Params, dict]:
+def ep_gradient(
+  sim: dynamics.Simulator,
+  ep: EP,
+  params: Params,
+  x: Array,
+  labels: Array,
+  key: Array | None,
+  indices: Array | None = None,
+) -> tuple[Params, dict]:
   """EP's estimate of dL/dθ (L = mean cost): −Δθ, ready for an optax update.
 
   Args:
@@ -204,8 +253,10 @@ def _gradient_fn_factory(settings_cls, estimate):
 
     return gradient_fn
 
-  make.__doc__ = (f'``gradient_fn`` of {estimate.__name__} with ``{settings_cls.__name__}'
-                  '(**settings)`` (unknown settings are ignored).')
+  make.__doc__ = (
+    f'``gradient_fn`` of {estimate.__name__} with ``{settings_cls.__name__}'
+    '(**settings)`` (unknown settings are ignored).'
+  )
   return make
 
 
@@ -267,9 +318,15 @@ def bptt_simulator(sim: dynamics.Simulator, checkpoint: bool = False) -> dynamic
   return sim
 
 
-def bptt_gradient(sim: dynamics.Simulator, bptt: BPTT, params: Params, x: Array,
-                  labels: Array, key: Array | None,
-                  indices: Array | None = None) -> tuple[Params, dict]:
+def bptt_gradient(
+  sim: dynamics.Simulator,
+  bptt: BPTT,
+  params: Params,
+  x: Array,
+  labels: Array,
+  key: Array | None,
+  indices: Array | None = None,
+) -> tuple[Params, dict]:
   """dL/dθ by backpropagation through time through the free phase's ``lax.scan``.
 
   CRNN BPTT for deterministic models; SNN BPTT (straight-through surrogate,
@@ -293,8 +350,9 @@ def bptt_gradient(sim: dynamics.Simulator, bptt: BPTT, params: Params, x: Array,
   sim = bptt_simulator(sim, bptt.checkpoint)
 
   def loss(theta):
-    rates = free_phase(sim, theta, x, key, steps=bptt.t_free, k_avg=bptt.k_avg,
-                       indices=indices).rates
+    rates = free_phase(
+      sim, theta, x, key, steps=bptt.t_free, k_avg=bptt.k_avg, indices=indices
+    ).rates
     cost = sim.network.cost(theta, rates, labels)
     return jnp.mean(cost), (cost, rates)
 

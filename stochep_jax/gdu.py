@@ -58,8 +58,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from stochep_jax import dynamics
-from stochep_jax import estimators
+from stochep_jax import dynamics, estimators
 
 Array = jax.Array
 Params = Any
@@ -117,8 +116,9 @@ def _state_arrays(sim, states) -> tuple | None:
   return tuple(jax.tree_util.tree_leaves(s)[0] for s in states)
 
 
-def ep_step_updates(sim: dynamics.Simulator, gdu: GDU, params: Params, x: Array,
-                    labels: Array, key: Array | None) -> tuple[Params, tuple | None]:
+def ep_step_updates(
+  sim: dynamics.Simulator, gdu: GDU, params: Params, x: Array, labels: Array, key: Array | None
+) -> tuple[Params, tuple | None]:
   """EP's step-by-step updates of one draw: Δ^EP_θ(t) and Δ^EP_s(t), t = 0..K−1.
 
   Keys follow ``ep_update``: the free phase uses phase FREE, both nudged phases
@@ -130,22 +130,36 @@ def ep_step_updates(sim: dynamics.Simulator, gdu: GDU, params: Params, x: Array,
   """
   b, k, net = x.shape[0], gdu.k, sim.network
   free = estimators.free_phase(sim, params, x, key, steps=gdu.t_free)
-  keys = None if key is None else dynamics.fold_in_each(
-      dynamics.example_keys(key, jnp.arange(b)), estimators.PLUS)
+  keys = (
+    None
+    if key is None
+    else dynamics.fold_in_each(dynamics.example_keys(key, jnp.arange(b)), estimators.PLUS)
+  )
   x_rate = sim.encoder.mean(x)
   dphi = jax.grad(net.nudged_phi)
 
   def one(beta):
-    res = sim.run_phase(params, x, keys, free.states, steps=k, t0=gdu.t_free, beta=beta,
-                        labels=labels, trace_fn=lambda st: st)
-    traj = jax.tree_util.tree_map(lambda s0, tr: jnp.concatenate([s0[None], tr]),
-                                  free.states, res.trace)
+    res = sim.run_phase(
+      params,
+      x,
+      keys,
+      free.states,
+      steps=k,
+      t0=gdu.t_free,
+      beta=beta,
+      labels=labels,
+      trace_fn=lambda st: st,
+    )
+    traj = jax.tree_util.tree_map(
+      lambda s0, tr: jnp.concatenate([s0[None], tr]), free.states, res.trace
+    )
     betas = jnp.full((k + 1,), beta, x.dtype).at[0].set(0.0)
     g = jax.vmap(lambda st, bt: dphi(params, x_rate, sim.means(st), labels, bt))(traj, betas)
     d_theta = jax.tree_util.tree_map(lambda a: (a[1:] - a[:-1]) / (beta * b), g)
     states = _state_arrays(sim, traj)
-    d_s = None if states is None else tuple(
-        (s[1:] - s[:-1]) / (beta * sim.neuron.dt) for s in states)
+    d_s = (
+      None if states is None else tuple((s[1:] - s[:-1]) / (beta * sim.neuron.dt) for s in states)
+    )
     return d_theta, d_s
 
   if gdu.nudging == 'one_sided':
@@ -153,8 +167,9 @@ def ep_step_updates(sim: dynamics.Simulator, gdu: GDU, params: Params, x: Array,
   return jax.tree_util.tree_map(lambda p, m: 0.5 * (p + m), one(gdu.beta), one(-gdu.beta))
 
 
-def bptt_step_gradients(sim: dynamics.Simulator, gdu: GDU, params: Params, x: Array,
-                        labels: Array) -> tuple[Params, tuple | None, dict]:
+def bptt_step_gradients(
+  sim: dynamics.Simulator, gdu: GDU, params: Params, x: Array, labels: Array
+) -> tuple[Params, tuple | None, dict]:
   """−∂L/∂θ_{T−t} and −∂L/∂s_{T−t}, t = 0..K−1, of a deterministic network.
 
   The first T−K steps run without being differentiated; the last K steps are a
@@ -171,8 +186,11 @@ def bptt_step_gradients(sim: dynamics.Simulator, gdu: GDU, params: Params, x: Ar
     their input current (see ``responsive``), or None.
   """
   b, k, net = x.shape[0], gdu.k, sim.network
-  start = (sim.init_states(b, x.dtype) if gdu.t_free == k else
-           estimators.free_phase(sim, params, x, None, steps=gdu.t_free - k).states)
+  start = (
+    sim.init_states(b, x.dtype)
+    if gdu.t_free == k
+    else estimators.free_phase(sim, params, x, None, steps=gdu.t_free - k).states
+  )
   no_noise = (None,) * net.num_layers
 
   def total_cost(thetas, deltas):
@@ -181,8 +199,9 @@ def bptt_step_gradients(sim: dynamics.Simulator, gdu: GDU, params: Params, x: Ar
       st = jax.tree_util.tree_map(jnp.add, st, d)
       outs = sim.outputs(st)
       st, new = sim.step(theta, net.input_drive(theta, x), st, outs, no_noise)
-      res = jnp.stack([jnp.max(jnp.linalg.norm((n - o).reshape(b, -1), axis=-1))
-                       for n, o in zip(new, outs)])
+      res = jnp.stack(
+        [jnp.max(jnp.linalg.norm((n - o).reshape(b, -1), axis=-1)) for n, o in zip(new, outs)]
+      )
       return st, res
 
     head = jax.tree_util.tree_map(lambda d: d[:-1], deltas)
@@ -193,9 +212,8 @@ def bptt_step_gradients(sim: dynamics.Simulator, gdu: GDU, params: Params, x: Ar
 
   thetas = jax.tree_util.tree_map(lambda p: jnp.broadcast_to(p, (k,) + p.shape), params)
   deltas = jax.tree_util.tree_map(lambda s: jnp.zeros((k + 1,) + s.shape, s.dtype), start)
-  (g_theta, g_s), (res, final) = jax.grad(total_cost, argnums=(0, 1), has_aux=True)(
-      thetas, deltas)
-  g_theta = jax.tree_util.tree_map(lambda g: -g[::-1] / b, g_theta)      # t ↔ θ_{T−t}
+  (g_theta, g_s), (res, final) = jax.grad(total_cost, argnums=(0, 1), has_aux=True)(thetas, deltas)
+  g_theta = jax.tree_util.tree_map(lambda g: -g[::-1] / b, g_theta)  # t ↔ θ_{T−t}
   states = _state_arrays(sim, g_s)
   g_s = None if states is None else tuple(-g[1:][::-1] for g in states)  # t ↔ s_{T−t}
   active = None if states is None else responsive(sim, params, x, final)
@@ -226,8 +244,9 @@ def _flat_groups(net, theta: Params, s: tuple | None) -> dict[str, Array]:
   groups = list(theta['layers']) + ([theta['readout']] if theta['readout'] else [])
   out = {}
   for name, g in zip(net.layer_names(), groups):
-    out[name] = jnp.concatenate([a.reshape(a.shape[0], -1)
-                                 for a in jax.tree_util.tree_leaves(g)], axis=1)
+    out[name] = jnp.concatenate(
+      [a.reshape(a.shape[0], -1) for a in jax.tree_util.tree_leaves(g)], axis=1
+    )
   for i, a in enumerate(s or ()):
     out[f's{i + 1}'] = a.reshape(a.shape[0], -1)
   return out
@@ -237,7 +256,7 @@ def compare(ep: Array, bptt: Array) -> dict[str, float]:
   """rel_rmse, sign_error and cosine of one layer's [K, n] updates (module docstring)."""
   ep, bptt = np.asarray(ep, np.float64), np.asarray(bptt, np.float64)
   norm = max(np.sqrt(np.sum(ep**2)), np.sqrt(np.sum(bptt**2)))
-  rel_rmse = float(np.sqrt(np.sum((ep - bptt)**2)) / norm) if norm > 0 else 0.0
+  rel_rmse = float(np.sqrt(np.sum((ep - bptt) ** 2)) / norm) if norm > 0 else 0.0
   mask = np.abs(bptt) > SIGN_TOL * np.max(np.abs(bptt), initial=0.0)
   sign_error = float(np.mean(np.sign(ep[mask]) != np.sign(bptt[mask]))) if mask.any() else 0.0
   a, c = ep.sum(0), bptt.sum(0)
@@ -276,8 +295,14 @@ def _bptt_jit(sim, gdu, params, x, labels):
   return bptt_step_gradients(sim, gdu, params, x, labels)
 
 
-def gdu_check(sim: dynamics.Simulator, gdu: GDU, params: Params, x: Array, labels: Array,
-              key: Array | None = None) -> GDUResult:
+def gdu_check(
+  sim: dynamics.Simulator,
+  gdu: GDU,
+  params: Params,
+  x: Array,
+  labels: Array,
+  key: Array | None = None,
+) -> GDUResult:
   """Runs EP's and BPTT's step-by-step updates and compares them per layer.
 
   Args:
@@ -300,8 +325,7 @@ def gdu_check(sim: dynamics.Simulator, gdu: GDU, params: Params, x: Array, label
   g_theta, g_s, aux = _bptt_jit(det, GDU(gdu.t_free, gdu.k), params, x, labels)
   acc = None
   for m in range(gdu.draws if noisy else 1):
-    draw = _ep_jit(sim, gdu, params, x, labels,
-                   jax.random.fold_in(key, m) if noisy else None)
+    draw = _ep_jit(sim, gdu, params, x, labels, jax.random.fold_in(key, m) if noisy else None)
     acc = draw if acc is None else jax.tree_util.tree_map(jnp.add, acc, draw)
   d_theta, d_s = jax.tree_util.tree_map(lambda a: a / (gdu.draws if noisy else 1), acc)
   ep = {n: np.asarray(a) for n, a in _flat_groups(sim.network, d_theta, d_s).items()}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging as py_logging
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from absl import app, logging
 
@@ -22,7 +22,8 @@ class QuietLibraries:
 
   def filter(self, record) -> bool:
     return record.levelno > py_logging.INFO or not any(
-        f'/{lib}/' in record.pathname for lib in _QUIET)
+      f'/{lib}/' in record.pathname for lib in _QUIET
+    )
 
 
 def run(main: Callable[[list[str]], None]) -> None:

@@ -31,9 +31,8 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from stochep_jax import activations
+from stochep_jax import activations, registry
 from stochep_jax import noise as noise_lib
-from stochep_jax import registry
 
 Array = jax.Array
 State = Any
@@ -141,9 +140,9 @@ class Hopfield(NeuronModel):
 # --------------------------------------------------------------------------
 @struct.dataclass
 class StochEPState:
-  u: Array   # membrane potential
-  p: Array   # firing probability ρ(κ u)
-  s: Array   # last spike (0/1), or p for the mean-field network
+  u: Array  # membrane potential
+  p: Array  # firing probability ρ(κ u)
+  s: Array  # last spike (0/1), or p for the mean-field network
 
 
 @NEURONS.register('stochep')
@@ -218,11 +217,11 @@ class StochEP(NeuronModel):
 # --------------------------------------------------------------------------
 @struct.dataclass
 class SpikeCodedState:
-  d: Array    # decoded current d^t
-  xi: Array   # internal state ξ^t; the value the spikes encode is ρ(ξ^t)
-  v: Array    # Σ-Δ integrator V^t (unused by the stochastic encoder)
-  s: Array    # last spike s^t (0/1)
-  t: Array    # steps taken since the zero state (a scalar), for ε_t
+  d: Array  # decoded current d^t
+  xi: Array  # internal state ξ^t; the value the spikes encode is ρ(ξ^t)
+  v: Array  # Σ-Δ integrator V^t (unused by the stochastic encoder)
+  s: Array  # last spike s^t (0/1)
+  t: Array  # steps taken since the zero state (a scalar), for ε_t
 
 
 OC19_ENCODERS = ('stochastic', 'sigma_delta', 'predictive')
@@ -315,7 +314,7 @@ class OConnor(NeuronModel):
   def update(self, state, current, noise=None):
     rho = activations.get(self.rho)
     t = state.t + 1
-    eps = self.eps * t ** -self.eta if self.eta else self.eps
+    eps = self.eps * t**-self.eta if self.eta else self.eps
     if self.encoder == 'predictive':
       d = (1.0 - self.lam) * state.d + self.lam * current
     else:
@@ -325,8 +324,9 @@ class OConnor(NeuronModel):
     if self.encoder == 'stochastic':
       s, v = (noise < r).astype(r.dtype), state.v
     else:
-      a = r if self.encoder == 'sigma_delta' else (
-          (r - (1.0 - self.lam) * rho(state.xi)) / self.lam)
+      a = (
+        r if self.encoder == 'sigma_delta' else ((r - (1.0 - self.lam) * rho(state.xi)) / self.lam)
+      )
       s = (state.v + a > self.v_th).astype(r.dtype)
       v = state.v + a - s
     return SpikeCodedState(d=d, xi=xi, v=v, s=s, t=t), s

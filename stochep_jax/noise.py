@@ -27,8 +27,7 @@ Array = jax.Array
 VALID_BITS = (8, 32)
 
 
-def uniform(key: Array, shape: tuple[int, ...], bits: int = 32,
-            dtype=jnp.float32) -> Array:
+def uniform(key: Array, shape: tuple[int, ...], bits: int = 32, dtype=jnp.float32) -> Array:
   """Uniform noise on [0, 1) of the given shape.
 
   Args:

@@ -23,20 +23,26 @@ only that slice from the tfds source.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
 
 DATA = 'data'
 
 
-def initialize(coordinator_address: str | None = None, num_processes: int | None = None,
-               process_id: int | None = None) -> None:
+def initialize(
+  coordinator_address: str | None = None,
+  num_processes: int | None = None,
+  process_id: int | None = None,
+) -> None:
   """Starts JAX's distributed runtime (no arguments: detect the cluster, e.g. SLURM/TPU)."""
-  jax.distributed.initialize(coordinator_address=coordinator_address,
-                             num_processes=num_processes, process_id=process_id)
+  jax.distributed.initialize(
+    coordinator_address=coordinator_address, num_processes=num_processes, process_id=process_id
+  )
 
 
 def set_cpu_devices(n: int) -> bool:
@@ -71,15 +77,17 @@ def replicated(mesh: Mesh) -> NamedSharding:
 def global_batch(local: dict[str, np.ndarray], mesh: Mesh) -> dict[str, jax.Array]:
   """Global arrays from this process's slice of a batch (sharded along 'data')."""
   sharding = batch_sharding(mesh)
-  return {k: jax.make_array_from_process_local_data(sharding, np.asarray(v))
-          for k, v in local.items()}
+  return {
+    k: jax.make_array_from_process_local_data(sharding, np.asarray(v)) for k, v in local.items()
+  }
 
 
 def replicate(tree: Any, mesh: Mesh) -> Any:
   """Places an identical (host or device) pytree on every device of the mesh."""
   sharding = replicated(mesh)
   return jax.tree_util.tree_map(
-      lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)), tree)
+    lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)), tree
+  )
 
 
 def data_parallel(step: Callable, mesh: Mesh, *, donate_state: bool = False) -> Callable:
@@ -89,8 +97,12 @@ def data_parallel(step: Callable, mesh: Mesh, *, donate_state: bool = False) -> 
   sums) are replicated.
   """
   rep = replicated(mesh)
-  return jax.jit(step, in_shardings=(rep, batch_sharding(mesh)), out_shardings=rep,
-                 donate_argnums=(0,) if donate_state else ())
+  return jax.jit(
+    step,
+    in_shardings=(rep, batch_sharding(mesh)),
+    out_shardings=rep,
+    donate_argnums=(0,) if donate_state else (),
+  )
 
 
 def paced(step: Callable, mesh: Mesh) -> Callable:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 class Registry:
@@ -27,6 +28,7 @@ class Registry:
         raise ValueError(f'{self.kind} {name!r} is registered twice')
       self._table[name] = factory
       return factory
+
     return deco
 
   def names(self) -> list[str]:

@@ -12,7 +12,8 @@ least ``scores`` [B, C] and ``loss`` [B] (``estimators.ep_gradient`` is one).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -33,15 +34,24 @@ class TrainState:
 
 def param_labels(params: Params) -> Params:
   """Labels each parameter group: ``layer1``.. for connections, ``readout``."""
-  return {'layers': tuple(jax.tree_util.tree_map(lambda _: f'layer{i + 1}', p)
-                          for i, p in enumerate(params['layers'])),
-          'readout': jax.tree_util.tree_map(lambda _: 'readout', params['readout'])}
+  return {
+    'layers': tuple(
+      jax.tree_util.tree_map(lambda _: f'layer{i + 1}', p) for i, p in enumerate(params['layers'])
+    ),
+    'readout': jax.tree_util.tree_map(lambda _: 'readout', params['readout']),
+  }
 
 
-def make_optimizer(params: Params, learning_rates: Sequence[float], *, momentum: float = 0.0,
-                   nesterov: bool = False, weight_decay: float = 0.0,
-                   decay_steps: int = 0, final_lr_fraction: float = 0.0
-                   ) -> optax.GradientTransformation:
+def make_optimizer(
+  params: Params,
+  learning_rates: Sequence[float],
+  *,
+  momentum: float = 0.0,
+  nesterov: bool = False,
+  weight_decay: float = 0.0,
+  decay_steps: int = 0,
+  final_lr_fraction: float = 0.0,
+) -> optax.GradientTransformation:
   """SGD with one learning rate per parameter group (SPEC 4: plain SGD by default).
 
   Args:
@@ -55,11 +65,13 @@ def make_optimizer(params: Params, learning_rates: Sequence[float], *, momentum:
       down to ``final_lr_fraction`` of its initial value; 0 = constant rates.
     final_lr_fraction: see ``decay_steps``.
   """
-  groups = sorted(set(jax.tree_util.tree_leaves(param_labels(params))),
-                  key=lambda g: (g == 'readout', len(g), g))
+  groups = sorted(
+    set(jax.tree_util.tree_leaves(param_labels(params))), key=lambda g: (g == 'readout', len(g), g)
+  )
   if len(learning_rates) != len(groups):
-    raise ValueError(f'need {len(groups)} learning rates ({", ".join(groups)}), '
-                     f'got {len(learning_rates)}')
+    raise ValueError(
+      f'need {len(groups)} learning rates ({", ".join(groups)}), got {len(learning_rates)}'
+    )
 
   def group_opt(lr):
     if decay_steps:
@@ -70,22 +82,22 @@ def make_optimizer(params: Params, learning_rates: Sequence[float], *, momentum:
     parts.append(optax.sgd(lr, momentum=momentum or None, nesterov=nesterov))
     return optax.chain(*parts)
 
-  return optax.multi_transform({g: group_opt(lr) for g, lr in zip(groups, learning_rates)},
-                               param_labels)
+  return optax.multi_transform(
+    {g: group_opt(lr) for g, lr in zip(groups, learning_rates)}, param_labels
+  )
 
 
 def init_train_state(params: Params, optimizer: optax.GradientTransformation) -> TrainState:
-  return TrainState(step=jnp.zeros((), jnp.int32), params=params,
-                    opt_state=optimizer.init(params))
+  return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=optimizer.init(params))
 
 
-def batch_metrics(scores: Array, loss: Array, labels: Array, rates: Sequence[Array],
-                  mask: Array | None = None) -> dict[str, Array]:
+def batch_metrics(
+  scores: Array, loss: Array, labels: Array, rates: Sequence[Array], mask: Array | None = None
+) -> dict[str, Array]:
   """Sums over the (masked) batch: count, correct, loss, and per-layer firing rate."""
   mask = jnp.ones(labels.shape, jnp.float32) if mask is None else mask.astype(jnp.float32)
   correct = (jnp.argmax(scores, -1) == labels).astype(jnp.float32)
-  out = {'count': jnp.sum(mask), 'correct': jnp.sum(correct * mask),
-         'loss': jnp.sum(loss * mask)}
+  out = {'count': jnp.sum(mask), 'correct': jnp.sum(correct * mask), 'loss': jnp.sum(loss * mask)}
   for i, r in enumerate(rates):
     out[f'rate{i + 1}'] = jnp.sum(jnp.mean(r.reshape(r.shape[0], -1), -1) * mask)
   return out
@@ -100,8 +112,7 @@ def make_train_step(gradient_fn: GradientFn, optimizer: optax.GradientTransforma
 
   def train_step(state: TrainState, batch: dict, key: Array):
     step_key = jax.random.fold_in(key, state.step)
-    grads, aux = gradient_fn(state.params, batch['image'], batch['label'], step_key,
-                             batch['index'])
+    grads, aux = gradient_fn(state.params, batch['image'], batch['label'], step_key, batch['index'])
     updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     metrics = batch_metrics(aux['scores'], aux['loss'], batch['label'], aux['rates'])

@@ -14,7 +14,6 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 
 import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 import stochep_jax as sep  # noqa: E402
@@ -31,26 +30,32 @@ def run(neuron, devices):
   grad_fn = sep.estimators.ESTIMATORS.make('ep', sim=sim, **vars(ep))
   key = jax.random.key(7)
   step = parallel.data_parallel(
-      lambda st, b: training.make_train_step(grad_fn, opt)(st, b, key), mesh)
+    lambda st, b: training.make_train_step(grad_fn, opt)(st, b, key), mesh
+  )
 
   def free_fn(p, x, y, k, idx):
     res = sep.free_phase(sim, p, x, k, steps=20, k_avg=5, indices=idx)
     return net.scores(p, res.rates), net.cost(p, res.rates, y), res.rates
 
-  evaluate = parallel.data_parallel(
-      lambda p, b: training.make_eval_step(free_fn)(p, b, key), mesh)
+  evaluate = parallel.data_parallel(lambda p, b: training.make_eval_step(free_fn)(p, b, key), mesh)
   rng = np.random.default_rng(0)
-  batch = {'image': rng.uniform(size=(16, 20)).astype(np.float32),
-           'label': rng.integers(0, 4, 16).astype(np.int32),
-           'index': np.arange(100, 116)}
+  batch = {
+    'image': rng.uniform(size=(16, 20)).astype(np.float32),
+    'label': rng.integers(0, 4, 16).astype(np.int32),
+    'index': np.arange(100, 116),
+  }
   state = parallel.replicate(training.init_train_state(params, opt), mesh)
   gbatch = parallel.global_batch(batch, mesh)
   hlo = step.lower(state, gbatch).compile().as_text()
   state, m = step(state, gbatch)
   e = evaluate(state.params, parallel.global_batch(batch, mesh))
   leaves = [np.asarray(x) for x in jax.tree_util.tree_leaves(state.params)]
-  return (leaves, {k: float(v) for k, v in e.items()}, {k: float(v) for k, v in m.items()},
-          hlo.count('all-gather('))
+  return (
+    leaves,
+    {k: float(v) for k, v in e.items()},
+    {k: float(v) for k, v in m.items()},
+    hlo.count('all-gather('),
+  )
 
 
 def main(out):
@@ -61,10 +66,14 @@ def main(out):
     p1, e1, m1, _ = run(neuron, devices[:1])
     p4, e4, m4, gathers = run(neuron, devices)
     result[name] = {
-        'max_param_diff': max(float(np.max(np.abs(a - b))) for a, b in zip(p1, p4)),
-        'param_change': max(float(np.max(np.abs(a))) for a in p1),
-        'eval_1': e1, 'eval_4': e4, 'train_1': m1, 'train_4': m4,
-        'all_gathers_4': gathers}
+      'max_param_diff': max(float(np.max(np.abs(a - b))) for a, b in zip(p1, p4)),
+      'param_change': max(float(np.max(np.abs(a))) for a in p1),
+      'eval_1': e1,
+      'eval_4': e4,
+      'train_1': m1,
+      'train_4': m4,
+      'all_gathers_4': gathers,
+    }
   with open(out, 'w') as f:
     json.dump(result, f)
 

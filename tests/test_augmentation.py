@@ -15,7 +15,6 @@ def recording_gradient_fn(params, x, labels, key, indices=None):
 
 
 class AugmentTest(absltest.TestCase):
-
   def setUp(self):
     super().setUp()
     self.x = jax.random.uniform(jax.random.key(0), (6, 8, 8, 3))
@@ -28,12 +27,11 @@ class AugmentTest(absltest.TestCase):
   def test_flip_then_crop_with_per_example_keys(self):
     fn = jax.jit(experiment.augmented(recording_gradient_fn, ('flip', 'crop')))
     got, _ = fn(None, self.x, None, self.key, self.idx)
-    keys = dynamics.example_keys(jax.random.fold_in(self.key, experiment.AUGMENT_STREAM),
-                                 self.idx)
+    keys = dynamics.example_keys(jax.random.fold_in(self.key, experiment.AUGMENT_STREAM), self.idx)
     want = data.random_flip(dynamics.fold_in_each(keys, 0), self.x)
     want = data.random_crop(dynamics.fold_in_each(keys, 1), want)
     np.testing.assert_array_equal(got, want)
-    self.assertFalse(np.allclose(got, self.x))          # something was augmented
+    self.assertFalse(np.allclose(got, self.x))  # something was augmented
 
   def test_example_augmentation_independent_of_its_batch(self):
     fn = jax.jit(experiment.augmented(recording_gradient_fn, ('flip', 'crop')))

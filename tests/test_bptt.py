@@ -25,7 +25,6 @@ def batch(n_in, b, n_classes, seed=1, dtype=jnp.float32):
 
 
 class CRNNBPTTTest(parameterized.TestCase):
-
   def test_gradient_matches_finite_differences(self):
     """dL/dθ along a random direction equals the central difference (float64)."""
     with jax.enable_x64(True):
@@ -34,10 +33,10 @@ class CRNNBPTTTest(parameterized.TestCase):
       x, y = batch(12, 6, 4, dtype=jnp.float64)
       sim = sep.Simulator(net, sep.CRNN(rho='logistic'))
       bptt = estimators.BPTT(t_free=40, k_avg=5)
-      grads, aux = jax.jit(lambda p: estimators.bptt_gradient(sim, bptt, p, x, y, None))(
-          params)
-      v = jax.tree_util.tree_map(lambda p: jax.random.normal(jax.random.key(2), p.shape,
-                                                              p.dtype), params)
+      grads, aux = jax.jit(lambda p: estimators.bptt_gradient(sim, bptt, p, x, y, None))(params)
+      v = jax.tree_util.tree_map(
+        lambda p: jax.random.normal(jax.random.key(2), p.shape, p.dtype), params
+      )
 
       @jax.jit
       def loss(eps):
@@ -57,12 +56,15 @@ class CRNNBPTTTest(parameterized.TestCase):
     params = net.init(jax.random.key(0))
     x, y = batch(10, 5, 3)
     sim = sep.Simulator(net, sep.CRNN())
-    g0, g1 = (jax.jit(lambda p, b=b: estimators.bptt_gradient(sim, b, p, x, y, None)[0])(
-        params) for b in (estimators.BPTT(30, 5), estimators.BPTT(30, 5, checkpoint=True)))
+    g0, g1 = (
+      jax.jit(lambda p, b=b: estimators.bptt_gradient(sim, b, p, x, y, None)[0])(params)
+      for b in (estimators.BPTT(30, 5), estimators.BPTT(30, 5, checkpoint=True))
+    )
     chex.assert_trees_all_close(g0, g1, atol=1e-6)
 
-  @parameterized.named_parameters(('one_hidden', [32]), ('two_hidden', [32, 24]),
-                                  ('three_hidden', [32, 24, 16]))
+  @parameterized.named_parameters(
+    ('one_hidden', [32]), ('two_hidden', [32, 24]), ('three_hidden', [32, 24, 16])
+  )
   def test_symmetric_ep_matches_bptt_estimator(self, hidden):
     """The registered 'ep' and 'bptt' estimators agree: cosine ≥ 0.99 per tensor."""
     net = sep.dense(20, hidden, 10)
@@ -89,8 +91,7 @@ class SNNBPTTTest(absltest.TestCase):
     cls.x, cls.y = batch(30, 32, 10)
     cls.sim = sep.Simulator(cls.net, sep.StochEP(decay=0.9, kappa=1.0), chunk=100)
     cls.bptt = estimators.BPTT(t_free=100, k_avg=20)
-    fn = jax.jit(lambda k: estimators.bptt_gradient(cls.sim, cls.bptt, cls.params, cls.x,
-                                                    cls.y, k))
+    fn = jax.jit(lambda k: estimators.bptt_gradient(cls.sim, cls.bptt, cls.params, cls.x, cls.y, k))
     cls.draws = [fn(jax.random.key(i)) for i in range(4)]
 
   def test_surrogate_is_automatic_and_forward_unchanged(self):
@@ -98,10 +99,11 @@ class SNNBPTTTest(absltest.TestCase):
     self.assertTrue(st.neuron.straight_through)
     self.assertFalse(self.sim.neuron.straight_through)
     mf = sep.Simulator(self.net, sep.StochEP(stochastic=False))
-    self.assertIs(estimators.bptt_simulator(mf), mf)      # deterministic: unchanged
+    self.assertIs(estimators.bptt_simulator(mf), mf)  # deterministic: unchanged
     # The forward pass spikes exactly as EP's free phase with the same keys.
-    free = jax.jit(lambda p: sep.free_phase(self.sim, p, self.x, jax.random.key(0), steps=100,
-                                            k_avg=20))(self.params)
+    free = jax.jit(
+      lambda p: sep.free_phase(self.sim, p, self.x, jax.random.key(0), steps=100, k_avg=20)
+    )(self.params)
     for a, b in zip(self.draws[0][1]['rates'], free.rates):
       np.testing.assert_allclose(a, b, atol=1e-6)
 
@@ -115,8 +117,9 @@ class SNNBPTTTest(absltest.TestCase):
   def test_surrogate_gradient_estimates_mean_field_gradient(self):
     """Straight-through SNN BPTT ≈ the mean-field network's BPTT: cosine ≥ 0.97."""
     mf = sep.Simulator(self.net, sep.StochEP(decay=0.9, kappa=1.0, stochastic=False))
-    g_mf = jax.jit(lambda p: estimators.bptt_gradient(mf, self.bptt, p, self.x, self.y,
-                                                      None)[0])(self.params)
+    g_mf = jax.jit(lambda p: estimators.bptt_gradient(mf, self.bptt, p, self.x, self.y, None)[0])(
+      self.params
+    )
     grads = [flat(g) for g, _ in self.draws]
     self.assertGreaterEqual(cosine(grads[0], flat(g_mf)), 0.97)
     self.assertGreaterEqual(cosine(sum(grads) / 4, flat(g_mf)), 0.98)
@@ -124,8 +127,9 @@ class SNNBPTTTest(absltest.TestCase):
   def test_training_with_bptt_lowers_the_loss(self):
     """CRNN BPTT through ``training.make_train_step`` fits a fixed batch (deterministic)."""
     sim = sep.Simulator(self.net, sep.CRNN())
-    gradient_fn = estimators.ESTIMATORS.make('bptt', sim=sim, t_free=30, t_nudge=10,
-                                             beta=0.2, k_avg=1)
+    gradient_fn = estimators.ESTIMATORS.make(
+      'bptt', sim=sim, t_free=30, t_nudge=10, beta=0.2, k_avg=1
+    )
     optimizer = training.make_optimizer(self.params, [0.5, 0.25])
     state = training.init_train_state(self.params, optimizer)
     step = jax.jit(training.make_train_step(gradient_fn, optimizer))

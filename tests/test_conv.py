@@ -31,7 +31,7 @@ def np_conv(x, w, stride, pad):
   out = np.zeros((b, ho, wo, k))
   for p in range(kh):
     for q in range(kw):
-      out += xp[:, p:p + stride * ho:stride, q:q + stride * wo:stride, :] @ w[p, q]
+      out += xp[:, p : p + stride * ho : stride, q : q + stride * wo : stride, :] @ w[p, q]
   return out
 
 
@@ -43,15 +43,15 @@ def np_conv_transpose(g, w, stride, pad, in_shape):
   xp = np.zeros((b, h + 2 * pad, wd + 2 * pad, c))
   for p in range(kh):
     for q in range(kw):
-      xp[:, p:p + stride * ho:stride, q:q + stride * wo:stride, :] += g @ w[p, q].T
-  return xp[:, pad:pad + h, pad:pad + wd]
+      xp[:, p : p + stride * ho : stride, q : q + stride * wo : stride, :] += g @ w[p, q].T
+  return xp[:, pad : pad + h, pad : pad + wd]
 
 
 def np_pool(y, pool, f=2):
   if pool == 'none':
     return y
   b, h, w, c = y.shape
-  win = y[:, :h // f * f, :w // f * f].reshape(b, h // f, f, w // f, f, c)
+  win = y[:, : h // f * f, : w // f * f].reshape(b, h // f, f, w // f, f, c)
   return win.mean((2, 4)) if pool == 'avg' else win.max((2, 4))
 
 
@@ -63,12 +63,12 @@ def np_pool_adjoint(g, y, pool, alpha=None, f=2):
   hp, wp = g.shape[1:3]
   for i in range(hp):
     for j in range(wp):
-      win = y[:, f * i:f * i + f, f * j:f * j + f]                # [B, f, f, C]
+      win = y[:, f * i : f * i + f, f * j : f * j + f]  # [B, f, f, C]
       if pool == 'avg':
-        out[:, f * i:f * i + f, f * j:f * j + f] = g[:, i:i + 1, j:j + 1] / (alpha or f * f)
+        out[:, f * i : f * i + f, f * j : f * j + f] = g[:, i : i + 1, j : j + 1] / (alpha or f * f)
       else:
         flat = win.reshape(win.shape[0], f * f, -1)
-        arg = flat.argmax(1)                                    # first maximum
+        arg = flat.argmax(1)  # first maximum
         for bb in range(win.shape[0]):
           for cc in range(win.shape[-1]):
             a = arg[bb, cc]
@@ -77,24 +77,27 @@ def np_pool_adjoint(g, y, pool, alpha=None, f=2):
 
 
 class PoolingTest(parameterized.TestCase):
-
-  @parameterized.named_parameters(('exact', None), ('alpha4', 4.0), ('alpha3', 3.0),
-                                  ('alpha1', 1.0))
+  @parameterized.named_parameters(
+    ('exact', None), ('alpha4', 4.0), ('alpha3', 3.0), ('alpha1', 1.0)
+  )
   def test_avg_pool_adjoint_is_upsampling_over_alpha(self, alpha):
     with jax.enable_x64(True):
-      x = jax.random.normal(jax.random.key(0), (2, 7, 5, 3), jnp.float64)   # odd sizes
+      x = jax.random.normal(jax.random.key(0), (2, 7, 5, 3), jnp.float64)  # odd sizes
       y, vjp = jax.vjp(lambda x: connections.avg_pool(x, 2, alpha), x)
       g = jax.random.normal(jax.random.key(1), y.shape, jnp.float64)
       np.testing.assert_allclose(y, np_pool(np.asarray(x), 'avg'), rtol=1e-12)
       (adj,) = vjp(g)
       want = np.asarray(connections.upsample(g, 2, x.shape)) / (alpha or 4.0)
       np.testing.assert_allclose(adj, want, rtol=1e-12)
-      np.testing.assert_allclose(adj, np_pool_adjoint(np.asarray(g), np.asarray(x), 'avg', alpha),
-                                 rtol=1e-12)
-      self.assertEqual(float(jnp.abs(adj[:, 6]).max()), 0.0)   # uncovered row gets 0
+      np.testing.assert_allclose(
+        adj, np_pool_adjoint(np.asarray(g), np.asarray(x), 'avg', alpha), rtol=1e-12
+      )
+      self.assertEqual(float(jnp.abs(adj[:, 6]).max()), 0.0)  # uncovered row gets 0
       # Upsampling copies each value to its 2×2 window.
-      np.testing.assert_array_equal(connections.upsample(g, 2, x.shape)[:, 2:4, 0:2],
-                                    jnp.broadcast_to(g[:, 1:2, 0:1], (2, 2, 2, 3)))
+      np.testing.assert_array_equal(
+        connections.upsample(g, 2, x.shape)[:, 2:4, 0:2],
+        jnp.broadcast_to(g[:, 1:2, 0:1], (2, 2, 2, 3)),
+      )
 
   def test_exact_alpha_is_the_gradient_of_phi(self):
     """With α = F² the adjoint is <P x, g>'s gradient; with α ≠ F² it is not."""
@@ -114,7 +117,8 @@ class PoolingTest(parameterized.TestCase):
     # Ties (frequent with spikes): all of it goes to the first maximum in row-major order.
     tie = jnp.array([0.0, 1.0, 1.0, 0.0]).reshape(1, 2, 2, 1)
     np.testing.assert_array_equal(
-        jax.grad(lambda x: connections.max_pool(x).sum())(tie)[0, :, :, 0], [[0, 1], [0, 0]])
+      jax.grad(lambda x: connections.max_pool(x).sum())(tie)[0, :, :, 0], [[0, 1], [0, 0]]
+    )
 
   def test_invalid(self):
     with self.assertRaises(ValueError):
@@ -128,11 +132,18 @@ class PoolingTest(parameterized.TestCase):
 
 
 class ConvTest(parameterized.TestCase):
-
-  @parameterized.parameters(('avg', 1, 0, 'taps'), ('max', 2, 1, 'taps'), ('none', 2, 0, 'taps'),
-                            ('avg', 2, 1, 'xla'), ('max', 1, 0, 'xla'), ('none', 1, 1, 'xla'),
-                            ('avg', 1, 1, 'im2col'), ('max', 2, 0, 'im2col'),
-                            ('avg', 2, 0, 'taps', False), ('avg', 1, 1, 'im2col', False))
+  @parameterized.parameters(
+    ('avg', 1, 0, 'taps'),
+    ('max', 2, 1, 'taps'),
+    ('none', 2, 0, 'taps'),
+    ('avg', 2, 1, 'xla'),
+    ('max', 1, 0, 'xla'),
+    ('none', 1, 1, 'xla'),
+    ('avg', 1, 1, 'im2col'),
+    ('max', 2, 0, 'im2col'),
+    ('avg', 2, 0, 'taps', False),
+    ('avg', 1, 1, 'im2col', False),
+  )
   def test_forward_is_hand_written(self, pool, stride, pad, impl, fuse_pool=True):
     conv = sep.Conv(5, 3, stride, pad, pool, impl=impl, fuse_pool=fuse_pool)
     params = conv.init(jax.random.key(0), (9, 8, 2))
@@ -146,25 +157,33 @@ class ConvTest(parameterized.TestCase):
   def test_taps_equal_xla_with_same_padding_and_their_adjoints(self):
     x = jax.random.uniform(jax.random.key(1), (2, 7, 6, 3))
     params = sep.Conv(4, (3, 2)).init(jax.random.key(0), (7, 6, 3))
-    convs = [sep.Conv(4, (3, 2), (2, 1), 'SAME', 'none', impl=i)
-             for i in ('taps', 'im2col', 'xla')]
+    convs = [sep.Conv(4, (3, 2), (2, 1), 'SAME', 'none', impl=i) for i in ('taps', 'im2col', 'xla')]
     ys = [jax.jit(c.apply)(params, x) for c in convs]
     self.assertEqual(ys[0].shape, (2, 4, 6, 4))
     g = jax.random.normal(jax.random.key(2), ys[0].shape)
-    adj = [jax.jit(lambda x, c=c: jax.vjp(lambda x: c.apply(params, x), x)[1](g)[0])(x)
-           for c in convs]
+    adj = [
+      jax.jit(lambda x, c=c: jax.vjp(lambda x: c.apply(params, x), x)[1](g)[0])(x) for c in convs
+    ]
     for y, a in zip(ys[1:], adj[1:]):
       np.testing.assert_allclose(y, ys[0], rtol=1e-5, atol=1e-6)
       np.testing.assert_allclose(a, adj[0], rtol=1e-5, atol=1e-5)
 
-  @parameterized.product(impl=('taps', 'im2col', 'xla'),
-                         geometry=((3, 1, 0, 28, 1), (3, 1, 0, 13, 3), (3, 2, 1, 12, 2),
-                                   ((3, 2), (1, 2), 'SAME', 11, 2), (5, 1, 2, 9, 2)))
+  @parameterized.product(
+    impl=('taps', 'im2col', 'xla'),
+    geometry=(
+      (3, 1, 0, 28, 1),
+      (3, 1, 0, 13, 3),
+      (3, 2, 1, 12, 2),
+      ((3, 2), (1, 2), 'SAME', 11, 2),
+      (5, 1, 2, 9, 2),
+    ),
+  )
   def test_fused_pooling_is_the_same_map(self, impl, geometry):
     """Conv + 2×2 average pooling as one stride-2σ conv: same output, same adjoints."""
     k, stride, pad, size, cin = geometry
-    plain, fused = (sep.Conv(4, k, stride, pad, 'avg', impl=impl, fuse_pool=f)
-                    for f in (False, True))
+    plain, fused = (
+      sep.Conv(4, k, stride, pad, 'avg', impl=impl, fuse_pool=f) for f in (False, True)
+    )
     self.assertTrue(fused._fused())
     self.assertFalse(sep.Conv(4, k, stride, pad, 'avg', alpha=2.0)._fused())
     with jax.enable_x64(True):
@@ -173,8 +192,10 @@ class ConvTest(parameterized.TestCase):
       y = plain.apply(params, x)
       np.testing.assert_allclose(fused.apply(params, x), y, rtol=0, atol=1e-13)
       g = jax.random.normal(jax.random.key(3), y.shape, jnp.float64)
-      grads = [jax.grad(lambda p, x, c=c: jnp.sum(c.apply(p, x) * g), (0, 1))(params, x)
-               for c in (plain, fused)]
+      grads = [
+        jax.grad(lambda p, x, c=c: jnp.sum(c.apply(p, x) * g), (0, 1))(params, x)
+        for c in (plain, fused)
+      ]
       for a, b in zip(jax.tree_util.tree_leaves(grads[0]), jax.tree_util.tree_leaves(grads[1])):
         np.testing.assert_allclose(b, a, rtol=0, atol=1e-12)
 
@@ -189,7 +210,7 @@ class ConvTest(parameterized.TestCase):
 
   def test_pooled_kernel_by_hand(self):
     """W' for a 1-D-like 2×1 kernel, stride 1, F = 2: a 3×2 kernel of window sums / 4."""
-    w = jnp.arange(1.0, 3.0).reshape(2, 1, 1, 1)                 # [[1], [2]]
+    w = jnp.arange(1.0, 3.0).reshape(2, 1, 1, 1)  # [[1], [2]]
     got = connections.pooled_kernel(w, 2, (1, 1))[..., 0, 0]
     np.testing.assert_allclose(got, np.array([[1, 1], [3, 3], [2, 2]]) / 4)
 
@@ -203,8 +224,9 @@ class ConvTest(parameterized.TestCase):
       self.assertGreater(float(jnp.abs(v).max()), 0.9 * bound)
     self.assertNotIn('b', sep.Conv(4, use_bias=False).init(jax.random.key(0), (5, 5, 1)))
 
-  @parameterized.named_parameters(('avg', 'avg', None), ('avg_alpha3', 'avg', 3.0),
-                                  ('max', 'max', None), ('none', 'none', None))
+  @parameterized.named_parameters(
+    ('avg', 'avg', None), ('avg_alpha3', 'avg', 3.0), ('max', 'max', None), ('none', 'none', None)
+  )
   def test_currents_are_hand_written(self, pool, alpha):
     """I_1 = F_1(x) + conv_transpose(P_2ᵀ(s_2)); I_2 = F_2(s_1) + W_3ᵀ s_3; I_3 = F_3(s_2)."""
     with jax.enable_x64(True):
@@ -214,14 +236,16 @@ class ConvTest(parameterized.TestCase):
       params = net.init(jax.random.key(0), jnp.float64)
       b = 2
       x = jax.random.uniform(jax.random.key(1), (b, 9, 9, 2), jnp.float64)
-      states = tuple(jax.random.uniform(jax.random.key(2 + i), (b, *s), jnp.float64)
-                     for i, s in enumerate(net.layer_shapes))
+      states = tuple(
+        jax.random.uniform(jax.random.key(2 + i), (b, *s), jnp.float64)
+        for i, s in enumerate(net.layer_shapes)
+      )
       got = jax.jit(net.currents)(params, net.input_drive(params, x), states)
 
       (w1, b1), (w2, b2) = [(np.asarray(p['w']), np.asarray(p['b'])) for p in params['layers'][:2]]
       w3, b3 = np.asarray(params['layers'][2]['w']), np.asarray(params['layers'][2]['b'])
       xs, s1, s2, s3 = (np.asarray(a) for a in (x, *states))
-      y2 = np_conv(s1, w2, 2, 1)                                  # conv 2 before pooling
+      y2 = np_conv(s1, w2, 2, 1)  # conv 2 before pooling
       f1 = np_pool(np_conv(xs, w1, 1, 1), 'avg') + b1
       f2 = np_pool(y2, pool) + b2
       f3 = s2.reshape(b, -1) @ w3 + b3
@@ -234,7 +258,6 @@ class ConvTest(parameterized.TestCase):
 
 
 class ArchitectureTest(absltest.TestCase):
-
   def test_2c2fc_shapes(self):
     net = sep.ARCHITECTURES.make('2c2fc', input_shape=(28, 28, 1), n_classes=10)
     # 28 -conv3-> 26 -pool-> 13 -conv3-> 11 -pool-> 5 (the last row/column is dropped).
@@ -243,8 +266,9 @@ class ArchitectureTest(absltest.TestCase):
     self.assertEqual(params['layers'][0]['w'].shape, (3, 3, 1, 128))
     self.assertEqual(params['layers'][1]['w'].shape, (3, 3, 128, 256))
     self.assertEqual(params['layers'][2]['w'].shape, (5 * 5 * 256, 512))
-    small = sep.ARCHITECTURES.make('2c2fc', input_shape=(28, 28, 1), channels=(8, 16),
-                                   fc=(32,), pool='max', n_perclass=10)
+    small = sep.ARCHITECTURES.make(
+      '2c2fc', input_shape=(28, 28, 1), channels=(8, 16), fc=(32,), pool='max', n_perclass=10
+    )
     self.assertEqual(small.layer_shapes, ((13, 13, 8), (5, 5, 16), (32,), (100,)))
     self.assertEqual({c.pool for c in small.connections[:2]}, {'max'})
     ce = sep.ARCHITECTURES.make('2c2fc', input_shape=(28, 28, 1), readout='ce')
@@ -252,8 +276,10 @@ class ArchitectureTest(absltest.TestCase):
 
   def test_cifar_shapes(self):
     five = sep.ARCHITECTURES.make('5c', input_shape=(32, 32, 3), n_perclass=100)
-    self.assertEqual(five.layer_shapes, ((16, 16, 128), (8, 8, 256), (8, 8, 256), (4, 4, 512),
-                                         (1, 1, 512), (1000,)))
+    self.assertEqual(
+      five.layer_shapes,
+      ((16, 16, 128), (8, 8, 256), (8, 8, 256), (4, 4, 512), (1, 1, 512), (1000,)),
+    )
     lab = sep.ARCHITECTURES.make('lab21_cifar', input_shape=(32, 32, 3))
     self.assertEqual(lab.layer_shapes, ((16, 16, 128), (8, 8, 256), (4, 4, 512), (1, 1, 512)))
     self.assertEqual([c.pool for c in lab.connections], ['max'] * 4)
@@ -268,20 +294,27 @@ def cosine(a, b):
 
 
 class ConvEPTest(parameterized.TestCase):
-
   @parameterized.parameters('avg', 'max')
   def test_ep_matches_bptt_on_a_conv_net(self, pool):
     """Deterministic CRNN, float64, β = 1e-3: cosine ≥ 0.99 for every parameter tensor."""
     with jax.enable_x64(True):
-      net = sep.ARCHITECTURES.make('conv', input_shape=(10, 10, 2), channels=(4, 6), fc=(),
-                                   n_classes=5, pool=pool, padding=(1, 0))
+      net = sep.ARCHITECTURES.make(
+        'conv',
+        input_shape=(10, 10, 2),
+        channels=(4, 6),
+        fc=(),
+        n_classes=5,
+        pool=pool,
+        padding=(1, 0),
+      )
       self.assertEqual(net.layer_shapes, ((5, 5, 4), (1, 1, 6), (5,)))
       params = net.init(jax.random.key(0), jnp.float64)
       x = jax.random.uniform(jax.random.key(1), (8, 10, 10, 2), jnp.float64)
       y = jnp.arange(8) % 5
       sim, t = sep.Simulator(net, sep.CRNN()), 100
-      g_ep, aux = jax.jit(lambda p: sep.ep_gradient(
-          sim, sep.EP(t_free=t, t_nudge=60, beta=1e-3), p, x, y, None))(params)
+      g_ep, aux = jax.jit(
+        lambda p: sep.ep_gradient(sim, sep.EP(t_free=t, t_nudge=60, beta=1e-3), p, x, y, None)
+      )(params)
 
       def loss(p):
         return jnp.mean(net.cost(p, sep.free_phase(sim, p, x, None, steps=t).rates, y))
@@ -291,14 +324,13 @@ class ConvEPTest(parameterized.TestCase):
       free = tuple(sep.neurons.CRNNState(r) for r in aux['rates'])
       residual = jax.jit(lambda p: sim.residual(p, x, free, t=t))(params)
       self.assertLess(float(residual.max()), 1e-6)
-      for r in aux['rates']:                                      # no dead layer
+      for r in aux['rates']:  # no dead layer
         self.assertGreater(float(r.mean()), 0.05)
       for a, b in zip(jax.tree_util.tree_leaves(g_ep), jax.tree_util.tree_leaves(g_bp)):
         self.assertGreaterEqual(cosine(a, b), 0.99)
 
 
 class PoolingImbalanceTest(absltest.TestCase):
-
   def test_max_pooling_imbalance_exceeds_average_pooling(self):
     """[Lin24]: in a spiking net, max pooling's backward current is out of balance.
 
@@ -312,12 +344,14 @@ class PoolingImbalanceTest(absltest.TestCase):
     x = jax.random.uniform(jax.random.key(0), (8, 16, 16, 1))
     out = {}
     for pool in ('avg', 'max'):
-      net = sep.ARCHITECTURES.make('2c2fc', input_shape=(16, 16, 1), channels=(6, 12),
-                                   fc=(24,), pool=pool)
+      net = sep.ARCHITECTURES.make(
+        '2c2fc', input_shape=(16, 16, 1), channels=(6, 12), fc=(24,), pool=pool
+      )
       sim = sep.Simulator(net, sep.StochEP(decay=0.5, kappa=1.0, noise_bits=8))
       params = net.init(jax.random.key(1))
-      out[pool] = jax.jit(lambda p, x: script.current_balance(
-          sim, p, x, jax.random.key(2), t_free=60, window=30))(params, x)
+      out[pool] = jax.jit(
+        lambda p, x: script.current_balance(sim, p, x, jax.random.key(2), t_free=60, window=30)
+      )(params, x)
     ratio = {p: float(out[p]['ratio'][0]) for p in out}
     align = {p: float(out[p]['align_b'][0]) for p in out}
     self.assertGreater(ratio['max'], 1.5 * ratio['avg'])

@@ -23,10 +23,10 @@ def load_config(name, arg=None):
 
 
 FULL_SHAPES = {
-    'mnist_2c2fc': ((13, 13, 128), (5, 5, 256), (512,), (10,)),
-    'fashion_mnist_2c2fc': ((13, 13, 128), (5, 5, 256), (512,), (10,)),
-    'cifar10_5c': ((16, 16, 128), (8, 8, 256), (8, 8, 256), (4, 4, 512), (1, 1, 512), (10,)),
-    'cifar10_lab21': ((16, 16, 128), (8, 8, 256), (4, 4, 512), (1, 1, 512)),
+  'mnist_2c2fc': ((13, 13, 128), (5, 5, 256), (512,), (10,)),
+  'fashion_mnist_2c2fc': ((13, 13, 128), (5, 5, 256), (512,), (10,)),
+  'cifar10_5c': ((16, 16, 128), (8, 8, 256), (8, 8, 256), (4, 4, 512), (1, 1, 512), (10,)),
+  'cifar10_lab21': ((16, 16, 128), (8, 8, 256), (4, 4, 512), (1, 1, 512)),
 }
 
 
@@ -38,8 +38,8 @@ def test_config_builds_network_and_optimizer(name, arg):
   if arg is None:
     assert sim.network.layer_shapes == FULL_SHAPES[name]
   params = jax.eval_shape(sim.network.init, jax.random.key(0))
-  training.make_optimizer(params, c.optimizer.learning_rates)    # one rate per group
-  experiment.build_gradient_fn(c, sim)                            # augmentations are known
+  training.make_optimizer(params, c.optimizer.learning_rates)  # one rate per group
+  experiment.build_gradient_fn(c, sim)  # augmentations are known
   assert c.ep.k_avg <= min(c.ep.t_free, c.ep.t_nudge)
 
 
@@ -76,12 +76,13 @@ def test_cifar10_lab21_smoke_run_on_synthetic_batches(tmp_path):
 @pytest.mark.parametrize('arg', [None, 'smoke'])
 def test_every_training_config_has_every_base_field(name, arg):
   """Configs start from config.base_config(): the same fields (and sections) everywhere."""
+
   def fields(c, prefix=''):
     out = set()
     for k, v in c.items():
-      out |= fields(v, f'{prefix}{k}.') if k != 'network' and hasattr(v, 'items') else {
-          prefix + k}
+      out |= fields(v, f'{prefix}{k}.') if k != 'network' and hasattr(v, 'items') else {prefix + k}
     return out
+
   assert fields(load_config(name, arg)) == fields(config.base_config())
   with pytest.raises(ValueError, match='unknown config variant'):
     load_config(name, 'tiny')

@@ -15,25 +15,32 @@ PARAMS = NET.init(jax.random.key(0))
 X = jax.random.uniform(jax.random.key(1), (6, 12))
 
 
-def _spikes(sim, x=X, key=jax.random.key(3), steps=20, indices=None, t0=0):
+def _spikes(sim, x=X, key=None, steps=20, indices=None, t0=0):
+  key = jax.random.key(3) if key is None else key
   keys = sep.example_keys(key, jnp.arange(x.shape[0]) if indices is None else indices)
-  res = sim.run_phase(PARAMS, x, keys, sim.init_states(x.shape[0]), steps=steps, t0=t0,
-                      trace_fn=lambda st: tuple(s.s for s in st))
+  res = sim.run_phase(
+    PARAMS,
+    x,
+    keys,
+    sim.init_states(x.shape[0]),
+    steps=steps,
+    t0=t0,
+    trace_fn=lambda st: tuple(s.s for s in st),
+  )
   return res
 
 
 class DynamicsTest(parameterized.TestCase):
-
   def test_crnn_phase_equals_python_loop(self):
     sim = sep.Simulator(NET, sep.CRNN())
-    res = sim.run_phase(PARAMS, X, None, sim.init_states(6), steps=5,
-                        trace_fn=lambda st: tuple(s.s for s in st))
+    res = sim.run_phase(
+      PARAMS, X, None, sim.init_states(6), steps=5, trace_fn=lambda st: tuple(s.s for s in st)
+    )
     (w1, b1), (w2, b2), (w3, b3) = [(p['w'], p['b']) for p in PARAMS['layers']]
     s1, s2, s3 = np.zeros((6, 16)), np.zeros((6, 8)), np.zeros((6, 4))
     rho = lambda v: np.clip(v, 0, 1)
     for t in range(5):
-      s1, s2, s3 = (rho(X @ w1 + b1 + s2 @ w2.T), rho(s1 @ w2 + b2 + s3 @ w3.T),
-                    rho(s2 @ w3 + b3))
+      s1, s2, s3 = (rho(X @ w1 + b1 + s2 @ w2.T), rho(s1 @ w2 + b2 + s3 @ w3.T), rho(s2 @ w3 + b3))
       for got, want in zip(res.trace, (s1, s2, s3)):
         np.testing.assert_allclose(got[t], want, atol=1e-5)
     chex.assert_trees_all_close(res.rates, (s1, s2, s3), atol=1e-5)
@@ -58,13 +65,13 @@ class DynamicsTest(parameterized.TestCase):
 
   def test_examples_and_steps_get_different_draws(self):
     sim = sep.Simulator(NET, sep.StochEP(decay=0.0, kappa=1.0))
-    x = jnp.full((4, 12), 0.5)                 # identical inputs
+    x = jnp.full((4, 12), 0.5)  # identical inputs
     keys = sep.example_keys(jax.random.key(0), jnp.arange(4))
-    noise = sim._noise(keys, jnp.arange(3), x.shape, jnp.float32)[1][0]   # [t, b, 16]
+    noise = sim._noise(keys, jnp.arange(3), x.shape, jnp.float32)[1][0]  # [t, b, 16]
     self.assertEqual(noise.shape, (3, 4, 16))
     flat = np.asarray(noise).reshape(12, 16)
-    self.assertEqual(len({r.tobytes() for r in flat}), 12)   # all (step, example) differ
-    spikes = _spikes(sim, x=x, steps=30).trace[0]           # [T, 4, 16]
+    self.assertEqual(len({r.tobytes() for r in flat}), 12)  # all (step, example) differ
+    spikes = _spikes(sim, x=x, steps=30).trace[0]  # [T, 4, 16]
     for i in range(1, 4):
       self.assertFalse(np.array_equal(spikes[:, 0], spikes[:, i]))
 
@@ -73,18 +80,23 @@ class DynamicsTest(parameterized.TestCase):
     run = jax.jit(lambda x, idx: _spikes(sim, x=x, indices=idx))
     full = run(X, jnp.arange(100, 106))
     for i in (0, 4):
-      alone = run(X[i:i + 1], jnp.array([100 + i]))
+      alone = run(X[i : i + 1], jnp.array([100 + i]))
       for u, v in zip(full.trace, alone.trace):
         np.testing.assert_array_equal(u[:, i], v[:, 0])
 
   def test_chunking_and_unrolling_give_identical_spikes(self):
     def run(chunk, unroll):
-      sim = sep.Simulator(NET, sep.StochEP(decay=0.5, kappa=2.0), encoder=sep.BernoulliInput(),
-                          chunk=chunk, unroll=unroll)
+      sim = sep.Simulator(
+        NET,
+        sep.StochEP(decay=0.5, kappa=2.0),
+        encoder=sep.BernoulliInput(),
+        chunk=chunk,
+        unroll=unroll,
+      )
       return jax.jit(lambda: _spikes(sim, t0=9))()
 
     base = run(1, 1)
-    for chunk, unroll in ((7, 1), (4, 3), (32, 1)):   # remainder, unrolled, chunk > steps
+    for chunk, unroll in ((7, 1), (4, 3), (32, 1)):  # remainder, unrolled, chunk > steps
       fast = run(chunk, unroll)
       chex.assert_trees_all_equal(base.trace, fast.trace)
       chex.assert_trees_all_close(base.rates, fast.rates, atol=1e-6)
@@ -94,19 +106,31 @@ class DynamicsTest(parameterized.TestCase):
 
     @dataclasses.dataclass(frozen=True)
     class PerStepAnalog(sep.AnalogInput):
-      static = False                      # the simulator then recomputes F_1(x) every step
+      static = False  # the simulator then recomputes F_1(x) every step
 
     for chunk in (1, 5):
-      runs = [jax.jit(lambda enc=enc: _spikes(
-          sep.Simulator(NET, sep.StochEP(decay=0.5, kappa=2.0), encoder=enc, chunk=chunk)))()
-              for enc in (sep.AnalogInput(), PerStepAnalog())]
+      runs = [
+        jax.jit(
+          lambda enc=enc: _spikes(
+            sep.Simulator(NET, sep.StochEP(decay=0.5, kappa=2.0), encoder=enc, chunk=chunk)
+          )
+        )()
+        for enc in (sep.AnalogInput(), PerStepAnalog())
+      ]
       chex.assert_trees_all_equal(runs[0].trace, runs[1].trace)
 
   def test_rates_average_the_last_k_steps(self):
     sim = sep.Simulator(NET, sep.StochEP(decay=0.5, kappa=2.0))
     keys = sep.example_keys(jax.random.key(5), jnp.arange(6))
-    res = sim.run_phase(PARAMS, X, keys, sim.init_states(6), steps=20, k_avg=7,
-                        trace_fn=lambda st: tuple((s.s, s.p) for s in st))
+    res = sim.run_phase(
+      PARAMS,
+      X,
+      keys,
+      sim.init_states(6),
+      steps=20,
+      k_avg=7,
+      trace_fn=lambda st: tuple((s.s, s.p) for s in st),
+    )
     for r, (s, _) in zip(res.rates, res.trace):
       np.testing.assert_allclose(r, s[-7:].mean(0), atol=1e-6)
     sim_p = sep.Simulator(NET, sep.StochEP(decay=0.5, kappa=2.0), rate='mean')
@@ -123,7 +147,7 @@ class DynamicsTest(parameterized.TestCase):
 
   def test_frame_input_schedule(self):
     enc = sep.FrameInput(t_free=10)
-    x = jnp.arange(3.0)[None, :, None] * jnp.ones((2, 3, 4))     # frame f has value f
+    x = jnp.arange(3.0)[None, :, None] * jnp.ones((2, 3, 4))  # frame f has value f
     got = [float(enc.encode(x, None, t)[0, 0]) for t in range(14)]
     self.assertEqual(got, [0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2])
     np.testing.assert_array_equal(enc.mean(x), x[:, -1])
@@ -146,7 +170,8 @@ class DynamicsTest(parameterized.TestCase):
     reps = jnp.repeat(x, 32, axis=0)
     sim = sep.Simulator(net, sep.StochEP(decay=0.9, kappa=1.0), chunk=50)
     rates = jax.jit(lambda p, x, k: sep.free_phase(sim, p, x, k, steps=600, k_avg=400).rates)(
-        params, reps, jax.random.key(0))
+      params, reps, jax.random.key(0)
+    )
 
     def fixed_point(kappa):
       mf = sep.Simulator(net, sep.StochEP(decay=0.9, kappa=kappa, stochastic=False))

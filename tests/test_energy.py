@@ -19,29 +19,29 @@ def _net_params_states(readout='mse', n_perclass=1, batch=3):
 
 
 class EnergyTest(parameterized.TestCase):
-
   @chex.variants(with_jit=True, without_jit=True)
   def test_currents_equal_hand_computed(self):
     net, params, x, s = _net_params_states()
     (w1, b1), (w2, b2), (w3, b3) = [(p['w'], p['b']) for p in params['layers']]
-    currents = self.variant(lambda p, x, s: net.currents(p, net.input_drive(p, x), s))(
-        params, x, s)
-    expected = (x @ w1 + b1 + s[1] @ w2.T,
-                s[0] @ w2 + b2 + s[2] @ w3.T,
-                s[1] @ w3 + b3)
+    currents = self.variant(lambda p, x, s: net.currents(p, net.input_drive(p, x), s))(params, x, s)
+    expected = (x @ w1 + b1 + s[1] @ w2.T, s[0] @ w2 + b2 + s[2] @ w3.T, s[1] @ w3 + b3)
     chex.assert_trees_all_close(currents, expected, atol=1e-6)
 
   def test_currents_are_grad_of_phi(self):
     net, params, x, s = _net_params_states()
     grads = jax.grad(net.phi, argnums=2)(params, x, s)
-    chex.assert_trees_all_close(net.currents(params, net.input_drive(params, x), s), grads,
-                                atol=1e-6)
+    chex.assert_trees_all_close(
+      net.currents(params, net.input_drive(params, x), s), grads, atol=1e-6
+    )
 
   def test_phi_and_energy_values(self):
     net, params, x, s = _net_params_states()
     (w1, b1), (w2, b2), (w3, b3) = [(p['w'], p['b']) for p in params['layers']]
-    phi = (np.sum((x @ w1 + b1) * s[0]) + np.sum((s[0] @ w2 + b2) * s[1])
-           + np.sum((s[1] @ w3 + b3) * s[2]))
+    phi = (
+      np.sum((x @ w1 + b1) * s[0])
+      + np.sum((s[0] @ w2 + b2) * s[1])
+      + np.sum((s[1] @ w3 + b3) * s[2])
+    )
     np.testing.assert_allclose(net.phi(params, x, s), phi, rtol=1e-5)
     e = 0.5 * sum(np.sum(v * v) for v in s) - phi
     np.testing.assert_allclose(net.energy(params, x, s), e, rtol=1e-5)
@@ -58,29 +58,33 @@ class EnergyTest(parameterized.TestCase):
   def test_cost_grad_is_the_nudging_force(self):
     net, params, _, s = _net_params_states(n_perclass=2)
     y = jnp.array([0, 3, 1])
-    np.testing.assert_allclose(net.cost_grad(params, s[-1], y),
-                               s[-1] - net.readout.target(y), atol=1e-6)
+    np.testing.assert_allclose(
+      net.cost_grad(params, s[-1], y), s[-1] - net.readout.target(y), atol=1e-6
+    )
 
   def test_cross_entropy_readout(self):
     net, params, _, s = _net_params_states(readout='ce')
-    self.assertLen(net.layer_shapes, 2)   # the output layer left the energy
+    self.assertLen(net.layer_shapes, 2)  # the output layer left the energy
     y = jnp.array([0, 3, 1])
     logits = s[-1] @ params['readout']['w']
     np.testing.assert_allclose(net.scores(params, s), logits, rtol=1e-5)
     p = jax.nn.softmax(logits)
-    np.testing.assert_allclose(net.cost(params, s, y),
-                               -np.log(p[np.arange(3), y]), rtol=1e-5)
+    np.testing.assert_allclose(net.cost(params, s, y), -np.log(p[np.arange(3), y]), rtol=1e-5)
     # ∂C/∂s_L = W_out (softmax − y)
-    np.testing.assert_allclose(net.cost_grad(params, s[-1], y),
-                               (p - jax.nn.one_hot(y, 4)) @ params['readout']['w'].T,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+      net.cost_grad(params, s[-1], y),
+      (p - jax.nn.one_hot(y, 4)) @ params['readout']['w'].T,
+      atol=1e-5,
+    )
 
   def test_nudged_phi(self):
     net, params, x, s = _net_params_states()
     y = jnp.array([0, 1, 2])
-    np.testing.assert_allclose(net.nudged_phi(params, x, s, y, 0.3),
-                               net.phi(params, x, s) - 0.3 * jnp.sum(net.cost(params, s, y)),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+      net.nudged_phi(params, x, s, y, 0.3),
+      net.phi(params, x, s) - 0.3 * jnp.sum(net.cost(params, s, y)),
+      rtol=1e-6,
+    )
 
   def test_readout_size_checked(self):
     with self.assertRaisesRegex(ValueError, 'readout needs 20 units'):

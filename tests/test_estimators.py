@@ -16,13 +16,14 @@ def cosine(a, b):
 
 def bptt_grad(sim, params, x, y, steps):
   """dL/dθ by jax.grad through the unrolled free phase (L = mean cost at the end)."""
+
   def loss(p):
     return jnp.mean(sim.network.cost(p, sep.free_phase(sim, p, x, None, steps=steps).rates, y))
+
   return jax.grad(loss)(params)
 
 
 class EPTest(parameterized.TestCase):
-
   @parameterized.named_parameters(('crnn', False), ('stochep_bernoulli_input', True))
   def test_dense_update_is_contrastive_hebbian_rule(self, spiking):
     net = sep.dense(10, [8], 3)
@@ -40,9 +41,13 @@ class EPTest(parameterized.TestCase):
     keys = None if key is None else sep.example_keys(key, jnp.arange(5))
     phase = lambda p: None if keys is None else sep.dynamics.fold_in_each(keys, p)
     free = sim.run_phase(params, x, phase(0), sim.init_states(5), steps=30, k_avg=ep.k_avg)
-    plus, minus = (sim.run_phase(params, x, phase(1), free.states, steps=12, t0=30,
-                                 k_avg=ep.k_avg, beta=b, labels=y).rates for b in (0.4, -0.4))
-    below_p, below_m = (x,) + plus[:-1], (x,) + minus[:-1]   # the input rate is x itself
+    plus, minus = (
+      sim.run_phase(
+        params, x, phase(1), free.states, steps=12, t0=30, k_avg=ep.k_avg, beta=b, labels=y
+      ).rates
+      for b in (0.4, -0.4)
+    )
+    below_p, below_m = (x,) + plus[:-1], (x,) + minus[:-1]  # the input rate is x itself
     for l in range(2):
       dw = (below_p[l].T @ plus[l] - below_m[l].T @ minus[l]) / (2 * 0.4 * 5)
       db = (plus[l] - minus[l]).sum(0) / (2 * 0.4 * 5)
@@ -61,8 +66,9 @@ class EPTest(parameterized.TestCase):
     chex.assert_shape(aux['scores'], (4, 2))
     chex.assert_shape(aux['loss'], (4,))
 
-  @parameterized.named_parameters(('one_hidden', [48]), ('two_hidden', [48, 32]),
-                                  ('three_hidden', [48, 32, 24]))
+  @parameterized.named_parameters(
+    ('one_hidden', [48]), ('two_hidden', [48, 32]), ('three_hidden', [48, 32, 24])
+  )
   def test_symmetric_ep_matches_bptt(self, hidden):
     """Small β, long relaxation: cosine ≥ 0.99 on every parameter tensor."""
     net = sep.dense(30, hidden, 10)
@@ -70,8 +76,9 @@ class EPTest(parameterized.TestCase):
     x = jax.random.uniform(jax.random.key(4), (32, 30))
     y = jnp.arange(32) % 10
     sim = sep.Simulator(net, sep.CRNN())
-    g_ep, _ = jax.jit(lambda p: sep.ep_gradient(
-        sim, sep.EP(t_free=200, t_nudge=100, beta=1e-3), p, x, y, None))(params)
+    g_ep, _ = jax.jit(
+      lambda p: sep.ep_gradient(sim, sep.EP(t_free=200, t_nudge=100, beta=1e-3), p, x, y, None)
+    )(params)
     g_bp = jax.jit(lambda p: bptt_grad(sim, p, x, y, 200))(params)
     res = sep.free_phase(sim, params, x, None, steps=200)
     self.assertLess(float(sim.residual(params, x, res.states, t=200).max()), 1e-4)

@@ -32,7 +32,6 @@ def errors(result, prefix='layer'):
 
 
 class CompareTest(absltest.TestCase):
-
   def test_metrics(self):
     bp = np.array([[1.0, -2.0, 0.0], [0.5, 0.0, 3.0]])
     m = gdu.compare(bp, bp)
@@ -43,29 +42,30 @@ class CompareTest(absltest.TestCase):
     self.assertEqual(m['sign_error'], 1.0)
     self.assertAlmostEqual(m['cosine'], -1.0)
     ep = bp.copy()
-    ep[0, 0] = -1.0                       # one of the 4 nonzero BPTT entries flips sign
-    ep[0, 2] = 5.0                        # an exact BPTT zero has no sign: not counted
+    ep[0, 0] = -1.0  # one of the 4 nonzero BPTT entries flips sign
+    ep[0, 2] = 5.0  # an exact BPTT zero has no sign: not counted
     m = gdu.compare(ep, bp)
     self.assertEqual(m['sign_error'], 0.25)
     self.assertAlmostEqual(m['rel_rmse'], np.sqrt(29.0) / np.sqrt(np.sum(ep**2)))
 
 
 class EnergyBasedGDUTest(absltest.TestCase):
-
   def test_ep_updates_equal_bptt_gradients(self):
     with jax.enable_x64(True):
       sim, params, x, y = setup([10, 8], sep.Hopfield(dt=0.2))
-      sym, one = (gdu.gdu_check(sim, gdu.GDU(300, 30, 1e-3, n), params, x, y)
-                  for n in ('symmetric', 'one_sided'))
+      sym, one = (
+        gdu.gdu_check(sim, gdu.GDU(300, 30, 1e-3, n), params, x, y)
+        for n in ('symmetric', 'one_sided')
+      )
     self.assertLess(float(sym.residual[-1].max()), 1e-10)
     self.assertEqual(set(sym.metrics), {'layer1', 'layer2', 'layer3', 's1', 's2', 's3'})
     for res, bound in ((sym, 1e-5), (one, 1e-3)):
       for name, m in res.metrics.items():
-        self.assertLessEqual(m['rel_rmse'], 0.05, name)      # the required bound
-        self.assertLessEqual(m['rel_rmse'], bound, name)     # what it actually achieves
+        self.assertLessEqual(m['rel_rmse'], 0.05, name)  # the required bound
+        self.assertLessEqual(m['rel_rmse'], bound, name)  # what it actually achieves
         self.assertEqual(m['sign_error'], 0.0, name)
         self.assertGreaterEqual(m['cosine'], 0.99999, name)
-    for name in sym.metrics:                                 # one-sided: O(β) bias
+    for name in sym.metrics:  # one-sided: O(β) bias
       self.assertLess(sym.metrics[name]['rel_rmse'], one.metrics[name]['rel_rmse'], name)
 
   def test_time_indexing(self):
@@ -92,9 +92,11 @@ class EnergyBasedGDUTest(absltest.TestCase):
 
 
 class PrototypicalGDUTest(parameterized.TestCase):
-
-  @parameterized.named_parameters(('one_hidden', [16], False), ('two_hidden', [16, 12], False),
-                                  ('three_hidden', [16, 12, 8], True))
+  @parameterized.named_parameters(
+    ('one_hidden', [16], False),
+    ('two_hidden', [16, 12], False),
+    ('three_hidden', [16, 12, 8], True),
+  )
   def test_weight_updates_match(self, hidden, with_one_sided):
     with jax.enable_x64(True):
       sim, params, x, y = setup(hidden, sep.CRNN(), n_in=20, n_out=5, b=8)
@@ -108,23 +110,24 @@ class PrototypicalGDUTest(parameterized.TestCase):
     # Neurons: EP cannot move a saturated unit; over the responsive ones it matches.
     for i in range(len(hidden) + 1):
       self.assertLess(sym.metrics[f's{i + 1}_responsive']['rel_rmse'], 0.01)
-    if with_one_sided:                                   # symmetric: no O(β) bias
+    if with_one_sided:  # symmetric: no O(β) bias
       self.assertLess(max(errors(sym)), min(errors(one)))
 
 
 class StochasticGDUTest(absltest.TestCase):
-
   def test_averaged_stochep_matches_mean_field_bptt(self):
-    sim, params, x, y = setup([32], sep.StochEP(decay=0.9, kappa=1.0), n_in=30, n_out=10,
-                              b=32, dtype=jnp.float32)
+    sim, params, x, y = setup(
+      [32], sep.StochEP(decay=0.9, kappa=1.0), n_in=30, n_out=10, b=32, dtype=jnp.float32
+    )
     sim = sep.Simulator(sim.network, sim.neuron, chunk=50)
-    res = gdu.gdu_check(sim, gdu.GDU(150, 100, 0.1, 'symmetric', draws=8), params, x, y,
-                        jax.random.key(3))
-    self.assertEqual(set(res.metrics), {'layer1', 'layer2'})   # StochEP: θ only
+    res = gdu.gdu_check(
+      sim, gdu.GDU(150, 100, 0.1, 'symmetric', draws=8), params, x, y, jax.random.key(3)
+    )
+    self.assertEqual(set(res.metrics), {'layer1', 'layer2'})  # StochEP: θ only
     for name, m in res.metrics.items():
       self.assertGreaterEqual(m['cosine'], 0.95, name)
     with self.assertRaises(ValueError):
-      gdu.gdu_check(sim, gdu.GDU(150, 100, 0.1), params, x, y)    # stochastic needs a key
+      gdu.gdu_check(sim, gdu.GDU(150, 100, 0.1), params, x, y)  # stochastic needs a key
 
 
 if __name__ == '__main__':

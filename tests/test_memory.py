@@ -17,14 +17,22 @@ BATCH, UNITS = 16, 64 + 10
 
 
 class MemoryTest(absltest.TestCase):
-
   @classmethod
   def setUpClass(cls):
     super().setUpClass()
     workdir = tempfile.mkdtemp()
-    subprocess.run([sys.executable, os.path.join(ROOT, 'experiments', 'memory.py'),
-                    f'--workdir={workdir}', '--architectures=784-64-10,not_registered',
-                    '--ts=50,500', f'--batch_size={BATCH}'], check=True, capture_output=True)
+    subprocess.run(
+      [
+        sys.executable,
+        os.path.join(ROOT, 'experiments', 'memory.py'),
+        f'--workdir={workdir}',
+        '--architectures=784-64-10,not_registered',
+        '--ts=50,500',
+        f'--batch_size={BATCH}',
+      ],
+      check=True,
+      capture_output=True,
+    )
     with open(os.path.join(workdir, 'memory.json')) as f:
       cls.report = json.load(f)
     cls.results = cls.report['results']['784-64-10']
@@ -37,8 +45,10 @@ class MemoryTest(absltest.TestCase):
     for by_t in self.results.values():
       self.assertEqual(set(by_t), {'50', '500'})
       for m in by_t.values():
-        self.assertEqual(m['total_bytes'], m['argument_bytes'] + m['output_bytes']
-                         - m['alias_bytes'] + m['temp_bytes'])
+        self.assertEqual(
+          m['total_bytes'],
+          m['argument_bytes'] + m['output_bytes'] - m['alias_bytes'] + m['temp_bytes'],
+        )
 
   def test_ep_memory_does_not_grow_with_steps(self):
     # Equal up to a few bytes of XLA scalar bookkeeping (64 B measured for ep_snn).
@@ -54,8 +64,11 @@ class MemoryTest(absltest.TestCase):
     for method in ('bptt_snn', 'bptt_crnn'):
       growth = self.results[method]['500']['temp_bytes'] - self.results[method]['50']['temp_bytes']
       self.assertGreaterEqual(growth, floor, method)
-      self.assertGreater(self.results[method]['500']['total_bytes'],
-                         5 * self.results['ep_crnn']['500']['total_bytes'], method)
+      self.assertGreater(
+        self.results[method]['500']['total_bytes'],
+        5 * self.results['ep_crnn']['500']['total_bytes'],
+        method,
+      )
 
 
 if __name__ == '__main__':

@@ -11,14 +11,13 @@ from stochep_jax import activations, noise
 
 
 class ActivationTest(parameterized.TestCase):
-
   def test_values(self):
     x = jnp.array([-1.0, 0.0, 0.25, 1.0, 1.5, 3.0])
-    np.testing.assert_allclose(activations.get('hard_sigmoid')(x), [0, 0, .25, 1, 1, 1])
-    np.testing.assert_allclose(activations.get('hard_sigmoid_half')(x),
-                               [0, 0, .125, .5, .75, 1])
-    np.testing.assert_allclose(activations.get('logistic')(x), 1 / (1 + np.exp(-np.array(x))),
-                               rtol=1e-6)
+    np.testing.assert_allclose(activations.get('hard_sigmoid')(x), [0, 0, 0.25, 1, 1, 1])
+    np.testing.assert_allclose(activations.get('hard_sigmoid_half')(x), [0, 0, 0.125, 0.5, 0.75, 1])
+    np.testing.assert_allclose(
+      activations.get('logistic')(x), 1 / (1 + np.exp(-np.array(x))), rtol=1e-6
+    )
 
   @parameterized.parameters('hard_sigmoid', 'hard_sigmoid_half', 'logistic')
   def test_grad_matches_autodiff_away_from_kinks(self, name):
@@ -32,7 +31,6 @@ class ActivationTest(parameterized.TestCase):
 
 
 class NoiseTest(parameterized.TestCase):
-
   def test_32_bits_is_jax_uniform(self):
     k = jax.random.key(0)
     np.testing.assert_array_equal(noise.uniform(k, (5, 7)), jax.random.uniform(k, (5, 7)))
@@ -40,10 +38,10 @@ class NoiseTest(parameterized.TestCase):
   def test_8_bits_grid_and_frequencies(self):
     u = noise.uniform(jax.random.key(1), (200_000,), bits=8)
     codes = np.asarray(u) * 256 - 0.5
-    np.testing.assert_allclose(codes, np.round(codes), atol=1e-4)   # on the 1/256 grid
+    np.testing.assert_allclose(codes, np.round(codes), atol=1e-4)  # on the 1/256 grid
     self.assertEqual(int(codes.min().round()), 0)
     self.assertEqual(int(codes.max().round()), 255)
-    for p in (0.1, 0.37, 0.9):     # P(U < p) within 1/512 + 4 standard errors
+    for p in (0.1, 0.37, 0.9):  # P(U < p) within 1/512 + 4 standard errors
       freq = float(jnp.mean(u < p))
       self.assertLess(abs(freq - p), 1 / 512 + 4 * np.sqrt(p * (1 - p) / u.size))
 
@@ -53,7 +51,6 @@ class NoiseTest(parameterized.TestCase):
 
 
 class NeuronTest(parameterized.TestCase):
-
   @parameterized.parameters('hard_sigmoid', 'hard_sigmoid_half', 'logistic')
   def test_crnn(self, rho):
     model = sep.CRNN(rho)
@@ -66,13 +63,12 @@ class NeuronTest(parameterized.TestCase):
   @chex.variants(with_jit=True, without_jit=True)
   def test_stochep_update_equations(self):
     model = sep.StochEP(decay=0.7, kappa=2.0)
-    prev = sep.neurons.StochEPState(u=jnp.array([0.1, 0.4, -0.2]), p=jnp.zeros(3),
-                                    s=jnp.zeros(3))
+    prev = sep.neurons.StochEPState(u=jnp.array([0.1, 0.4, -0.2]), p=jnp.zeros(3), s=jnp.zeros(3))
     current = jnp.array([0.5, 0.0, 1.0])
     u_noise = jnp.array([0.5, 0.99, 0.01])
     state, out = self.variant(model.update)(prev, current, u_noise)
     u = 0.7 * np.array([0.1, 0.4, -0.2]) + 0.3 * np.array([0.5, 0.0, 1.0])
-    p = np.clip(2.0 * u, 0, 1)                       # [0.44, 0.56, 0.32]
+    p = np.clip(2.0 * u, 0, 1)  # [0.44, 0.56, 0.32]
     np.testing.assert_allclose(state.u, u, rtol=1e-6)
     np.testing.assert_allclose(state.p, p, rtol=1e-6)
     np.testing.assert_array_equal(out, (np.array(u_noise) < p).astype(np.float32))

@@ -6,9 +6,9 @@ import socket
 import subprocess
 import sys
 
+import jax
 import numpy as np
 import orbax.checkpoint as ocp
-import jax
 import pytest
 
 from stochep_jax import data
@@ -21,8 +21,9 @@ CONFIG = os.path.join(ROOT, 'experiments', 'configs', 'fashion_mnist.py')
 def _env(devices):
   """A subprocess environment on the CPU backend with ``devices`` forced devices
   (None: no XLA_FLAGS)."""
-  env = dict(os.environ, JAX_PLATFORMS='cpu',
-             XLA_FLAGS=f'--xla_force_host_platform_device_count={devices}')
+  env = dict(
+    os.environ, JAX_PLATFORMS='cpu', XLA_FLAGS=f'--xla_force_host_platform_device_count={devices}'
+  )
   if devices is None:
     env.pop('XLA_FLAGS')
   env.pop('JAX_COMPILATION_CACHE_DIR', None)
@@ -32,17 +33,30 @@ def _env(devices):
 @pytest.mark.parametrize('forced', [None, 3])
 def test_set_cpu_devices(forced):
   """``set_cpu_devices`` makes that many CPU devices, unless XLA_FLAGS forces a count."""
-  code = ('from stochep_jax import parallel; ok = parallel.set_cpu_devices(2); '
-          'import jax; print(ok, jax.device_count())')
-  out = subprocess.run([sys.executable, '-c', code], env=_env(forced), cwd=ROOT, check=True,
-                       capture_output=True, text=True, timeout=120).stdout.split()
+  code = (
+    'from stochep_jax import parallel; ok = parallel.set_cpu_devices(2); '
+    'import jax; print(ok, jax.device_count())'
+  )
+  out = subprocess.run(
+    [sys.executable, '-c', code],
+    env=_env(forced),
+    cwd=ROOT,
+    check=True,
+    capture_output=True,
+    text=True,
+    timeout=120,
+  ).stdout.split()
   assert out == (['True', '2'] if forced is None else ['False', '3'])
 
 
 def test_one_and_four_devices_give_the_same_step(tmp_path):
   out = tmp_path / 'out.json'
-  subprocess.run([sys.executable, os.path.join(ROOT, 'tests', '_parallel_worker.py'), str(out)],
-                 env=_env(4), check=True, timeout=600)
+  subprocess.run(
+    [sys.executable, os.path.join(ROOT, 'tests', '_parallel_worker.py'), str(out)],
+    env=_env(4),
+    check=True,
+    timeout=600,
+  )
   result = json.load(open(out))
   for name in ('crnn', 'stochep'):
     r = result[name]
@@ -50,11 +64,11 @@ def test_one_and_four_devices_give_the_same_step(tmp_path):
     # Each device computes only its own examples' input drive: nothing is gathered
     # (the gradients' all-reduce is the step's only collective).
     assert r['all_gathers_4'] == 0, r
-    assert r['eval_1']['correct'] == r['eval_4']['correct']      # identical accuracy
+    assert r['eval_1']['correct'] == r['eval_4']['correct']  # identical accuracy
     assert r['train_1']['correct'] == r['train_4']['correct']
     np.testing.assert_allclose(r['eval_1']['loss'], r['eval_4']['loss'], rtol=1e-5)
     for k in r['eval_1']:
-      if k.startswith('rate'):    # the same spikes: the same firing rates
+      if k.startswith('rate'):  # the same spikes: the same firing rates
         np.testing.assert_allclose(r['eval_1'][k], r['eval_4'][k], rtol=1e-6)
 
 
@@ -64,12 +78,27 @@ def test_launcher_runs_many_steps_on_two_cpu_devices(tmp_path):
   The devices come from the launcher's ``--cpu_devices`` flag."""
   data.write_synthetic_idx(tmp_path / 'idx', 8192, 64, seed=2)
   run = subprocess.run(
-      [sys.executable, TRAIN, f'--config={CONFIG}:smoke', f'--config.data_dir={tmp_path / "idx"}',
-       f'--config.tfds_dir={tmp_path / "tfds"}', '--config.train_subset=8192',
-       '--config.test_subset=0', '--config.batch_size=32', '--config.eval_batch_size=32',
-       '--config.network.hidden=(512,)', '--config.ep.t_free=100', '--config.num_epochs=1',
-       f'--workdir={tmp_path / "run"}', '--cpu_devices=2'],  # steps longer than dispatch
-      env=_env(None), timeout=600, capture_output=True, text=True)
+    [
+      sys.executable,
+      TRAIN,
+      f'--config={CONFIG}:smoke',
+      f'--config.data_dir={tmp_path / "idx"}',
+      f'--config.tfds_dir={tmp_path / "tfds"}',
+      '--config.train_subset=8192',
+      '--config.test_subset=0',
+      '--config.batch_size=32',
+      '--config.eval_batch_size=32',
+      '--config.network.hidden=(512,)',
+      '--config.ep.t_free=100',
+      '--config.num_epochs=1',
+      f'--workdir={tmp_path / "run"}',
+      '--cpu_devices=2',
+    ],  # steps longer than dispatch
+    env=_env(None),
+    timeout=600,
+    capture_output=True,
+    text=True,
+  )
   assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
   metrics = json.load(open(tmp_path / 'run' / 'metrics.json'))
   assert metrics['epochs'] == 1 and len(metrics['devices']) == 2
@@ -85,25 +114,50 @@ def _free_port():
 def _restore(workdir, epoch, target=None):
   """A checkpoint's state onto this process's devices (``target`` gives the shardings)."""
   with ocp.CheckpointManager(os.path.join(workdir, 'checkpoints')) as mngr:
-    return mngr.restore(epoch, args=ocp.args.Composite(
-        state=ocp.args.StandardRestore(target)))['state']
+    return mngr.restore(epoch, args=ocp.args.Composite(state=ocp.args.StandardRestore(target)))[
+      'state'
+    ]
 
 
 def test_two_processes_agree_with_one(tmp_path):
   """The launcher on 2 processes × 2 CPU devices (jax.distributed on 127.0.0.1)."""
   data.write_synthetic_idx(tmp_path / 'idx', 128, 64, seed=1)
-  common = [f'--config={CONFIG}:smoke', f'--config.data_dir={tmp_path / "idx"}',
-            f'--config.tfds_dir={tmp_path / "tfds"}', '--config.train_subset=64',
-            '--config.test_subset=0', '--config.batch_size=32', '--config.eval_batch_size=32',
-            '--config.num_epochs=1']
-  subprocess.run([sys.executable, TRAIN, *common, f'--workdir={tmp_path / "single"}'],
-                 env=_env(1), check=True, timeout=600, capture_output=True)
+  common = [
+    f'--config={CONFIG}:smoke',
+    f'--config.data_dir={tmp_path / "idx"}',
+    f'--config.tfds_dir={tmp_path / "tfds"}',
+    '--config.train_subset=64',
+    '--config.test_subset=0',
+    '--config.batch_size=32',
+    '--config.eval_batch_size=32',
+    '--config.num_epochs=1',
+  ]
+  subprocess.run(
+    [sys.executable, TRAIN, *common, f'--workdir={tmp_path / "single"}'],
+    env=_env(1),
+    check=True,
+    timeout=600,
+    capture_output=True,
+  )
   port = _free_port()
-  procs = [subprocess.Popen(
-      [sys.executable, TRAIN, *common, f'--workdir={tmp_path / "multi"}',
-       f'--coordinator_address=127.0.0.1:{port}', '--num_processes=2', f'--process_id={i}'],
-      env=_env(2), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-      for i in range(2)]
+  procs = [
+    subprocess.Popen(
+      [
+        sys.executable,
+        TRAIN,
+        *common,
+        f'--workdir={tmp_path / "multi"}',
+        f'--coordinator_address=127.0.0.1:{port}',
+        '--num_processes=2',
+        f'--process_id={i}',
+      ],
+      env=_env(2),
+      stdout=subprocess.PIPE,
+      stderr=subprocess.STDOUT,
+      text=True,
+    )
+    for i in range(2)
+  ]
   logs = [p.communicate(timeout=600)[0] for p in procs]
   assert all(p.returncode == 0 for p in procs), logs[0][-3000:] + logs[1][-3000:]
   single = json.load(open(tmp_path / 'single' / 'metrics.json'))
@@ -114,8 +168,11 @@ def test_two_processes_agree_with_one(tmp_path):
   assert 'final test accuracy' in logs[0] and 'final test accuracy' not in logs[1]
   single_state = _restore(tmp_path / 'single', 1)
   target = jax.tree_util.tree_map(
-      lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), single_state)
+    lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), single_state
+  )
   multi_state = _restore(tmp_path / 'multi', 1, target)
-  for a, b in zip(jax.tree_util.tree_leaves(single_state['params']),
-                  jax.tree_util.tree_leaves(multi_state['params'])):
+  for a, b in zip(
+    jax.tree_util.tree_leaves(single_state['params']),
+    jax.tree_util.tree_leaves(multi_state['params']),
+  ):
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5)

@@ -11,7 +11,6 @@ from stochep_jax import training
 
 
 class TrainingTest(absltest.TestCase):
-
   def test_per_layer_learning_rates(self):
     net = sep.dense(4, [3], 2, readout='ce')
     params = net.init(jax.random.key(0))
@@ -46,27 +45,46 @@ class TrainingTest(absltest.TestCase):
     step = jax.jit(chex.assert_max_traces(training.make_train_step(grad_fn, opt), n=1))
     state = training.init_train_state(params, opt)
     key = jax.random.key(9)
-    batches = [{'image': jax.random.uniform(jax.random.key(i), (4, 6)),
-                'label': jnp.array([0, 1, 2, 1]), 'index': jnp.arange(4) + 4 * i}
-               for i in range(3)]
+    batches = [
+      {
+        'image': jax.random.uniform(jax.random.key(i), (4, 6)),
+        'label': jnp.array([0, 1, 2, 1]),
+        'index': jnp.arange(4) + 4 * i,
+      }
+      for i in range(3)
+    ]
     for b in batches:
       old = state
       state, m = step(state, b, key)
     self.assertEqual(int(state.step), 3)
     # The last update equals -lr * EP gradient at that step's key.
-    g, _ = sep.ep_gradient(sim, ep, old.params, batches[-1]['image'], batches[-1]['label'],
-                           jax.random.fold_in(key, 2), batches[-1]['index'])
-    np.testing.assert_allclose(state.params['layers'][0]['w'] - old.params['layers'][0]['w'],
-                               -0.1 * g['layers'][0]['w'], atol=1e-6)
+    g, _ = sep.ep_gradient(
+      sim,
+      ep,
+      old.params,
+      batches[-1]['image'],
+      batches[-1]['label'],
+      jax.random.fold_in(key, 2),
+      batches[-1]['index'],
+    )
+    np.testing.assert_allclose(
+      state.params['layers'][0]['w'] - old.params['layers'][0]['w'],
+      -0.1 * g['layers'][0]['w'],
+      atol=1e-6,
+    )
     self.assertEqual(float(m['count']), 4.0)
     self.assertGreaterEqual(float(m['rate1']), 0.0)
 
   def test_batch_metrics_mask_and_summary(self):
     scores = jnp.array([[0.9, 0.1], [0.2, 0.8], [0.7, 0.3]])
     labels = jnp.array([0, 0, 1])
-    m = training.batch_metrics(scores, jnp.array([1.0, 2.0, 4.0]), labels,
-                               (jnp.array([[1.0, 0.0], [0.5, 0.5], [0.0, 0.0]]),),
-                               mask=jnp.array([True, True, False]))
+    m = training.batch_metrics(
+      scores,
+      jnp.array([1.0, 2.0, 4.0]),
+      labels,
+      (jnp.array([[1.0, 0.0], [0.5, 0.5], [0.0, 0.0]]),),
+      mask=jnp.array([True, True, False]),
+    )
     s = training.summarize(m)
     self.assertEqual(s, {'accuracy': 0.5, 'loss': 1.5, 'rate1': 0.5})
 

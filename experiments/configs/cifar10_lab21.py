@@ -27,16 +27,23 @@ from stochep_jax import config
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c = config.base_config()
   c.dataset = 'cifar10'
-  c.data_dir = '~/data/cifar10'        # placeholder: the original python-pickle batches
+  c.data_dir = '~/data/cifar10'  # placeholder: the original python-pickle batches
   c.augment = ('flip', 'crop')
-  c.network = config.network_config('lab21_cifar', channels=(128, 256, 512, 512),
-                                    padding=(1, 1, 1, 0), pool='max', alpha=4.0)
+  c.network = config.network_config(
+    'lab21_cifar', channels=(128, 256, 512, 512), padding=(1, 1, 1, 0), pool='max', alpha=4.0
+  )
   c.network.readout = 'ce'
   c.neuron.update(dict(name='crnn', rho='hard_sigmoid_half'))
   c.ep.update(dict(t_free=250, t_nudge=25, beta=1.0, k_avg=1))
   # Four conv layers, then the CE readout's W_out.
-  c.optimizer.update(dict(learning_rates=(0.25, 0.15, 0.1, 0.08, 0.05), momentum=0.9,
-                          weight_decay=3e-4, schedule='cosine'))
+  c.optimizer.update(
+    dict(
+      learning_rates=(0.25, 0.15, 0.1, 0.08, 0.05),
+      momentum=0.9,
+      weight_decay=3e-4,
+      schedule='cosine',
+    )
+  )
   c.eval_batch_size = 500
   c.num_epochs = 120
   c.log_every_steps = 50

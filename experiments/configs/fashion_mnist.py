@@ -16,7 +16,7 @@ from stochep_jax import config
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  c = config.base_config()                # the main job's defaults, every field
+  c = config.base_config()  # the main job's defaults, every field
   if config.variant(arg) == 'smoke':
     c.train_subset, c.test_subset = 2048, 500
     c.batch_size, c.eval_batch_size = 64, 250

@@ -34,22 +34,23 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.n_classes = 10
   c.batch_size = 16
   c.seed = 0
-  c.x64 = True                  # float64: the energy-based match is then exact to O(β²)
+  c.x64 = True  # float64: the energy-based match is then exact to O(β²)
 
-  c.network = ml_collections.ConfigDict(dict(
-      architecture='dense', hidden=(512,), readout='mse', n_perclass=1, init_scale=1.0))
-  c.neuron = ml_collections.ConfigDict(dict(
-      name='hopfield', dt=0.2, rho='logistic', decay=0.9, kappa=1.0, noise_bits=32))
+  c.network = ml_collections.ConfigDict(
+    dict(architecture='dense', hidden=(512,), readout='mse', n_perclass=1, init_scale=1.0)
+  )
+  c.neuron = ml_collections.ConfigDict(
+    dict(name='hopfield', dt=0.2, rho='logistic', decay=0.9, kappa=1.0, noise_bits=32)
+  )
   c.simulator = ml_collections.ConfigDict(dict(chunk=25))
-  c.gdu = ml_collections.ConfigDict(dict(
-      t_free=500, k=30, beta=1e-3, nudging='symmetric', draws=1))
-  c.plot_units = 3              # neurons and synapses plotted per layer
+  c.gdu = ml_collections.ConfigDict(dict(t_free=500, k=30, beta=1e-3, nudging='symmetric', draws=1))
+  c.plot_units = 3  # neurons and synapses plotted per layer
 
   variants = [v for v in (arg or '').split(',') if v]
   unknown = set(variants) - set(VARIANTS)
   if unknown:
     raise ValueError(f'unknown variants {sorted(unknown)}; use {", ".join(VARIANTS)}')
-  for variant in (v for v in VARIANTS if v in variants):   # a fixed order
+  for variant in (v for v in VARIANTS if v in variants):  # a fixed order
     if variant == 'crnn':
       c.neuron.name, c.neuron.rho = 'crnn', 'hard_sigmoid'
       c.gdu.t_free = 200

@@ -35,7 +35,7 @@ def _fashion_mnist_config(arg):
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c = _fashion_mnist_config(arg)
   c.dataset = 'mnist'
-  c.data_dir = '~/data/mnist'          # placeholder: the folder of the original IDX files
+  c.data_dir = '~/data/mnist'  # placeholder: the folder of the original IDX files
   c.neuron.eps = 0.9
   c.ep.beta = 0.1
   if not arg:

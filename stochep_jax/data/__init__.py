@@ -17,55 +17,62 @@ from __future__ import annotations
 
 from typing import Any
 
-from stochep_jax.data.pipeline import ArraySource, batch_indices, batches, epoch_permutation, num_batches, reader_batches
+from stochep_jax.data.pipeline import (
+  ArraySource,
+  batch_indices,
+  batches,
+  epoch_permutation,
+  num_batches,
+  reader_batches,
+)
 from stochep_jax.data.registry import (
-    DATASETS,
-    DatasetSpec,
-    MissingDatasetError,
-    check_files,
-    read_original_split,
+  DATASETS,
+  DatasetSpec,
+  MissingDatasetError,
+  check_files,
+  read_original_split,
 )
 from stochep_jax.data.source import (
-    SplitReader,
-    cache_dir,
-    default_tfds_dir,
-    get_builder,
-    get_source,
-    load_arrays,
+  SplitReader,
+  cache_dir,
+  default_tfds_dir,
+  get_builder,
+  get_source,
+  load_arrays,
 )
 from stochep_jax.data.synthetic import write_synthetic_cifar10, write_synthetic_idx
 
 __all__ = [
-    "ArraySource",
-    "DATASETS",
-    "DatasetSpec",
-    "MissingDatasetError",
-    "SplitReader",
-    "batch_indices",
-    "batches",
-    "cache_dir",
-    "check_files",
-    "default_tfds_dir",
-    "epoch_permutation",
-    "get_builder",
-    "get_source",
-    "load_arrays",
-    "num_batches",
-    "random_crop",
-    "random_flip",
-    "read_original_split",
-    "reader_batches",
-    "write_synthetic_cifar10",
-    "write_synthetic_idx",
+  'ArraySource',
+  'DATASETS',
+  'DatasetSpec',
+  'MissingDatasetError',
+  'SplitReader',
+  'batch_indices',
+  'batches',
+  'cache_dir',
+  'check_files',
+  'default_tfds_dir',
+  'epoch_permutation',
+  'get_builder',
+  'get_source',
+  'load_arrays',
+  'num_batches',
+  'random_crop',
+  'random_flip',
+  'read_original_split',
+  'reader_batches',
+  'write_synthetic_cifar10',
+  'write_synthetic_idx',
 ]
 
-_LAZY_AUGMENT = ("random_crop", "random_flip")
+_LAZY_AUGMENT = ('random_crop', 'random_flip')
 
 
 def __getattr__(name: str) -> Any:
-    """Lazily exposes the JAX augmentations (avoids importing JAX with the package)."""
-    if name in _LAZY_AUGMENT:
-        from stochep_jax.data import augment  # noqa: PLC0415
+  """Lazily exposes the JAX augmentations (avoids importing JAX with the package)."""
+  if name in _LAZY_AUGMENT:
+    from stochep_jax.data import augment  # noqa: PLC0415
 
-        return getattr(augment, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(augment, name)
+  raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

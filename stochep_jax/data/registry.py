@@ -18,299 +18,296 @@ from stochep_jax.data import cifar as cifar_lib
 from stochep_jax.data import idx as idx_lib
 
 __all__ = [
-    "DATASETS",
-    "DatasetSpec",
-    "MissingDatasetError",
-    "check_files",
-    "dataset_folder",
-    "read_original_split",
-    "resolve_data_dir",
+  'DATASETS',
+  'DatasetSpec',
+  'MissingDatasetError',
+  'check_files',
+  'dataset_folder',
+  'read_original_split',
+  'resolve_data_dir',
 ]
 
-SPLITS: tuple[str, ...] = ("train", "test")
-_CIFAR_SUBDIR = "cifar-10-batches-py"
+SPLITS: tuple[str, ...] = ('train', 'test')
+_CIFAR_SUBDIR = 'cifar-10-batches-py'
 
 
 class MissingDatasetError(FileNotFoundError):
-    """A dataset's original files are missing.
+  """A dataset's original files are missing.
 
-    Attributes:
-      dataset: Registry name of the dataset.
-      folder: Folder where the files are expected.
-      missing: Names of the missing files.
-    """
+  Attributes:
+    dataset: Registry name of the dataset.
+    folder: Folder where the files are expected.
+    missing: Names of the missing files.
+  """
 
-    def __init__(self, message: str, *, dataset: str, folder: Path, missing: list[str]):
-        super().__init__(message)
-        self.dataset = dataset
-        self.folder = folder
-        self.missing = missing
+  def __init__(self, message: str, *, dataset: str, folder: Path, missing: list[str]):
+    super().__init__(message)
+    self.dataset = dataset
+    self.folder = folder
+    self.missing = missing
 
-    def __str__(self) -> str:  # FileNotFoundError would otherwise format errno/filename.
-        return self.args[0]
+  def __str__(self) -> str:  # FileNotFoundError would otherwise format errno/filename.
+    return self.args[0]
 
 
 @dataclasses.dataclass(frozen=True)
 class DatasetSpec:
-    """Static description of a supported dataset.
+  """Static description of a supported dataset.
 
-    Attributes:
-      name: Registry name (key of :data:`DATASETS`).
-      builder_name: Name of the tfds builder (prefixed ``sep_`` so it never
-        clashes with tfds's own ``mnist``/``fashion_mnist``/``cifar10``).
-      image_shape: ``(H, W, C)`` of one image.
-      num_classes: Number of classes.
-      class_names: Class names, index = label.
-      num_examples: Split sizes of the REAL dataset (synthetic data differs).
-      split_files: Split -> original file names holding it, in order. For IDX
-        datasets ``(images, labels)``; for CIFAR-10 the batch files.
-      required_files: Every file that must be present (canonical names).
-      default_data_dir: Default folder of the original files, or None.
-      how_to_get: Human instructions printed when files are missing.
-      homepage: Dataset homepage.
-      file_format: ``'idx'`` or ``'cifar_pickle'``.
-    """
+  Attributes:
+    name: Registry name (key of :data:`DATASETS`).
+    builder_name: Name of the tfds builder (prefixed ``sep_`` so it never
+      clashes with tfds's own ``mnist``/``fashion_mnist``/``cifar10``).
+    image_shape: ``(H, W, C)`` of one image.
+    num_classes: Number of classes.
+    class_names: Class names, index = label.
+    num_examples: Split sizes of the REAL dataset (synthetic data differs).
+    split_files: Split -> original file names holding it, in order. For IDX
+      datasets ``(images, labels)``; for CIFAR-10 the batch files.
+    required_files: Every file that must be present (canonical names).
+    default_data_dir: Default folder of the original files, or None.
+    how_to_get: Human instructions printed when files are missing.
+    homepage: Dataset homepage.
+    file_format: ``'idx'`` or ``'cifar_pickle'``.
+  """
 
-    name: str
-    builder_name: str
-    image_shape: tuple[int, int, int]
-    num_classes: int
-    class_names: tuple[str, ...]
-    num_examples: Mapping[str, int]
-    split_files: Mapping[str, tuple[str, ...]]
-    required_files: tuple[str, ...]
-    default_data_dir: str | None
-    how_to_get: str
-    homepage: str
-    file_format: str
+  name: str
+  builder_name: str
+  image_shape: tuple[int, int, int]
+  num_classes: int
+  class_names: tuple[str, ...]
+  num_examples: Mapping[str, int]
+  split_files: Mapping[str, tuple[str, ...]]
+  required_files: tuple[str, ...]
+  default_data_dir: str | None
+  how_to_get: str
+  homepage: str
+  file_format: str
 
 
 _IDX_FILES = {
-    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
-    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+  'train': ('train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz'),
+  'test': ('t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'),
 }
-_IDX_REQUIRED = _IDX_FILES["train"] + _IDX_FILES["test"]
-_IDX_NAMES_TEXT = ", ".join(_IDX_REQUIRED)
-_CIFAR_FILES = {
-    "train": tuple(f"data_batch_{i}" for i in range(1, 6)),
-    "test": ("test_batch",),
-}
-_CIFAR_REQUIRED = _CIFAR_FILES["train"] + _CIFAR_FILES["test"] + ("batches.meta",)
+_IDX_REQUIRED = _IDX_FILES['train'] + _IDX_FILES['test']
+_IDX_NAMES_TEXT = ', '.join(_IDX_REQUIRED)
+_CIFAR_FILES = {'train': tuple(f'data_batch_{i}' for i in range(1, 6)), 'test': ('test_batch',)}
+_CIFAR_REQUIRED = _CIFAR_FILES['train'] + _CIFAR_FILES['test'] + ('batches.meta',)
 
-DEFAULT_FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
+DEFAULT_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist'
 
 DATASETS: Mapping[str, DatasetSpec] = MappingProxyType(
-    {
-        "fashion_mnist": DatasetSpec(
-            name="fashion_mnist",
-            builder_name="sep_fashion_mnist",
-            image_shape=(28, 28, 1),
-            num_classes=10,
-            class_names=(
-                "T-shirt/top",
-                "Trouser",
-                "Pullover",
-                "Dress",
-                "Coat",
-                "Sandal",
-                "Shirt",
-                "Sneaker",
-                "Bag",
-                "Ankle boot",
-            ),
-            num_examples=MappingProxyType({"train": 60000, "test": 10000}),
-            split_files=MappingProxyType(_IDX_FILES),
-            required_files=_IDX_REQUIRED,
-            default_data_dir=DEFAULT_FASHION_MNIST_DIR,
-            how_to_get=(
-                "On Debian/Ubuntu: `sudo apt-get install dataset-fashion-mnist` (installs them in "
-                f"{DEFAULT_FASHION_MNIST_DIR}), or copy the four original Fashion-MNIST IDX files "
-                f"({_IDX_NAMES_TEXT}; gzipped or not) into that folder "
-                "(originals: https://github.com/zalandoresearch/fashion-mnist)."
-            ),
-            homepage="https://github.com/zalandoresearch/fashion-mnist",
-            file_format="idx",
-        ),
-        "mnist": DatasetSpec(
-            name="mnist",
-            builder_name="sep_mnist",
-            image_shape=(28, 28, 1),
-            num_classes=10,
-            class_names=tuple(str(i) for i in range(10)),
-            num_examples=MappingProxyType({"train": 60000, "test": 10000}),
-            split_files=MappingProxyType(_IDX_FILES),
-            required_files=_IDX_REQUIRED,
-            default_data_dir=None,
-            how_to_get=(
-                f"Copy the four original MNIST IDX files ({_IDX_NAMES_TEXT}; gzipped or not, "
-                "as distributed at http://yann.lecun.com/exdb/mnist/) into that folder."
-            ),
-            homepage="http://yann.lecun.com/exdb/mnist/",
-            file_format="idx",
-        ),
-        "cifar10": DatasetSpec(
-            name="cifar10",
-            builder_name="sep_cifar10",
-            image_shape=(32, 32, 3),
-            num_classes=10,
-            class_names=cifar_lib.CIFAR10_LABEL_NAMES,
-            num_examples=MappingProxyType({"train": 50000, "test": 10000}),
-            split_files=MappingProxyType(_CIFAR_FILES),
-            required_files=_CIFAR_REQUIRED,
-            default_data_dir=None,
-            how_to_get=(
-                "Extract the original CIFAR-10 python version (cifar-10-python.tar.gz from "
-                "https://www.cs.toronto.edu/~kriz/cifar.html) so that the folder "
-                f"'{_CIFAR_SUBDIR}' with {', '.join(_CIFAR_REQUIRED)} is there; data_dir may be "
-                f"that folder or its parent."
-            ),
-            homepage="https://www.cs.toronto.edu/~kriz/cifar.html",
-            file_format="cifar_pickle",
-        ),
-    }
+  {
+    'fashion_mnist': DatasetSpec(
+      name='fashion_mnist',
+      builder_name='sep_fashion_mnist',
+      image_shape=(28, 28, 1),
+      num_classes=10,
+      class_names=(
+        'T-shirt/top',
+        'Trouser',
+        'Pullover',
+        'Dress',
+        'Coat',
+        'Sandal',
+        'Shirt',
+        'Sneaker',
+        'Bag',
+        'Ankle boot',
+      ),
+      num_examples=MappingProxyType({'train': 60000, 'test': 10000}),
+      split_files=MappingProxyType(_IDX_FILES),
+      required_files=_IDX_REQUIRED,
+      default_data_dir=DEFAULT_FASHION_MNIST_DIR,
+      how_to_get=(
+        'On Debian/Ubuntu: `sudo apt-get install dataset-fashion-mnist` (installs them in '
+        f'{DEFAULT_FASHION_MNIST_DIR}), or copy the four original Fashion-MNIST IDX files '
+        f'({_IDX_NAMES_TEXT}; gzipped or not) into that folder '
+        '(originals: https://github.com/zalandoresearch/fashion-mnist).'
+      ),
+      homepage='https://github.com/zalandoresearch/fashion-mnist',
+      file_format='idx',
+    ),
+    'mnist': DatasetSpec(
+      name='mnist',
+      builder_name='sep_mnist',
+      image_shape=(28, 28, 1),
+      num_classes=10,
+      class_names=tuple(str(i) for i in range(10)),
+      num_examples=MappingProxyType({'train': 60000, 'test': 10000}),
+      split_files=MappingProxyType(_IDX_FILES),
+      required_files=_IDX_REQUIRED,
+      default_data_dir=None,
+      how_to_get=(
+        f'Copy the four original MNIST IDX files ({_IDX_NAMES_TEXT}; gzipped or not, '
+        'as distributed at http://yann.lecun.com/exdb/mnist/) into that folder.'
+      ),
+      homepage='http://yann.lecun.com/exdb/mnist/',
+      file_format='idx',
+    ),
+    'cifar10': DatasetSpec(
+      name='cifar10',
+      builder_name='sep_cifar10',
+      image_shape=(32, 32, 3),
+      num_classes=10,
+      class_names=cifar_lib.CIFAR10_LABEL_NAMES,
+      num_examples=MappingProxyType({'train': 50000, 'test': 10000}),
+      split_files=MappingProxyType(_CIFAR_FILES),
+      required_files=_CIFAR_REQUIRED,
+      default_data_dir=None,
+      how_to_get=(
+        'Extract the original CIFAR-10 python version (cifar-10-python.tar.gz from '
+        'https://www.cs.toronto.edu/~kriz/cifar.html) so that the folder '
+        f"'{_CIFAR_SUBDIR}' with {', '.join(_CIFAR_REQUIRED)} is there; data_dir may be "
+        f'that folder or its parent.'
+      ),
+      homepage='https://www.cs.toronto.edu/~kriz/cifar.html',
+      file_format='cifar_pickle',
+    ),
+  }
 )
 
 
 def _spec(name: str) -> DatasetSpec:
-    try:
-        return DATASETS[name]
-    except KeyError:
-        raise ValueError(f"Unknown dataset {name!r}; known: {sorted(DATASETS)}.") from None
+  try:
+    return DATASETS[name]
+  except KeyError:
+    raise ValueError(f'Unknown dataset {name!r}; known: {sorted(DATASETS)}.') from None
 
 
 def resolve_data_dir(name: str, data_dir: str | os.PathLike[str] | None = None) -> Path:
-    """Returns the folder given by the user, or the dataset's default one.
+  """Returns the folder given by the user, or the dataset's default one.
 
-    Args:
-      name: Registry name.
-      data_dir: Folder of the original files; None for the default.
+  Args:
+    name: Registry name.
+    data_dir: Folder of the original files; None for the default.
 
-    Returns:
-      Absolute path (symlinks resolved; the folder may not exist).
+  Returns:
+    Absolute path (symlinks resolved; the folder may not exist).
 
-    Raises:
-      ValueError: Unknown dataset, or no ``data_dir`` and no default.
-    """
-    spec = _spec(name)
-    if data_dir is None:
-        if spec.default_data_dir is None:
-            raise ValueError(
-                f"Dataset {name!r} has no default data_dir: pass the folder holding "
-                f"{', '.join(spec.required_files)}. {spec.how_to_get}"
-            )
-        data_dir = spec.default_data_dir
-    return Path(data_dir).expanduser().resolve()
+  Raises:
+    ValueError: Unknown dataset, or no ``data_dir`` and no default.
+  """
+  spec = _spec(name)
+  if data_dir is None:
+    if spec.default_data_dir is None:
+      raise ValueError(
+        f'Dataset {name!r} has no default data_dir: pass the folder holding '
+        f'{", ".join(spec.required_files)}. {spec.how_to_get}'
+      )
+    data_dir = spec.default_data_dir
+  return Path(data_dir).expanduser().resolve()
 
 
 def dataset_folder(name: str, data_dir: str | os.PathLike[str] | None = None) -> Path:
-    """Returns the folder that directly holds the dataset's original files.
+  """Returns the folder that directly holds the dataset's original files.
 
-    Equal to the resolved ``data_dir``, except for CIFAR-10 where ``data_dir``
-    may be either ``cifar-10-batches-py`` itself or its parent.
-    """
-    spec = _spec(name)
-    folder = resolve_data_dir(name, data_dir)
-    if spec.file_format == "cifar_pickle":
-        sub = folder / _CIFAR_SUBDIR
-        if sub.is_dir():
-            return sub
-        if folder.name == _CIFAR_SUBDIR or any((folder / f).exists() for f in spec.required_files):
-            return folder
-        return sub
-    return folder
+  Equal to the resolved ``data_dir``, except for CIFAR-10 where ``data_dir``
+  may be either ``cifar-10-batches-py`` itself or its parent.
+  """
+  spec = _spec(name)
+  folder = resolve_data_dir(name, data_dir)
+  if spec.file_format == 'cifar_pickle':
+    sub = folder / _CIFAR_SUBDIR
+    if sub.is_dir():
+      return sub
+    if folder.name == _CIFAR_SUBDIR or any((folder / f).exists() for f in spec.required_files):
+      return folder
+    return sub
+  return folder
 
 
 def _candidates(spec: DatasetSpec, canonical: str) -> tuple[str, ...]:
-    if spec.file_format == "idx":  # '.gz' and the uncompressed name are both accepted.
-        plain = canonical.removesuffix(".gz")
-        return (canonical, plain)
-    return (canonical,)
+  if spec.file_format == 'idx':  # '.gz' and the uncompressed name are both accepted.
+    plain = canonical.removesuffix('.gz')
+    return (canonical, plain)
+  return (canonical,)
 
 
 def check_files(name: str, data_dir: str | os.PathLike[str] | None = None) -> dict[str, Path]:
-    """Checks that every original file of a dataset is present (fast, no tfds).
+  """Checks that every original file of a dataset is present (fast, no tfds).
 
-    Args:
-      name: Registry name (``'fashion_mnist'``, ``'mnist'`` or ``'cifar10'``).
-      data_dir: Folder of the original files (None: the dataset's default).
-        For CIFAR-10 either ``cifar-10-batches-py`` or the folder holding it.
+  Args:
+    name: Registry name (``'fashion_mnist'``, ``'mnist'`` or ``'cifar10'``).
+    data_dir: Folder of the original files (None: the dataset's default).
+      For CIFAR-10 either ``cifar-10-batches-py`` or the folder holding it.
 
-    Returns:
-      Canonical file name -> path of the file actually found (for IDX files the
-      ``.gz`` file if present, else the uncompressed one).
+  Returns:
+    Canonical file name -> path of the file actually found (for IDX files the
+    ``.gz`` file if present, else the uncompressed one).
 
-    Raises:
-      MissingDatasetError: Naming every missing file, the folder where to put
-        them, and how to get them.
-      ValueError: Unknown dataset name.
-    """
-    spec = _spec(name)
-    folder = dataset_folder(name, data_dir)
-    found: dict[str, Path] = {}
-    missing: list[str] = []
-    folder_ok = folder.is_dir()
-    for canonical in spec.required_files:
-        names = _candidates(spec, canonical)
-        path = next((folder / n for n in names if folder_ok and (folder / n).is_file()), None)
-        if path is None:
-            missing.append(canonical if len(names) == 1 else f"{names[0]} (or {names[1]})")
-        else:
-            found[canonical] = path
-    if missing:
-        where = f"{folder}" + ("" if folder_ok else " (this folder does not exist)")
-        lines = [
-            f"Dataset {name!r}: {len(missing)} of {len(spec.required_files)} original file(s) "
-            f"missing in {where}:",
-            *(f"  - {m}" for m in missing),
-            f"Put them in {folder}. {spec.how_to_get}",
-        ]
-        raise MissingDatasetError("\n".join(lines), dataset=name, folder=folder, missing=missing)
-    return found
+  Raises:
+    MissingDatasetError: Naming every missing file, the folder where to put
+      them, and how to get them.
+    ValueError: Unknown dataset name.
+  """
+  spec = _spec(name)
+  folder = dataset_folder(name, data_dir)
+  found: dict[str, Path] = {}
+  missing: list[str] = []
+  folder_ok = folder.is_dir()
+  for canonical in spec.required_files:
+    names = _candidates(spec, canonical)
+    path = next((folder / n for n in names if folder_ok and (folder / n).is_file()), None)
+    if path is None:
+      missing.append(canonical if len(names) == 1 else f'{names[0]} (or {names[1]})')
+    else:
+      found[canonical] = path
+  if missing:
+    where = f'{folder}' + ('' if folder_ok else ' (this folder does not exist)')
+    lines = [
+      f'Dataset {name!r}: {len(missing)} of {len(spec.required_files)} original file(s) '
+      f'missing in {where}:',
+      *(f'  - {m}' for m in missing),
+      f'Put them in {folder}. {spec.how_to_get}',
+    ]
+    raise MissingDatasetError('\n'.join(lines), dataset=name, folder=folder, missing=missing)
+  return found
 
 
 def read_original_split(
-    name: str, split: str, data_dir: str | os.PathLike[str] | None = None
+  name: str, split: str, data_dir: str | os.PathLike[str] | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Reads one split straight from the original files with numpy (no tfds).
+  """Reads one split straight from the original files with numpy (no tfds).
 
-    This is what the tfds builders store; it is also a reference for tests.
+  This is what the tfds builders store; it is also a reference for tests.
 
-    Args:
-      name: Registry name.
-      split: ``'train'`` or ``'test'``.
-      data_dir: Folder of the original files (None: default).
+  Args:
+    name: Registry name.
+    split: ``'train'`` or ``'test'``.
+    data_dir: Folder of the original files (None: default).
 
-    Returns:
-      ``(images uint8 [N, H, W, C], labels int32 [N])`` in file order.
+  Returns:
+    ``(images uint8 [N, H, W, C], labels int32 [N])`` in file order.
 
-    Raises:
-      MissingDatasetError: If files are missing.
-      ValueError: If the files are malformed or do not match the dataset.
-    """
-    spec = _spec(name)
-    if split not in spec.split_files:
-        raise ValueError(f"Unknown split {split!r} for {name!r}; known: {list(spec.split_files)}.")
-    paths = check_files(name, data_dir)
-    files = [paths[f] for f in spec.split_files[split]]
-    if spec.file_format == "idx":
-        images, labels = idx_lib.read_idx(files[0]), idx_lib.read_idx(files[1])
-        if images.ndim == 3:
-            images = images[..., None]
-    else:
-        parts = [cifar_lib.read_cifar_batch(f) for f in files]
-        images = np.concatenate([p[0] for p in parts])
-        labels = np.concatenate([p[1] for p in parts])
-        label_names = cifar_lib.read_cifar_meta(paths["batches.meta"])
-        if len(label_names) != spec.num_classes:
-            raise ValueError(f"{paths['batches.meta']}: {len(label_names)} label names, expected 10.")
-    where = ", ".join(str(f) for f in files)
-    if images.dtype != np.uint8 or images.shape[1:] != spec.image_shape:
-        raise ValueError(
-            f"{where}: images must be uint8 with shape [N, {', '.join(map(str, spec.image_shape))}] "
-            f"for {name!r}, got {images.dtype} {list(images.shape)}."
-        )
-    if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
-        raise ValueError(f"{where}: {labels.shape} labels for {images.shape[0]} images.")
-    if labels.size and (labels.min() < 0 or labels.max() >= spec.num_classes):
-        raise ValueError(f"{where}: labels must be in [0, {spec.num_classes}).")
-    return images, labels.astype(np.int32)
+  Raises:
+    MissingDatasetError: If files are missing.
+    ValueError: If the files are malformed or do not match the dataset.
+  """
+  spec = _spec(name)
+  if split not in spec.split_files:
+    raise ValueError(f'Unknown split {split!r} for {name!r}; known: {list(spec.split_files)}.')
+  paths = check_files(name, data_dir)
+  files = [paths[f] for f in spec.split_files[split]]
+  if spec.file_format == 'idx':
+    images, labels = idx_lib.read_idx(files[0]), idx_lib.read_idx(files[1])
+    if images.ndim == 3:
+      images = images[..., None]
+  else:
+    parts = [cifar_lib.read_cifar_batch(f) for f in files]
+    images = np.concatenate([p[0] for p in parts])
+    labels = np.concatenate([p[1] for p in parts])
+    label_names = cifar_lib.read_cifar_meta(paths['batches.meta'])
+    if len(label_names) != spec.num_classes:
+      raise ValueError(f'{paths["batches.meta"]}: {len(label_names)} label names, expected 10.')
+  where = ', '.join(str(f) for f in files)
+  if images.dtype != np.uint8 or images.shape[1:] != spec.image_shape:
+    raise ValueError(
+      f'{where}: images must be uint8 with shape [N, {", ".join(map(str, spec.image_shape))}] '
+      f'for {name!r}, got {images.dtype} {list(images.shape)}.'
+    )
+  if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
+    raise ValueError(f'{where}: {labels.shape} labels for {images.shape[0]} images.')
+  if labels.size and (labels.min() < 0 or labels.max() >= spec.num_classes):
+    raise ValueError(f'{where}: labels must be in [0, {spec.num_classes}).')
+  return images, labels.astype(np.int32)

@@ -18,122 +18,122 @@ import numpy as np
 from stochep_jax.data import cifar as cifar_lib
 from stochep_jax.data import idx as idx_lib
 
-__all__ = ["make_synthetic_split", "write_synthetic_cifar10", "write_synthetic_idx"]
+__all__ = ['make_synthetic_split', 'write_synthetic_cifar10', 'write_synthetic_idx']
 
 _BLOCK = 4
 _PROTO_WEIGHT = 0.6
 
 
-def _prototypes(rng: np.random.Generator, num_classes: int, shape: tuple[int, int, int]) -> np.ndarray:
-    h, w, c = shape
-    low = rng.integers(0, 256, size=(num_classes, -(-h // _BLOCK), -(-w // _BLOCK), c))
-    up = np.repeat(np.repeat(low, _BLOCK, axis=1), _BLOCK, axis=2)
-    return up[:, :h, :w, :].astype(np.float64)
+def _prototypes(
+  rng: np.random.Generator, num_classes: int, shape: tuple[int, int, int]
+) -> np.ndarray:
+  h, w, c = shape
+  low = rng.integers(0, 256, size=(num_classes, -(-h // _BLOCK), -(-w // _BLOCK), c))
+  up = np.repeat(np.repeat(low, _BLOCK, axis=1), _BLOCK, axis=2)
+  return up[:, :h, :w, :].astype(np.float64)
 
 
 def make_synthetic_split(
-    rng: np.random.Generator, prototypes: np.ndarray, n: int
+  rng: np.random.Generator, prototypes: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Draws ``n`` noisy examples of the given class prototypes.
+  """Draws ``n`` noisy examples of the given class prototypes.
 
-    Args:
-      rng: Random generator (consumed).
-      prototypes: ``float [num_classes, H, W, C]`` in ``[0, 255]``.
-      n: Number of examples.
+  Args:
+    rng: Random generator (consumed).
+    prototypes: ``float [num_classes, H, W, C]`` in ``[0, 255]``.
+    n: Number of examples.
 
-    Returns:
-      ``(images uint8 [n, H, W, C], labels int32 [n])``.
-    """
-    num_classes = prototypes.shape[0]
-    labels = rng.permutation(np.arange(n) % num_classes).astype(np.int32)
-    noise = rng.integers(0, 256, size=(n, *prototypes.shape[1:]))
-    images = _PROTO_WEIGHT * prototypes[labels] + (1.0 - _PROTO_WEIGHT) * noise
-    return np.clip(np.rint(images), 0, 255).astype(np.uint8), labels
+  Returns:
+    ``(images uint8 [n, H, W, C], labels int32 [n])``.
+  """
+  num_classes = prototypes.shape[0]
+  labels = rng.permutation(np.arange(n) % num_classes).astype(np.int32)
+  noise = rng.integers(0, 256, size=(n, *prototypes.shape[1:]))
+  images = _PROTO_WEIGHT * prototypes[labels] + (1.0 - _PROTO_WEIGHT) * noise
+  return np.clip(np.rint(images), 0, 255).astype(np.uint8), labels
 
 
 def _check_counts(**counts: int) -> None:
-    for k, v in counts.items():
-        if int(v) != v or v < 0:
-            raise ValueError(f"{k} must be a non-negative integer, got {v!r}.")
+  for k, v in counts.items():
+    if int(v) != v or v < 0:
+      raise ValueError(f'{k} must be a non-negative integer, got {v!r}.')
 
 
 def write_synthetic_idx(
-    folder: str | os.PathLike[str],
-    n_train: int,
-    n_test: int,
-    *,
-    seed: int,
-    num_classes: int = 10,
-    shape: tuple[int, int] = (28, 28),
-    gzip: bool = True,
+  folder: str | os.PathLike[str],
+  n_train: int,
+  n_test: int,
+  *,
+  seed: int,
+  num_classes: int = 10,
+  shape: tuple[int, int] = (28, 28),
+  gzip: bool = True,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Writes the four (Fashion-)MNIST IDX files with synthetic learnable data.
+  """Writes the four (Fashion-)MNIST IDX files with synthetic learnable data.
 
-    Args:
-      folder: Destination folder (created).
-      n_train: Number of training examples.
-      n_test: Number of test examples.
-      seed: Random seed (the files are identical for a seed).
-      num_classes: Number of classes (labels in ``[0, num_classes)``).
-      shape: ``(H, W)`` of the images (the builders expect ``(28, 28)``).
-      gzip: Write ``*.gz`` files (like the originals) or uncompressed ones.
+  Args:
+    folder: Destination folder (created).
+    n_train: Number of training examples.
+    n_test: Number of test examples.
+    seed: Random seed (the files are identical for a seed).
+    num_classes: Number of classes (labels in ``[0, num_classes)``).
+    shape: ``(H, W)`` of the images (the builders expect ``(28, 28)``).
+    gzip: Write ``*.gz`` files (like the originals) or uncompressed ones.
 
-    Returns:
-      ``{'train': (images, labels), 'test': (images, labels)}`` as written,
-      images ``uint8 [N, H, W, 1]``, labels ``int32 [N]``.
-    """
-    _check_counts(n_train=n_train, n_test=n_test)
-    h, w = shape
-    rng = np.random.default_rng(seed)
-    protos = _prototypes(rng, num_classes, (h, w, 1))
-    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    folder = Path(folder)
-    suffix = ".gz" if gzip else ""
-    for split, prefix, n in (("train", "train", n_train), ("test", "t10k", n_test)):
-        images, labels = make_synthetic_split(rng, protos, n)
-        idx_lib.write_idx(folder / f"{prefix}-images-idx3-ubyte{suffix}", images[..., 0], gzip_file=gzip)
-        idx_lib.write_idx(
-            folder / f"{prefix}-labels-idx1-ubyte{suffix}", labels.astype(np.uint8), gzip_file=gzip
-        )
-        out[split] = (images, labels)
-    return out
+  Returns:
+    ``{'train': (images, labels), 'test': (images, labels)}`` as written,
+    images ``uint8 [N, H, W, 1]``, labels ``int32 [N]``.
+  """
+  _check_counts(n_train=n_train, n_test=n_test)
+  h, w = shape
+  rng = np.random.default_rng(seed)
+  protos = _prototypes(rng, num_classes, (h, w, 1))
+  out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+  folder = Path(folder)
+  suffix = '.gz' if gzip else ''
+  for split, prefix, n in (('train', 'train', n_train), ('test', 't10k', n_test)):
+    images, labels = make_synthetic_split(rng, protos, n)
+    idx_lib.write_idx(
+      folder / f'{prefix}-images-idx3-ubyte{suffix}', images[..., 0], gzip_file=gzip
+    )
+    idx_lib.write_idx(
+      folder / f'{prefix}-labels-idx1-ubyte{suffix}', labels.astype(np.uint8), gzip_file=gzip
+    )
+    out[split] = (images, labels)
+  return out
 
 
 def write_synthetic_cifar10(
-    folder: str | os.PathLike[str],
-    n_per_batch: int,
-    n_test: int,
-    *,
-    seed: int,
+  folder: str | os.PathLike[str], n_per_batch: int, n_test: int, *, seed: int
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Writes ``<folder>/cifar-10-batches-py/`` with synthetic learnable data.
+  """Writes ``<folder>/cifar-10-batches-py/`` with synthetic learnable data.
 
-    The five training batches, ``test_batch`` and ``batches.meta`` are pickled
-    exactly like the original ones (see :mod:`stochep_jax.data.cifar`).
+  The five training batches, ``test_batch`` and ``batches.meta`` are pickled
+  exactly like the original ones (see :mod:`stochep_jax.data.cifar`).
 
-    Args:
-      folder: Destination; the batches go to ``folder/cifar-10-batches-py``.
-      n_per_batch: Examples per training batch (train has ``5 * n_per_batch``).
-      n_test: Number of test examples.
-      seed: Random seed (the files are identical for a seed).
+  Args:
+    folder: Destination; the batches go to ``folder/cifar-10-batches-py``.
+    n_per_batch: Examples per training batch (train has ``5 * n_per_batch``).
+    n_test: Number of test examples.
+    seed: Random seed (the files are identical for a seed).
 
-    Returns:
-      ``{'train': (images, labels), 'test': (images, labels)}`` as written,
-      images ``uint8 [N, 32, 32, 3]`` (HWC; train = batches 1..5 in order).
-    """
-    _check_counts(n_per_batch=n_per_batch, n_test=n_test)
-    rng = np.random.default_rng(seed)
-    protos = _prototypes(rng, len(cifar_lib.CIFAR10_LABEL_NAMES), (32, 32, 3))
-    out_dir = Path(folder) / "cifar-10-batches-py"
-    parts = []
-    for b in range(1, 6):
-        images, labels = make_synthetic_split(rng, protos, n_per_batch)
-        cifar_lib.write_cifar_batch(
-            out_dir / f"data_batch_{b}", images, labels, batch_label=f"training batch {b} of 5"
-        )
-        parts.append((images, labels))
-    test = make_synthetic_split(rng, protos, n_test)
-    cifar_lib.write_cifar_batch(out_dir / "test_batch", *test, batch_label="testing batch 1 of 1")
-    cifar_lib.write_cifar_meta(out_dir / "batches.meta", num_cases_per_batch=n_per_batch)
-    train = (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
-    return {"train": train, "test": test}
+  Returns:
+    ``{'train': (images, labels), 'test': (images, labels)}`` as written,
+    images ``uint8 [N, 32, 32, 3]`` (HWC; train = batches 1..5 in order).
+  """
+  _check_counts(n_per_batch=n_per_batch, n_test=n_test)
+  rng = np.random.default_rng(seed)
+  protos = _prototypes(rng, len(cifar_lib.CIFAR10_LABEL_NAMES), (32, 32, 3))
+  out_dir = Path(folder) / 'cifar-10-batches-py'
+  parts = []
+  for b in range(1, 6):
+    images, labels = make_synthetic_split(rng, protos, n_per_batch)
+    cifar_lib.write_cifar_batch(
+      out_dir / f'data_batch_{b}', images, labels, batch_label=f'training batch {b} of 5'
+    )
+    parts.append((images, labels))
+  test = make_synthetic_split(rng, protos, n_test)
+  cifar_lib.write_cifar_batch(out_dir / 'test_batch', *test, batch_label='testing batch 1 of 1')
+  cifar_lib.write_cifar_meta(out_dir / 'batches.meta', num_cases_per_batch=n_per_batch)
+  train = (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+  return {'train': train, 'test': test}
