@@ -169,6 +169,8 @@ class StochEP(NeuronModel):
       (the surrogate of SNN BPTT, SPEC 5). Forward values then equal the
       spikes only up to float rounding; leave False for EP.
     noise_bits: resolution of the uniforms (``noise.uniform``): 32 or 8.
+    generator: the uniforms' generator (``noise.uniform``): ``'threefry'``
+      (``jax.random``) or ``'hash'`` (a keyed integer hash, several times cheaper).
   """
 
   decay: float = 0.5
@@ -177,6 +179,7 @@ class StochEP(NeuronModel):
   stochastic: bool = True
   straight_through: bool = False
   noise_bits: int = 32
+  generator: str = 'threefry'
 
   def __post_init__(self):
     if not 0.0 <= self.decay < 1.0:
@@ -198,7 +201,7 @@ class StochEP(NeuronModel):
   def noise(self, key, shape, dtype=jnp.float32):
     if not self.stochastic:
       return None
-    return noise_lib.uniform(key, shape, self.noise_bits, dtype)
+    return noise_lib.uniform(key, shape, self.noise_bits, dtype, self.generator)
 
   def update(self, state, current, noise=None):
     u = self.decay * state.u + (1.0 - self.decay) * current
@@ -276,6 +279,7 @@ class OConnor(NeuronModel):
       encoded value is in [0, 1]).
     rho: activation name.
     noise_bits: resolution of the stochastic encoder's uniforms.
+    generator: their generator (``noise.uniform``): ``'threefry'`` or ``'hash'``.
   """
 
   encoder: str = 'stochastic'
@@ -285,6 +289,7 @@ class OConnor(NeuronModel):
   v_th: float = 0.5
   rho: str = 'hard_sigmoid'
   noise_bits: int = 32
+  generator: str = 'threefry'
 
   def __post_init__(self):
     if self.encoder not in OC19_ENCODERS:
@@ -309,7 +314,7 @@ class OConnor(NeuronModel):
   def noise(self, key, shape, dtype=jnp.float32):
     if self.encoder != 'stochastic':
       return None
-    return noise_lib.uniform(key, shape, self.noise_bits, dtype)
+    return noise_lib.uniform(key, shape, self.noise_bits, dtype, self.generator)
 
   def update(self, state, current, noise=None):
     rho = activations.get(self.rho)
