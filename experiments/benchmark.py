@@ -27,7 +27,7 @@ runs one device's share of the batch; ``--cpu_devices=1`` gives the single-devic
 step, whose many small per-step kernels XLA:CPU splits over the cores
 (BUILD_NOTES.md section 5 compares the two).
 
-FLOPs per training step, with F_ℓ = ``connection.flops`` (2 × multiply-adds of F_ℓ for
+FLOPs per training step, with F_ℓ = ``opcount.flops`` (2 × multiply-adds of F_ℓ for
 one example), B the batch, T = T_free + 2 T_nudge steps:
 
     B · [ T · Σ_{ℓ≥2} 2 F_ℓ            (forward and backward currents of every step)
@@ -60,6 +60,7 @@ from absl import app, flags  # noqa: E402
 import stochep_jax as sep  # noqa: E402
 from stochep_jax import (
   launch,  # noqa: E402
+  opcount,  # noqa: E402
   parallel,  # noqa: E402
   training,  # noqa: E402
 )
@@ -157,7 +158,7 @@ def flop_count(sim, w, nominal: bool = False) -> float:
   """The analytic count of the module docstring, in FLOPs per step."""
   net = sim.network
   in_shapes = (tuple(net.input_shape),) + net.layer_shapes[:-1]
-  f = [c.flops(s, nominal=nominal) for c, s in zip(net.connections, in_shapes)]
+  f = [opcount.flops(c, s, nominal=nominal) for c, s in zip(net.connections, in_shapes)]
   training_step = w['t_nudge'] > 0
   t = w['t_free'] + (2 * w['t_nudge'] if training_step else 0)
   drive = t if not sim.encoder.static else (3 if training_step else 1)
@@ -173,8 +174,8 @@ def dominant_gemm(sim, w) -> tuple[int, int, int]:
   if isinstance(c, sep.Conv):  # the largest conv layer's im2col product
     shapes = (tuple(net.input_shape),) + net.layer_shapes[:-1]
     conv = [(cc, s) for cc, s in zip(net.connections, shapes) if isinstance(cc, sep.Conv)]
-    cc, s = max(conv, key=lambda p: p[0].flops(p[1]))
-    m, k, n = cc.gemm_shape(s)
+    cc, s = max(conv, key=lambda p: opcount.flops(*p))
+    m, k, n = opcount.gemm_shape(cc, s)
     return (w['batch'] * m, k, n)
   return (rows, int(np.prod(net.input_shape)), c.features)
 

@@ -87,10 +87,6 @@ class Dense:
       params['b'] = jax.random.uniform(kb, (self.features,), dtype, -bound, bound)
     return params
 
-  def flops(self, in_shape, nominal: bool = False) -> int:
-    """Multiply-adds ×2 of F(s) for one example (the bias is not counted)."""
-    return 2 * math.prod(in_shape) * self.features
-
   def apply(self, params, s):
     s = s.reshape(s.shape[0], -1)
     y = s @ params['w']
@@ -330,41 +326,6 @@ class Conv:
       and self.pool == 'avg'
       and (self.alpha is None or self.alpha == self.pool_size**2)
     )
-
-  def _geometry(self, in_shape, fused: bool):
-    kh, kw, cin, cout = self._kernel_shape(in_shape)
-    strides = _pairs(self.strides)
-    if isinstance(self.padding, str):
-      pads = lax.padtype_to_pads(in_shape[:2], (kh, kw), strides, self.padding.upper())
-    else:
-      pads = tuple((p, p) for p in _pairs(self.padding))
-    if fused:
-      f = self.pool_size
-      kh, kw = kh + strides[0] * (f - 1), kw + strides[1] * (f - 1)
-      strides = (strides[0] * f, strides[1] * f)
-    ho, wo = (
-      (n + lo + hi - k) // st + 1
-      for n, (lo, hi), k, st in zip(in_shape[:2], pads, (kh, kw), strides)
-    )
-    return ho * wo, kh * kw * cin, cout
-
-  def gemm_shape(self, in_shape) -> tuple[int, int, int]:
-    """(m, k, n) per example of the convolution as computed: (H'·W', kh·kw·C_in, C_out).
-
-    With ``fuse_pool`` it is the pooled-kernel convolution's; ``impl='im2col'``
-    runs it as one ``[B·m, k] @ [k, n]`` product.
-    """
-    return self._geometry(in_shape, self._fused())
-
-  def flops(self, in_shape, nominal: bool = False) -> int:
-    """2 × multiply-adds of the convolution for one example (pooling, bias not counted).
-
-    By default the computation as performed (the pooled-kernel convolution
-    when ``fuse_pool`` applies); ``nominal=True`` counts the plain k×k
-    convolution before pooling (the count a non-fused simulator performs).
-    """
-    m, k, n = self._geometry(in_shape, self._fused() and not nominal)
-    return 2 * m * k * n
 
   def init(self, key, in_shape, dtype=jnp.float32):
     shape = self._kernel_shape(in_shape)
