@@ -13,8 +13,9 @@ Encoders:
 * ``AnalogInput`` (default **[choice]**): x is injected as an analog current.
 * ``BernoulliInput``: x^t ~ Bernoulli(x) per pixel and step (x in [0, 1]).
 * ``FrameInput``: time-varying input ``x`` of shape [B, F, ...]; frames are
-  spread evenly over the free phase and the nudge phases see the last frame
-  **[choice]**.
+  spread evenly over the free phase; what the nudge phases see is
+  ``nudge_input`` **[choice]**: the last frame (default), the time-averaged
+  frame, or the sequence continuing to play (cycling).
 """
 
 from __future__ import annotations
@@ -80,31 +81,83 @@ class BernoulliInput:
     return tuple(x_shape[1:])
 
 
+NUDGE_INPUTS = ('last', 'mean', 'continue')
+
+
 @ENCODERS.register('frames')
 @dataclasses.dataclass(frozen=True)
 class FrameInput:
-  """A frame sequence x[:, f] spread over the free phase of ``t_free`` steps.
+  """A frame sequence x[:, f] (F frames) spread over the free phase of ``t_free`` steps.
 
-  Step t sees frame min(⌊t F / t_free⌋, F − 1); nudge phases (t ≥ t_free) see
-  the last frame.
+  Free phase: step t < t_free sees frame ⌊t F / t_free⌋. What the nudge
+  phases (t ≥ t_free, both start at t_free) see is ``nudge_input``
+  **[choice]**:
+
+  * ``'last'`` (default): frame F − 1 (a time-varying input then settles on its
+    last frame, SPEC 4.1);
+  * ``'mean'``: the time-averaged frame (1/F) Σ_f x[:, f];
+  * ``'continue'``: the sequence keeps playing at the same rate, cycling: step t
+    sees frame ⌊t F / t_free⌋ mod F, so the nudge phases restart at frame 0
+    at t = t_free and see frame ⌊(t − t_free) F / t_free⌋ mod F.
+
+  ``mean(x)``, the input at which EP evaluates ∂Φ/∂θ, is what the nudged
+  rates were measured with: the last frame, the averaged frame, or for
+  ``'continue'`` the average of the frames of the rate window (steps
+  t_free + t_nudge − k_avg … t_free + t_nudge − 1) when ``t_nudge`` and
+  ``k_avg`` are given, else the average of all frames. Configs should tie
+  those two to the ``ep`` block (``config.ep.get_ref('k_avg')``).
+
+  Attributes:
+    t_free: free-phase length in steps.
+    nudge_input: ``'last'``, ``'mean'`` or ``'continue'``.
+    t_nudge: nudge-phase length (used by ``'continue'`` only; 0 = unknown).
+    k_avg: rate window of the nudge phases (``'continue'`` only; 0 = unknown).
   """
 
   t_free: int
+  nudge_input: str = 'last'
+  t_nudge: int = 0
+  k_avg: int = 0
   static = False
+
+  def __post_init__(self):
+    if self.nudge_input not in NUDGE_INPUTS:
+      raise ValueError(
+        f'FrameInput nudge_input must be one of {NUDGE_INPUTS}, got {self.nudge_input!r}'
+      )
+    if self.t_free < 1:
+      raise ValueError(f'FrameInput t_free must be >= 1, got {self.t_free}')
+    if self.k_avg < 0 or self.t_nudge < 0 or (self.t_nudge and self.k_avg > self.t_nudge):
+      raise ValueError(
+        f'FrameInput needs 0 <= k_avg <= t_nudge, got k_avg={self.k_avg}, t_nudge={self.t_nudge}'
+      )
 
   def noise(self, key, shape, dtype=jnp.float32):
     del key, shape, dtype
     return None
 
   def frame_index(self, t, num_frames):
-    return jnp.minimum((t * num_frames) // self.t_free, num_frames - 1)
+    """The frame step t sees (free phase, and nudge phases for 'last'/'continue')."""
+    played = (t * num_frames) // self.t_free
+    if self.nudge_input == 'continue':
+      return played % num_frames
+    return jnp.minimum(played, num_frames - 1)
 
   def encode(self, x, noise, t):
     del noise
-    return jnp.take(x, self.frame_index(t, x.shape[1]), axis=1)
+    frame = jnp.take(x, self.frame_index(t, x.shape[1]), axis=1)
+    if self.nudge_input == 'mean':
+      return jnp.where(t >= self.t_free, jnp.mean(x, axis=1), frame)
+    return frame
 
   def mean(self, x):
-    return x[:, -1]
+    if self.nudge_input == 'last':
+      return x[:, -1]
+    if self.nudge_input == 'continue' and self.t_nudge and self.k_avg:
+      start = self.t_free + self.t_nudge - self.k_avg
+      idx = self.frame_index(jnp.arange(start, start + self.k_avg), x.shape[1])
+      return jnp.mean(jnp.take(x, idx, axis=1), axis=1)
+    return jnp.mean(x, axis=1)
 
   def example_shape(self, x_shape):
     return tuple(x_shape[2:])
