@@ -3,6 +3,7 @@
     python experiments/benchmark.py --out=bench.json                  # all workloads
     python experiments/benchmark.py --workloads=crnn_fc,inference_fc  # a subset
     python experiments/benchmark.py --noise_bits=32 --chunk=1 ...     # a speed option off
+    python experiments/benchmark.py --workloads= --generator_draws=4194304  # generators only
 
 Workloads (symmetric EP, one optax SGD update per step, random inputs in [0, 1]):
 
@@ -12,6 +13,12 @@ Workloads (symmetric EP, one optax SGD update per step, random inputs in [0, 1])
 * ``conv_2c2fc``            StochEP 2C2FC (conv 128, conv 256, FC 512), batch 32,
                             T_free 100, T_nudge 25 (×2)
 * ``inference_fc``          StochEP 784-512-10 free phase only (T_free 250, batch 128)
+
+Stochastic workloads draw their uniforms with ``--generator`` (``hash`` by default,
+``threefry`` the ``jax.random`` one) at ``--noise_bits``. The ``generators`` section
+gives each generator's own throughput: ``uniforms_per_s`` of threefry and hash at 32
+and 8 bits (512 per key, vmapped over per-example keys, as a phase draws them; timed
+interleaved in the same run) and ``speedup_vs_threefry32``.
 
 For each: ``ms_per_step`` (median of ``--repeats`` ≥ 5 timed steps after two warm-up
 steps; compilation excluded), ``samples_per_s``, ``compile_s`` (lower + compile),
@@ -76,6 +83,15 @@ flags.DEFINE_integer('repeats', 7, 'Timed steps (median reported); at least 5.')
 flags.DEFINE_integer('chunk', 25, 'Simulator.chunk: steps of noise/drive generated at once.')
 flags.DEFINE_integer('unroll', 1, 'Simulator.unroll: lax.scan unroll factor.')
 flags.DEFINE_integer('noise_bits', 8, 'Resolution of the uniforms (noise.uniform): 8 or 32.')
+flags.DEFINE_enum(
+  'generator', 'hash', list(sep.noise.GENERATORS), 'Generator of the uniforms (noise.uniform).'
+)
+flags.DEFINE_integer(
+  'generator_draws',
+  1 << 21,
+  'Uniforms per timed call of the "generators" section (draws/s of every generator '
+  'and resolution, interleaved, one device); 0 skips it.',
+)
 flags.DEFINE_bool(
   'threefry_partitionable',
   True,
@@ -133,6 +149,13 @@ WORKLOADS = {
 }
 
 
+def _noise(registry, name):
+  """``noise_bits`` and ``generator`` from the flags, for the models that take them."""
+  fields = {f.name for f in dataclasses.fields(registry.get(name)) if f.init}
+  wanted = dict(noise_bits=FLAGS.noise_bits, generator=FLAGS.generator)
+  return {k: v for k, v in wanted.items() if k in fields}
+
+
 def build(w):
   if w['arch'] == 'dense':
     net = sep.dense(784, [512], 10)
@@ -147,8 +170,8 @@ def build(w):
         for c in net.connections
       ),
     )
-  neuron = sep.NEURONS.make(w['neuron'], decay=0.5, kappa=1.0, noise_bits=FLAGS.noise_bits)
-  encoder = sep.ENCODERS.make(w['encoder'], noise_bits=FLAGS.noise_bits)
+  neuron = sep.NEURONS.make(w['neuron'], decay=0.5, kappa=1.0, **_noise(sep.NEURONS, w['neuron']))
+  encoder = sep.ENCODERS.make(w['encoder'], **_noise(sep.ENCODERS, w['encoder']))
   if encoder.static and not FLAGS.hoist_drive:
     encoder = PerStepAnalogInput()
   return sep.Simulator(net, neuron, encoder, chunk=FLAGS.chunk, unroll=FLAGS.unroll)
@@ -278,6 +301,34 @@ def run(name):
   }
 
 
+def generator_throughput(draws: int, repeats: int) -> dict:
+  """Uniforms per second of each (generator, bits), drawn as a phase draws them:
+  512 per key, vmapped over draws // 512 per-example keys, materialised.
+  Timed interleaved (every variant once per round), median of ``repeats`` rounds."""
+  n = 512
+  keys = sep.example_keys(jax.random.key(0), jnp.arange(max(draws // n, 1)))
+  fns = {
+    f'{g}{b}': jax.jit(jax.vmap(lambda k, g=g, b=b: sep.noise.uniform(k, (n,), b, jnp.float32, g)))
+    for g in sep.noise.GENERATORS
+    for b in sep.noise.VALID_BITS
+  }
+  times = {name: [] for name in fns}
+  for f in fns.values():
+    jax.block_until_ready(f(keys))
+  for _ in range(repeats):
+    for name, f in fns.items():
+      t = time.perf_counter()
+      jax.block_until_ready(f(keys))
+      times[name].append(time.perf_counter() - t)
+  total = keys.shape[0] * n
+  rates = {name: total / float(np.median(ts)) for name, ts in times.items()}
+  return {
+    'draws_per_call': total,
+    'uniforms_per_s': rates,
+    'speedup_vs_threefry32': {name: r / rates['threefry32'] for name, r in rates.items()},
+  }
+
+
 def main(argv):
   del argv
   if FLAGS.repeats < 5:
@@ -291,10 +342,15 @@ def main(argv):
     for name in FLAGS.workloads:
       results[name] = run(name)
       print(f'{name}: {results[name]["ms_per_step"]:.1f} ms/step', file=sys.stderr, flush=True)
+    generators = None
+    if FLAGS.generator_draws:
+      generators = generator_throughput(FLAGS.generator_draws, FLAGS.repeats)
+      for name, r in generators['uniforms_per_s'].items():
+        print(f'generator {name}: {r / 1e6:.0f} M uniforms/s', file=sys.stderr, flush=True)
   shapes = sorted({tuple(r['dominant_gemm']) for r in results.values()})
   by_method = {f'{m}x{k}x{n}': gemm_peaks(m, k, n, _mesh(m)) for m, k, n in shapes}
   peaks = {s: max(r.values()) for s, r in by_method.items()}
-  peak = max(peaks.values())
+  peak = max(peaks.values()) if peaks else None
   for r in results.values():
     r['efficiency'] = r['gflops'] / peak
     r['peak_own_shape_gflops'] = peaks['{}x{}x{}'.format(*r['dominant_gemm'])]
@@ -303,12 +359,15 @@ def main(argv):
     'gemm_peaks_by_shape': peaks,
     'gemm_peaks_by_method': by_method,
     'workloads': results,
+    **({'generators': generators} if generators else {}),
     'options': {
       k: FLAGS[k].value
       for k in (
         'chunk',
         'unroll',
         'noise_bits',
+        'generator',
+        'generator_draws',
         'threefry_partitionable',
         'donate',
         'dtype',
