@@ -62,13 +62,15 @@ class BernoulliInput:
 
   Attributes:
     noise_bits: resolution of the uniforms (see ``noise.uniform``).
+    generator: their generator, ``'threefry'`` or ``'hash'`` (``noise.uniform``).
   """
 
   noise_bits: int = 32
+  generator: str = 'threefry'
   static = False
 
   def noise(self, key, shape, dtype=jnp.float32):
-    return noise_lib.uniform(key, shape, self.noise_bits, dtype)
+    return noise_lib.uniform(key, shape, self.noise_bits, dtype, self.generator)
 
   def encode(self, x, noise, t):
     del t
