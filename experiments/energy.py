@@ -1,0 +1,251 @@
+"""Synaptic operations and energy per example: StochEP EP, CRNN EP, SNN BPTT and an ANN.
+
+    python experiments/energy.py --out=runs/energy.json                 # at initialisation
+    python experiments/energy.py --train_steps=50 --out=runs/energy.json  # trained briefly
+    python experiments/energy.py --workdir=runs/fmnist                  # a train.py checkpoint
+    python experiments/energy.py --smoke --out=/tmp/energy.json         # tiny, synthetic data
+
+For one batch of test images (``--batch``, Fashion-MNIST from ``--data_dir``) and one set of
+parameters, counts with ``stochep_jax.opcount`` (SPEC 9) the ACs and MACs per example of
+
+* ``stochep_ep``: inference = the free phase; training = free, +β and −β phases and EP's
+  weight update (two outer products per synapse), StochEP spikes (ACs), analog input (MACs);
+* ``crnn_ep``: the same phases with the deterministic CRNN (real-valued states: MACs);
+* ``snn_bptt``: inference as StochEP; training = the free phase (same T_free) and BPTT's
+  backward pass through it (dense MACs, ``opcount.bptt_training_ops``);
+* ``ann_bp``: a same-shape ReLU ANN (e.g. 784-512-10): forward MACs; training adds the
+  backward pass (weight gradients and error propagation).
+
+and their energy with ``opcount.EnergyModel`` (45 nm, E_AC 0.9 pJ, E_MAC 4.6 pJ; memory traffic
+left out). **[choice]** All four use the same parameters (so the activity differs only by the
+neuron model): a ``--workdir`` checkpoint's, else StochEP EP trained for ``--train_steps`` steps
+from initialisation (0 = at initialisation); the JSON's ``params_source`` says which.
+Writes the JSON to ``--out`` (or ``<workdir>/energy.json``) and prints a table.
+"""
+
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+from absl import app, flags  # noqa: E402
+
+import stochep_jax as sep  # noqa: E402
+from stochep_jax import data, launch, opcount, training  # noqa: E402
+
+FLAGS = flags.FLAGS
+METHODS = ('stochep_ep', 'crnn_ep', 'snn_bptt', 'ann_bp')
+
+# The default experiment's settings (base_config: StochEP 784-512-10) and a smoke variant.
+SETTINGS = dict(
+  hidden=(512,), t_free=100, t_nudge=40, beta=0.5, k_avg=30, decay=0.5, kappa=1.0, batch=128,
+  learning_rates=(0.2, 0.1), train_batch=128, n_perclass=1,
+)  # fmt: skip
+SMOKE = dict(SETTINGS, hidden=(32,), t_free=20, t_nudge=10, k_avg=5, batch=16, train_batch=32)
+
+
+def define_flags():
+  """The launcher's flags (defined only when run as a script, so figures.py can import this)."""
+  flags.DEFINE_string('workdir', None, 'A train.py workdir whose last checkpoint to count.')
+  flags.DEFINE_string('out', '', 'JSON output (default <workdir>/energy.json, else stdout only).')
+  flags.DEFINE_bool('smoke', False, 'Tiny network and synthetic data (seconds).')
+  flags.DEFINE_integer('train_steps', 0, 'Without --workdir: StochEP EP steps before counting.')
+  flags.DEFINE_integer('batch', 0, 'Test images counted (0 = the settings default: 128).')
+  flags.DEFINE_string('data_dir', '/usr/share/datasets/fashion-mnist', 'Fashion-MNIST IDX files.')
+  flags.DEFINE_integer('seed', 0, 'Seed of initialisation, training and spikes.')
+
+
+# --------------------------------------------------------------------------
+# Building blocks (also used by experiments/figures.py)
+# --------------------------------------------------------------------------
+def simulators(network, s: dict):
+  """(StochEP simulator, CRNN simulator, EP settings, BPTT settings) for settings ``s``."""
+  stoch = sep.Simulator(network, sep.StochEP(decay=s['decay'], kappa=s['kappa']), chunk=25)
+  crnn = sep.Simulator(network, sep.CRNN())
+  ep = sep.EP(s['t_free'], s['t_nudge'], beta=s['beta'], k_avg=s['k_avg'])
+  return stoch, crnn, ep, sep.BPTT(t_free=s['t_free'], k_avg=s['k_avg'])
+
+
+def load_images(data_dir: str, split: str, n: int, offset: int = 0):
+  """The first ``n`` images of a split (from ``offset``), float32 in [0, 1] flattened, and labels."""
+  images, labels = data.read_original_split('fashion_mnist', split, data_dir)
+  sl = slice(offset, offset + n)
+  x = images[sl].reshape(len(images[sl]), -1).astype(np.float32) / 255.0
+  return x, labels[sl].astype(np.int32)
+
+
+def synthetic_dir(folder: str, n_train: int = 512, n_test: int = 128) -> str:
+  """Synthetic Fashion-MNIST-format IDX files in ``folder`` (``data.write_synthetic_idx``)."""
+  data.write_synthetic_idx(folder, n_train, n_test, seed=0)
+  return folder
+
+
+def train_briefly(sim, ep, params, x, y, steps: int, batch: int, learning_rates, seed: int = 0):
+  """``steps`` EP SGD steps on (x, y) batches in order (wrapping around); returns params."""
+  if steps <= 0:
+    return params
+  opt = training.make_optimizer(params, list(learning_rates)[: sim.network.num_layers])
+  grad_fn = sep.estimators.ESTIMATORS.make('ep', sim=sim, **dataclasses.asdict(ep))
+  step = jax.jit(training.make_train_step(grad_fn, opt))
+  state = training.init_train_state(params, opt)
+  key = jax.random.key(seed + 1)
+  n = len(x)
+  for i in range(steps):
+    idx = (np.arange(batch) + i * batch) % n
+    b = {'image': jnp.asarray(x[idx]), 'label': jnp.asarray(y[idx]), 'index': jnp.asarray(idx)}
+    state, _ = step(state, b, key)
+  return state.params
+
+
+def load_checkpoint(workdir: str):
+  """(network, params, settings overrides) of a train.py workdir's last checkpoint."""
+  import ml_collections
+  import orbax.checkpoint as ocp
+  from flax import serialization
+
+  from stochep_jax import experiment
+
+  with open(os.path.join(workdir, 'metrics.json')) as f:
+    config = ml_collections.ConfigDict(json.load(f)['config'])
+  sim = experiment.build_simulator(config)
+  template = sim.network.init(experiment.run_keys(config)[0])
+  with ocp.CheckpointManager(
+    os.path.abspath(os.path.join(workdir, experiment.CHECKPOINT_DIR))
+  ) as mngr:
+    epoch = mngr.latest_step()
+    restored = mngr.restore(epoch, args=ocp.args.Composite(state=ocp.args.StandardRestore()))
+  params = serialization.from_state_dict(template, restored['state']['params'])
+  ep = config.ep
+  over = dict(t_free=ep.t_free, t_nudge=ep.t_nudge, beta=ep.beta, k_avg=ep.k_avg)
+  if 'decay' in config.neuron:
+    over.update(decay=config.neuron.decay, kappa=config.neuron.kappa)
+  return sim.network, params, over, f'checkpoint {workdir} epoch {epoch}'
+
+
+def _row(inference, training_counts, model: opcount.EnergyModel):
+  def summary(c):
+    t = opcount.totals(c)
+    return {'ac': t['ac'], 'mac': t['mac'], 'pj': model.pj(c)}
+
+  return {
+    'inference': summary(inference),
+    'training': summary(training_counts),
+    'counts': {'inference': inference, 'training': training_counts},
+  }
+
+
+def energy_report(network, params, x, y, settings: dict, *, key, params_source: str,
+                  model: opcount.EnergyModel | None = None) -> dict:  # fmt: skip
+  """The report of the module docstring for one batch (x [B, 784], y [B])."""
+  model = model or opcount.EnergyModel()
+  stoch, crnn, ep, bptt = simulators(network, settings)
+  x, y = jnp.asarray(x), jnp.asarray(y)
+  s_inf = opcount.inference_ops(stoch, params, x, key, t_free=ep.t_free)
+  rows = {
+    'stochep_ep': _row(s_inf, opcount.ep_training_ops(stoch, ep, params, x, y, key), model),
+    'crnn_ep': _row(
+      opcount.inference_ops(crnn, params, x, None, t_free=ep.t_free),
+      opcount.ep_training_ops(crnn, ep, params, x, y, None),
+      model,
+    ),
+    'snn_bptt': _row(s_inf, opcount.bptt_training_ops(stoch, bptt, params, x, y, key), model),
+  }
+  sizes = [int(np.prod(network.input_shape))] + [int(np.prod(s)) for s in network.layer_shapes]
+  ann = opcount.ann_ops(sizes)
+  rows['ann_bp'] = _row({'forward': ann['forward']}, ann, model)
+  ratios = {}
+  for phase in ('inference', 'training'):
+    base = rows['stochep_ep'][phase]['pj']
+    for m in METHODS[1:]:
+      ratios[f'{m}_over_stochep_ep_{phase}_pj'] = rows[m][phase]['pj'] / base
+  ratios['snn_bptt_over_stochep_ep_training_ops'] = sum(
+    rows['snn_bptt']['training'][k] for k in ('ac', 'mac')
+  ) / sum(rows['stochep_ep']['training'][k] for k in ('ac', 'mac'))
+  return {
+    'params_source': params_source,
+    'architecture': '-'.join(str(n) for n in sizes),
+    'settings': {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()},
+    'batch': int(x.shape[0]),
+    'energy_model': dataclasses.asdict(model),
+    'left_out': 'memory traffic (weight/state reads and writes, BPTT trajectory storage), '
+    'elementwise neuron updates, random numbers, pooling and biases, the optimizer update',
+    'conventions': {
+      'spikes': 'binary presynaptic value: 1 AC per synapse; real value: 1 MAC; zeros free',
+      'static_input': 'analog input drive F_1(x) computed once per phase',
+      'ep_update': '2 MACs per synapse (outer products at the +beta and -beta rates)',
+      'bptt_backward': 'dense MACs: T * sum_{l>=2} 4 S_l + S_1',
+      'ann': 'forward S; backward S (weight gradients) + S of every layer but the first',
+    },
+    'methods': rows,
+    'ratios': ratios,
+  }
+
+
+def format_table(report: dict) -> str:
+  """A text table of the report: per method, inference and training ACs, MACs and pJ."""
+  head = f'{"method":<11} {"phase":<9} {"ACs":>12} {"MACs":>12} {"pJ":>12} {"× StochEP":>9}'
+  lines = [f'{report["architecture"]}, {report["params_source"]}, per example', head]
+  for m in METHODS:
+    for phase in ('inference', 'training'):
+      r = report['methods'][m][phase]
+      ratio = r['pj'] / report['methods']['stochep_ep'][phase]['pj']
+      lines.append(
+        f'{m:<11} {phase:<9} {r["ac"]:12.4g} {r["mac"]:12.4g} {r["pj"]:12.4g} {ratio:9.3g}'
+      )
+  return '\n'.join(lines)
+
+
+def run(workdir=None, smoke=False, train_steps=0, batch=0, data_dir='', seed=0, out=''):
+  """Everything ``main`` does; returns the report."""
+  start = time.time()
+  s = dict(SMOKE if smoke else SETTINGS)
+  if batch:
+    s['batch'] = batch
+  with tempfile.TemporaryDirectory() as tmp:
+    if smoke:
+      data_dir = synthetic_dir(tmp)
+    x, y = load_images(data_dir, 'test', s['batch'])
+    if workdir:
+      network, params, over, source = load_checkpoint(workdir)
+      s.update(over)
+    else:
+      network = sep.dense(784, list(s['hidden']), 10)
+      params = network.init(jax.random.key(seed))
+      source = 'initialisation'
+      if train_steps:
+        xt, yt = load_images(data_dir, 'train', train_steps * s['train_batch'])
+        stoch, _, ep, _ = simulators(network, s)
+        params = train_briefly(stoch, ep, params, xt, yt, train_steps, s['train_batch'],
+                               s['learning_rates'], seed)  # fmt: skip
+        source = f'StochEP EP, {train_steps} SGD steps of batch {s["train_batch"]} from init'
+  report = energy_report(network, params, x, y, s, key=jax.random.key(seed + 2),
+                         params_source=source)  # fmt: skip
+  report['data'] = 'synthetic' if smoke else data_dir
+  report['wall_seconds'] = time.time() - start
+  out = out or (os.path.join(workdir, 'energy.json') if workdir else '')
+  if out:
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with open(out, 'w') as f:
+      json.dump(report, f, indent=1)
+  return report
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError('Too many command-line arguments.')
+  r = run(FLAGS.workdir, FLAGS.smoke, FLAGS.train_steps, FLAGS.batch, FLAGS.data_dir,
+          FLAGS.seed, FLAGS.out)  # fmt: skip
+  print(format_table(r))
+  print(f'{r["wall_seconds"]:.1f}s')
+
+
+if __name__ == '__main__':
+  define_flags()
+  launch.run(main)
