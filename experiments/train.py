@@ -19,13 +19,12 @@ import math
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import jax
+from absl import app, flags, logging
+from ml_collections import config_flags
 
-import jax  # noqa: E402
-from absl import app, flags, logging  # noqa: E402
-from ml_collections import config_flags  # noqa: E402
-
-from stochep_jax import data, experiment, launch, parallel  # noqa: E402
+from stochep_jax import data, experiment, launch, parallel, validate
+from stochep_jax import workdir as workdir_lib
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'Directory for checkpoints and metrics.json.')
@@ -47,7 +46,14 @@ flags.DEFINE_integer(
   '(0: one per core, fewer if needed to divide the batch sizes). Only the '
   'CPU backend; XLA_FLAGS, if it forces a count, wins.',
 )
-flags.mark_flags_as_required(['config', 'workdir'])
+flags.DEFINE_bool(
+  'allow_config_change',
+  False,
+  'Resume although result-changing config fields differ from the recorded ones '
+  '(metrics.json then records which epochs ran with which settings).',
+)
+flags.DEFINE_bool('print_config', False, 'Print every config field with its value and exit.')
+flags.mark_flags_as_required(['config'])
 
 
 def cpu_devices(requested: int, config, num_processes: int = 1, cores: int | None = None) -> int:
@@ -65,18 +71,31 @@ def cpu_devices(requested: int, config, num_processes: int = 1, cores: int | Non
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError('Too many command-line arguments.')
-  parallel.set_cpu_devices(cpu_devices(FLAGS.cpu_devices, FLAGS.config, FLAGS.num_processes or 1))
-  if FLAGS.coordinator_address or FLAGS.distributed:
-    parallel.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
-  logging.info(
-    'JAX process %d/%d, local devices %s',
-    jax.process_index(),
-    jax.process_count(),
-    jax.local_devices(),
-  )
+  if FLAGS.print_config:
+    print(FLAGS.config)
+    return
+  if not FLAGS.workdir:
+    sys.exit('error: --workdir is required (the folder of checkpoints and metrics.json)')
   try:
-    experiment.train_and_evaluate(FLAGS.config, FLAGS.workdir)
-  except data.MissingDatasetError as e:
+    validate.check_fields(FLAGS.config)  # before devices, data or compilation
+    parallel.set_cpu_devices(cpu_devices(FLAGS.cpu_devices, FLAGS.config, FLAGS.num_processes or 1))
+    if FLAGS.coordinator_address or FLAGS.distributed:
+      parallel.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
+    logging.info(
+      'JAX process %d/%d, local devices %s',
+      jax.process_index(),
+      jax.process_count(),
+      jax.local_devices(),
+    )
+    experiment.train_and_evaluate(
+      FLAGS.config, FLAGS.workdir, allow_config_change=FLAGS.allow_config_change
+    )
+  except (
+    validate.ConfigError,
+    data.MissingDatasetError,
+    workdir_lib.WorkdirError,
+    experiment.DivergenceError,
+  ) as e:
     sys.exit(f'error: {e}')
 
 

@@ -38,6 +38,7 @@ from jax import lax
 
 from stochep_jax import energy as energy_lib
 from stochep_jax import inputs as inputs_lib
+from stochep_jax import keys as keys_lib
 
 Array = jax.Array
 Params = Any
@@ -58,14 +59,9 @@ class PhaseResult:
   trace: Any = None
 
 
-def example_keys(key: Array, indices: Array) -> Array:
-  """Per-example keys ``fold_in(key, index_i)`` (index = global example index)."""
-  return jax.vmap(jax.random.fold_in, (None, 0))(key, indices)
-
-
-def fold_in_each(keys: Array, data) -> Array:
-  """``fold_in(k_i, data)`` for every per-example key."""
-  return jax.vmap(jax.random.fold_in, (0, None))(keys, data)
+# The key tree lives in ``keys``; these two names stay importable from here.
+example_keys = keys_lib.example_keys
+fold_in_each = keys_lib.fold_in_each
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,10 +127,10 @@ class Simulator:
     ex_shape = self.encoder.example_shape(x_shape)
 
     def one(k, t):
-      kt = jax.random.fold_in(k, t)
-      enc = self.encoder.noise(jax.random.fold_in(kt, 0), ex_shape, dtype)
+      kt = keys_lib.time_key(k, t)
+      enc = self.encoder.noise(keys_lib.layer_key(kt, None), ex_shape, dtype)
       layers = tuple(
-        self.neuron.noise(jax.random.fold_in(kt, l + 1), shape, dtype)
+        self.neuron.noise(keys_lib.layer_key(kt, l), shape, dtype)
         for l, shape in enumerate(self.network.layer_shapes)
       )
       return enc, layers

@@ -47,6 +47,23 @@ Params = Any
 States = tuple[Array, ...]
 
 
+def group_name(i: int) -> str:
+  """The name of connection i's parameter group (0-based): ``layer1``, ``layer2``, ..."""
+  return f'layer{i + 1}'
+
+
+def param_groups(params: Params) -> dict[str, Any]:
+  """The parameter groups in order: ``layer1`` .. ``layerL``, then ``readout`` if it has any.
+
+  The one definition of the groups: one learning rate each (``training``), one
+  row each in the GDU report (``gdu``) and in ``Network.layer_names``.
+  """
+  groups = {group_name(i): p for i, p in enumerate(params['layers'])}
+  if jax.tree_util.tree_leaves(params['readout']):
+    groups['readout'] = params['readout']
+  return groups
+
+
 class Readout(Protocol):
   """Maps the last neuron layer to class scores and a per-example cost."""
 
@@ -154,7 +171,7 @@ class Network:
 
   def layer_names(self) -> list[str]:
     """Names of the parameter groups, in ``params`` order (for reports)."""
-    names = [f'layer{i + 1}' for i in range(self.num_layers)]
+    names = [group_name(i) for i in range(self.num_layers)]
     return names + (['readout'] if self.readout.out_units() is None else [])
 
   # -- parameters -----------------------------------------------------------

@@ -44,6 +44,7 @@ import jax
 import jax.numpy as jnp
 
 from stochep_jax import dynamics, registry
+from stochep_jax import keys as keys_lib
 
 Array = jax.Array
 Params = Any
@@ -52,9 +53,9 @@ Params = Any
 # returns gradient_fn(params, x, labels, key, indices) -> (grads, aux).
 ESTIMATORS = registry.Registry('gradient estimator')
 
-FREE, PLUS, MINUS = 0, 1, 2
-# The random-sign draw uses fold_in(key, SIGN_STREAM); example index 2**32 - 1 is reserved.
-SIGN_STREAM = 0xFFFFFFFF
+# Phase and stream numbers of the key tree (``stochep_jax.keys``).
+FREE, PLUS, MINUS = keys_lib.FREE, keys_lib.PLUS, keys_lib.MINUS
+SIGN_STREAM = keys_lib.SIGN_STREAM
 NUDGINGS = ('symmetric', 'one_sided', 'random_sign')
 
 
@@ -92,11 +93,10 @@ def _keys(key: Array | None, batch: int, indices: Array | None) -> Array | None:
     return None
   if indices is None:
     indices = jnp.arange(batch)
-  return dynamics.example_keys(key, indices)
+  return keys_lib.example_keys(key, indices)
 
 
-def _phase(keys, phase):
-  return None if keys is None else dynamics.fold_in_each(keys, phase)
+_phase = keys_lib.phase_keys
 
 
 def free_phase(
@@ -192,7 +192,7 @@ def ep_update(
     if ep.nudging == 'random_sign':
       if key is None:
         raise ValueError('random_sign nudging needs a key')
-      sign = jax.random.rademacher(jax.random.fold_in(key, SIGN_STREAM), (), jnp.int32)
+      sign = jax.random.rademacher(keys_lib.sign_key(key), (), jnp.int32)
       b1 = sign.astype(jnp.float32) * ep.beta
     b2, r1, r2 = 0.0, nudge(b1, PLUS), free.rates
 
@@ -246,7 +246,7 @@ def _gradient_fn_factory(settings_cls, estimate):
   """``make(sim, **settings) -> gradient_fn`` for an estimator and its settings class."""
 
   def make(sim: dynamics.Simulator, **settings):
-    chosen = registry.call_accepted(settings_cls, settings)
+    chosen = registry.call_strict(settings_cls, settings, f'{settings_cls.__name__} settings')
 
     def gradient_fn(params, x, labels, key, indices=None):
       return estimate(sim, chosen, params, x, labels, key, indices)
@@ -255,12 +255,12 @@ def _gradient_fn_factory(settings_cls, estimate):
 
   make.__doc__ = (
     f'``gradient_fn`` of {estimate.__name__} with ``{settings_cls.__name__}'
-    '(**settings)`` (unknown settings are ignored).'
+    '(**settings)`` (an unknown setting is a ValueError).'
   )
   return make
 
 
-make_ep_gradient_fn = ESTIMATORS.register('ep')(_gradient_fn_factory(EP, ep_gradient))
+ESTIMATORS.register('ep')(_gradient_fn_factory(EP, ep_gradient))
 
 
 # --------------------------------------------------------------------------
@@ -361,4 +361,4 @@ def bptt_gradient(
   return grads, aux
 
 
-make_bptt_gradient_fn = ESTIMATORS.register('bptt')(_gradient_fn_factory(BPTT, bptt_gradient))
+ESTIMATORS.register('bptt')(_gradient_fn_factory(BPTT, bptt_gradient))

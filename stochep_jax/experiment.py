@@ -1,15 +1,16 @@
 """``train_and_evaluate(config, workdir)``: what the launchers run.
 
-This is the one module that reads an ``ml_collections`` config: it builds the
-simulator and gradient estimator from registered names, loads the dataset
-through ``stochep_jax.data``, trains with ``training`` and keeps an orbax
-checkpoint per epoch (a restarted run with the same workdir resumes), and
-writes ``<workdir>/metrics.json``. See ``experiments/configs/`` for the fields.
+A short composition, flax-examples style: check the config, load the data,
+assemble the steps (``assembly``), restore the work folder (``workdir``), then
+per epoch train, evaluate, check, save and report (``reporting``). A run
+restarted with the same workdir resumes from its last completed epoch; a run
+that diverges stops with its last good checkpoint and ``metrics.json`` intact.
+See ``experiments/configs/base.py`` for the fields.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import os
 import time
 from typing import Any
@@ -18,103 +19,28 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-import orbax.checkpoint as ocp
 from absl import logging
-from flax import serialization
 
-from stochep_jax import (
-  architectures,
-  data,
-  dynamics,
-  estimators,
-  inputs,
-  neurons,
-  parallel,
-  training,
-)
+from stochep_jax import assembly, data, keys, parallel, reporting, training, validate
+from stochep_jax import workdir as workdir_lib
 
-CHECKPOINT_DIR = 'checkpoints'
+# Kept importable from here (they moved to ``assembly`` / ``keys`` / ``workdir``).
+AUGMENTATIONS = assembly.AUGMENTATIONS
+AUGMENT_STREAM = keys.AUGMENT_STREAM
+CHECKPOINT_DIR = workdir_lib.CHECKPOINT_DIR
+augmented = assembly.augmented
+build_simulator = assembly.simulator
+build_gradient_fn = assembly.gradient_fn
+build_free_fn = assembly.eval_fn
 
 
-def _dict(cfg) -> dict:
-  return cfg.to_dict() if isinstance(cfg, ml_collections.ConfigDict) else dict(cfg)
+class DivergenceError(RuntimeError):
+  """Training produced a non-finite loss, rate or parameter (the message says where)."""
 
 
-def build_simulator(config: ml_collections.ConfigDict) -> dynamics.Simulator:
-  """Network, neuron model and input encoder named by the config."""
-  spec = data.DATASETS[config.dataset]
-  net_cfg = _dict(config.network)
-  network = architectures.ARCHITECTURES.make(
-    net_cfg.pop('architecture'), input_shape=spec.image_shape, n_classes=spec.num_classes, **net_cfg
-  )
-  neuron_cfg = _dict(config.neuron)
-  neuron = neurons.NEURONS.make(neuron_cfg.pop('name'), **neuron_cfg)
-  input_cfg = _dict(config.input)
-  encoder = inputs.ENCODERS.make(input_cfg.pop('name'), t_free=config.ep.t_free, **input_cfg)
-  return dynamics.Simulator(network, neuron, encoder, **_dict(config.simulator))
-
-
-def run_keys(config: ml_collections.ConfigDict) -> tuple[jax.Array, jax.Array, jax.Array]:
-  """The run's (initialisation, training, evaluation) keys: fold_in(key(seed), 0 / 1 / 2)."""
-  root = jax.random.key(config.seed)
-  return tuple(jax.random.fold_in(root, i) for i in range(3))
-
-
-def build_gradient_fn(config: ml_collections.ConfigDict, sim: dynamics.Simulator):
-  """``gradient_fn`` of the estimator named by ``config.method`` (e.g. ``'ep'``).
-
-  Its inputs are augmented as the optional ``config.augment`` says (e.g.
-  ``('flip', 'crop')``; absent or empty: none).
-  """
-  gradient_fn = estimators.ESTIMATORS.make(config.method, sim=sim, **_dict(config.ep))
-  return augmented(gradient_fn, tuple(config.get('augment') or ()))
-
-
-# Training-time augmentations a config can name in ``config.augment`` (``stochep_jax.data``).
-AUGMENTATIONS = {'flip': data.random_flip, 'crop': data.random_crop}
-# Augmentation keys come from fold_in(batch key, AUGMENT_STREAM): example index 2**32 - 2 is
-# reserved (as 2**32 - 1 is for the random-sign draw), so they never meet the phases' keys.
-AUGMENT_STREAM = 0xFFFFFFFE
-
-
-def augmented(gradient_fn, names: tuple[str, ...]):
-  """``gradient_fn`` applied to augmented images (inside the jitted train step).
-
-  Augmentation j of example i uses the key
-  ``fold_in(fold_in(fold_in(key, AUGMENT_STREAM), index_i), j)``: it depends on
-  the batch key and the example's global index only.
-  """
-  unknown = set(names) - set(AUGMENTATIONS)
-  if unknown:
-    raise ValueError(
-      f'unknown augmentations {sorted(unknown)}; choose from {sorted(AUGMENTATIONS)}'
-    )
-  if not names:
-    return gradient_fn
-
-  def fn(params, x, labels, key, indices=None):
-    idx = jnp.arange(x.shape[0]) if indices is None else indices
-    keys = dynamics.example_keys(jax.random.fold_in(key, AUGMENT_STREAM), idx)
-    for j, name in enumerate(names):
-      x = AUGMENTATIONS[name](dynamics.fold_in_each(keys, j), x)
-    return gradient_fn(params, x, labels, key, indices)
-
-  return fn
-
-
-def build_free_fn(config: ml_collections.ConfigDict, sim: dynamics.Simulator):
-  """Inference: free phase → (scores, per-example cost, rates)."""
-  t_free, k_avg = config.ep.t_free, config.ep.k_avg
-
-  def free_fn(params, x, labels, key, indices):
-    res = estimators.free_phase(sim, params, x, key, steps=t_free, k_avg=k_avg, indices=indices)
-    return (
-      sim.network.scores(params, res.rates),
-      sim.network.cost(params, res.rates, labels),
-      res.rates,
-    )
-
-  return free_fn
+def run_keys(config: ml_collections.ConfigDict):
+  """The run's (init, train, eval) keys (``keys.run_keys(config.seed)``)."""
+  return keys.run_keys(config.seed)
 
 
 def _padded(batches, size: int):
@@ -152,6 +78,290 @@ def evaluate(
   return training.summarize(sums)
 
 
+class _FirstCall:
+  """Times a step's first call (compilation + one step) and keeps it out of the epochs."""
+
+  def __init__(self, fn, name: str, report):
+    self.fn, self.name, self.report = fn, name, report
+    self.seconds = None
+
+  def __call__(self, *args):
+    if self.seconds is not None:
+      return self.fn(*args)
+    t0 = time.perf_counter()
+    out = jax.block_until_ready(self.fn(*args))
+    self.seconds = time.perf_counter() - t0
+    self.report(self.name, self.seconds)
+    return out
+
+
+def _load(config):
+  """Train and test sources and their example counts (checked labels and images)."""
+  tfds_dir = config.get('tfds_dir') or None
+  spec = data.DATASETS[config.dataset]
+  if jax.process_count() == 1:  # one process: the split in memory (fastest)
+    sources = []
+    for split in ('train', 'test'):
+      images, labels = data.load_arrays(config.dataset, split, config.data_dir, tfds_dir)
+      data.check_examples(images, labels, spec.num_classes, f'{config.dataset} {split}')
+      sources.append(data.ArraySource(images, labels))
+  else:  # several: each reads only its slice of every batch
+    sources = [
+      data.SplitReader(config.dataset, split, config.data_dir, tfds_dir)
+      for split in ('train', 'test')
+    ]
+  sizes = [
+    min(len(s), config.get(f'{split}_subset') or len(s))
+    for s, split in zip(sources, ('train', 'test'))
+  ]
+  return sources, sizes
+
+
+@dataclasses.dataclass
+class _Steps:
+  train: Any
+  eval: Any
+  state: Any
+  steps_per_epoch: int
+  dtype: Any
+
+
+def _assemble(config, sim, mesh, n_train: int, report) -> _Steps:
+  init_key, train_key, eval_key = keys.run_keys(config.seed)
+  dtype = jnp.dtype(config.dtype)
+  params = sim.network.init(init_key, dtype)
+  steps_per_epoch = n_train // config.batch_size
+  optimizer = assembly.optimizer(config, params, steps_per_epoch)
+  state = parallel.replicate(training.init_train_state(params, optimizer), mesh)
+  train_fn = training.make_train_step(assembly.gradient_fn(config, sim), optimizer)
+  eval_fn = training.make_eval_step(assembly.eval_fn(config, sim))
+  train = parallel.paced(
+    parallel.data_parallel(lambda st, b: train_fn(st, b, train_key), mesh, donate_state=True), mesh
+  )
+  evaluate_ = parallel.paced(
+    parallel.data_parallel(lambda p, b: eval_fn(p, b, eval_key), mesh), mesh
+  )
+  return _Steps(
+    _FirstCall(train, 'train step', report),
+    _FirstCall(evaluate_, 'eval step', report),
+    state,
+    steps_per_epoch,
+    dtype,
+  )
+
+
+def _all_finite(tree) -> bool:
+  return bool(
+    jax.tree_util.tree_reduce(
+      lambda a, b: a & b, jax.tree_util.tree_map(lambda x: jnp.all(jnp.isfinite(x)), tree), True
+    )
+  )
+
+
+def _non_finite(metrics: dict) -> list[str]:
+  return [k for k, v in metrics.items() if not np.isfinite(v)]
+
+
+def _train_epoch(config, steps, source, epoch, limit, mesh, progress, last_good):
+  """One epoch of training: ``(state, metrics)``; raises DivergenceError on a non-finite loss."""
+  pidx, pcount = jax.process_index(), jax.process_count()
+  sums, state = None, steps.state
+  batches = data.reader_batches(
+    source,
+    config.batch_size,
+    limit=limit,
+    seed=config.seed,
+    epoch=epoch,
+    process_index=pidx,
+    process_count=pcount,
+  )
+  progress.start(epoch, config.num_epochs, steps.steps_per_epoch)
+  every = config.log_every_steps
+  for i, local in enumerate(batches):
+    local['image'] = local['image'].astype(steps.dtype)
+    state, m = steps.train(state, parallel.global_batch(local, mesh))
+    sums = m if sums is None else jax.tree_util.tree_map(jnp.add, sums, m)
+    if every and (i + 1) % every == 0:
+      running = training.summarize(sums)
+      if not np.isfinite(running['loss']):
+        progress.close()
+        raise DivergenceError(_diverged(epoch, f'step {i + 1}', ['loss'], last_good))
+      progress.update(i + 1, running)
+    else:
+      progress.update(i + 1)
+  progress.close()
+  return state, training.summarize(sums)
+
+
+def _diverged(epoch: int, where: str, what: list[str], last_good: int) -> str:
+  kept = f'epoch {last_good}' if last_good else 'none yet'
+  return (
+    f'training diverged: non-finite {", ".join(what)} at epoch {epoch} {where}; '
+    f'nothing saved for it (last good checkpoint: {kept}; metrics.json unchanged)'
+  )
+
+
+def _resume_meta(meta, config, allow_config_change: bool, start: int) -> dict:
+  """The meta of a new run, or of a resumed one after comparing its recorded settings."""
+  current = assembly.used_config(config)
+  if meta is None:
+    return {'history': [], 'wall_seconds': 0.0, 'settings': [{'from_epoch': 1, 'config': current}]}
+  settings = meta.setdefault('settings', [])
+  if settings:
+    changes = workdir_lib.config_changes(settings[-1]['config'], current)
+    if changes and not allow_config_change:
+      listed = '; '.join(f'{f}: {a!r} -> {b!r}' for f, a, b in changes)
+      raise workdir_lib.WorkdirError(
+        f'the checkpoint of epoch {start} was trained with other settings ({listed}); '
+        'pass --allow_config_change to continue with the new ones, or use another --workdir'
+      )
+    if changes:
+      settings.append(
+        {
+          'from_epoch': start + 1,
+          'changes': [{'field': f, 'was': a, 'now': b} for f, a, b in changes],
+          'config': current,
+        }
+      )
+  else:
+    settings.append({'from_epoch': start + 1, 'config': current})
+  return meta
+
+
+def train_and_evaluate(
+  config: ml_collections.ConfigDict, workdir: str, *, allow_config_change: bool = False
+) -> dict[str, Any]:
+  """Trains and evaluates every epoch; returns what it writes to metrics.json.
+
+  Args:
+    config: an experiment config (``experiments/configs/*.py``).
+    workdir: checkpoints, ``metrics.json``, TensorBoard events and the curves
+      go here (see ``stochep_jax.workdir``). A run restarted with the same
+      workdir resumes from the last completed epoch; ``config.stop_after_epoch``
+      (0 = never) ends a run early on purpose, leaving the schedule of
+      ``num_epochs`` unchanged.
+    allow_config_change: resume even if result-changing fields differ from the
+      recorded ones (the history then records which epochs ran with which).
+
+  Raises:
+    validate.ConfigError: a bad field (before any data is read).
+    data.MissingDatasetError: the original files are missing.
+    workdir_lib.WorkdirError: the workdir is in use, or its checkpoints unusable,
+      or the resume would change the settings.
+    DivergenceError: a non-finite loss, rate or parameter.
+  """
+  sim = validate.check_config(config)  # every field, before data or compilation
+  data.check_files(config.dataset, config.data_dir)
+  main_process = jax.process_index() == 0
+  say = (lambda msg: print(msg, flush=True)) if main_process else (lambda msg: None)
+  (train_src, test_src), (n_train, n_test) = _load(config)
+  mesh = parallel.make_mesh()
+  validate.check_batches(config, n_train, n_test, mesh.size, jax.process_count())
+  steps = _assemble(config, sim, mesh, n_train, lambda n, s: say(f'compiled the {n} in {s:.1f}s'))
+
+  with workdir_lib.WorkdirLock(workdir, enabled=main_process):
+    ckpt = workdir_lib.Checkpoints(workdir)
+    steps.state, meta, start = ckpt.restore(steps.state, main_process)
+    meta = _resume_meta(meta, config, allow_config_change, start)
+    if start:
+      say(f'resumed from the checkpoint of epoch {start}')
+    progress = reporting.Progress(config.progress, config.log_every_steps, main_process)
+    scalars = reporting.Scalars(
+      os.path.join(workdir, 'tensorboard'), config.tensorboard and main_process
+    )
+    chance = 1.0 / data.DATASETS[config.dataset].num_classes
+    try:
+      last_good = start
+      for epoch in range(start + 1, config.num_epochs + 1):
+        t0, compiled0 = time.time(), _compile_seconds(steps)
+        steps.state, train = _train_epoch(
+          config,
+          steps,
+          train_src,
+          epoch,
+          config.get('train_subset') or None,
+          mesh,
+          progress,
+          last_good,
+        )
+        test = evaluate(
+          steps.eval,
+          steps.state.params,
+          test_src,
+          config.eval_batch_size,
+          mesh,
+          limit=config.get('test_subset') or None,
+          dtype=steps.dtype,
+        )
+        bad = _non_finite(train) + [f'test_{k}' for k in _non_finite(test)]
+        if not bad and not _all_finite(steps.state.params):
+          bad = ['parameters']
+        if bad:
+          raise DivergenceError(_diverged(epoch, 'end', bad, last_good))
+        seconds = time.time() - t0 - (_compile_seconds(steps) - compiled0)
+        entry = _record(meta, epoch, seconds, train, test)
+        ckpt.save(epoch, steps.state, meta)  # every process takes part
+        last_good = epoch
+        if main_process:
+          say(_format(epoch, config.num_epochs, train, test, seconds))
+          scalars.write(epoch, reporting.epoch_scalars(entry))
+          workdir_lib.write_json(os.path.join(workdir, workdir_lib.METRICS), _metrics(config, meta))
+          _warn_at_chance(meta['history'], chance, config.chance_warning_epochs, say)
+        if epoch == config.get('stop_after_epoch'):  # a time-sliced job: resume later
+          break
+    finally:
+      progress.close()
+      scalars.close()
+      ckpt.close()
+    metrics = _metrics(config, meta)
+    if main_process:
+      workdir_lib.write_json(os.path.join(workdir, workdir_lib.METRICS), metrics)
+      if meta['history']:
+        reporting.plot_learning_curves(
+          meta['history'], os.path.join(workdir, 'learning_curves.png'), config.dataset
+        )
+      acc = metrics['test_accuracy']
+      say(
+        f'final test accuracy {acc:.4f} (error {100 * (1 - acc):.2f}%) after '
+        f'{metrics["epochs"]} epochs, {metrics["wall_seconds"]:.0f}s'
+        if acc is not None
+        else 'no epoch ran'
+      )
+  return metrics
+
+
+def _compile_seconds(steps: _Steps) -> float:
+  return (steps.train.seconds or 0.0) + (steps.eval.seconds or 0.0)
+
+
+def _record(meta: dict, epoch: int, seconds: float, train: dict, test: dict) -> dict:
+  meta['wall_seconds'] += seconds
+  entry = {
+    'epoch': epoch,
+    'seconds': seconds,
+    **{f'train_{k}': v for k, v in train.items()},
+    **{f'test_{k}': v for k, v in test.items()},
+  }
+  meta['history'].append(entry)
+  return entry
+
+
+def _warn_at_chance(history, chance: float, epochs: int, say) -> None:
+  """Warns (once, at the N-th epoch) when train accuracy has stayed near chance N epochs."""
+  if not epochs or len(history) < epochs:
+    return
+  recent = [h['train_accuracy'] for h in history[-epochs:]]
+  if all(a < 1.5 * chance for a in recent) and (
+    len(history) == epochs or history[-epochs - 1]['train_accuracy'] >= 1.5 * chance
+  ):
+    msg = (
+      f'warning: training accuracy has stayed at chance ({recent[-1]:.3f}, chance {chance:.3f}) '
+      f'for {epochs} epochs; check the learning rates and β'
+    )
+    logging.warning(msg)
+    say(msg)
+
+
 def _format(epoch, num_epochs, train, test, seconds):
   rates = ' '.join(f'{train[k]:.3f}' for k in sorted(train) if k.startswith('rate'))
   return (
@@ -159,142 +369,6 @@ def _format(epoch, num_epochs, train, test, seconds):
     f'loss {train["loss"]:.4f}  test acc {test["accuracy"]:.4f} loss {test["loss"]:.4f}  '
     f'rates [{rates}]  {seconds:.1f}s'
   )
-
-
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
-  """Trains and evaluates every epoch; returns what it writes to metrics.json.
-
-  Args:
-    config: an experiment config (``experiments/configs/*.py``).
-    workdir: checkpoints go to ``workdir/checkpoints``, metrics to
-      ``workdir/metrics.json``. A run restarted with the same workdir resumes
-      from the last completed epoch; ``config.stop_after_epoch`` (0 = never)
-      ends a run early on purpose (time-limited jobs), leaving the learning-rate
-      schedule of ``num_epochs`` unchanged.
-  """
-  data.check_files(config.dataset, config.data_dir)  # fails fast, before any work
-  tfds_dir = config.get('tfds_dir') or None
-  pidx, pcount = jax.process_index(), jax.process_count()
-  main_process = pidx == 0
-  if pcount == 1:  # one process: the split in memory (fastest)
-    train_src, test_src = (
-      data.ArraySource(*data.load_arrays(config.dataset, split, config.data_dir, tfds_dir))
-      for split in ('train', 'test')
-    )
-  else:  # several: each reads only its slice of every batch
-    train_src, test_src = (
-      data.SplitReader(config.dataset, split, config.data_dir, tfds_dir)
-      for split in ('train', 'test')
-    )
-  train_limit, test_limit = config.get('train_subset') or None, config.get('test_subset') or None
-  n_train = min(len(train_src), train_limit or len(train_src))
-
-  mesh = parallel.make_mesh()
-  sim = build_simulator(config)
-  init_key, train_key, eval_key = run_keys(config)
-  dtype = jnp.dtype(config.get('dtype') or 'float32')  # bfloat16: for accelerators
-  params = sim.network.init(init_key, dtype)
-  opt_cfg = _dict(config.optimizer)
-  steps_per_epoch = n_train // config.batch_size
-  if opt_cfg.pop('schedule', 'constant') == 'cosine':
-    opt_cfg['decay_steps'] = config.num_epochs * steps_per_epoch
-  optimizer = training.make_optimizer(params, opt_cfg.pop('learning_rates'), **opt_cfg)
-  state = parallel.replicate(training.init_train_state(params, optimizer), mesh)
-  train_fn = training.make_train_step(build_gradient_fn(config, sim), optimizer)
-  eval_fn = training.make_eval_step(build_free_fn(config, sim))
-  train_step = parallel.paced(
-    parallel.data_parallel(lambda st, b: train_fn(st, b, train_key), mesh, donate_state=True), mesh
-  )
-  eval_step = parallel.paced(
-    parallel.data_parallel(lambda p, b: eval_fn(p, b, eval_key), mesh), mesh
-  )
-
-  os.makedirs(workdir, exist_ok=True)
-  mngr = ocp.CheckpointManager(
-    os.path.abspath(os.path.join(workdir, CHECKPOINT_DIR)),
-    options=ocp.CheckpointManagerOptions(max_to_keep=2),
-  )
-  meta = {'history': [], 'wall_seconds': 0.0}
-  start_epoch = 0
-  if mngr.latest_step() is not None:
-    start_epoch = mngr.latest_step()
-    restored = mngr.restore(
-      start_epoch,
-      args=ocp.args.Composite(
-        state=ocp.args.StandardRestore(serialization.to_state_dict(state)),
-        meta=ocp.args.JsonRestore(),
-      ),
-    )
-    state = serialization.from_state_dict(state, restored['state'])
-    meta = restored['meta']
-    logging.info('resumed from %s at epoch %d', workdir, start_epoch)
-    if main_process:
-      print(f'resumed from the checkpoint of epoch {start_epoch}', flush=True)
-
-  for epoch in range(start_epoch + 1, config.num_epochs + 1):
-    t0 = time.time()
-    sums = None
-    batches = data.reader_batches(
-      train_src,
-      config.batch_size,
-      limit=train_limit,
-      seed=config.seed,
-      epoch=epoch,
-      process_index=pidx,
-      process_count=pcount,
-    )
-    for i, local in enumerate(batches):
-      local['image'] = local['image'].astype(dtype)
-      state, m = train_step(state, parallel.global_batch(local, mesh))
-      sums = m if sums is None else jax.tree_util.tree_map(jnp.add, sums, m)
-      if config.log_every_steps and (i + 1) % config.log_every_steps == 0:
-        s = training.summarize(sums)
-        logging.info(
-          'epoch %d step %d/%d train acc %.4f loss %.4f',
-          epoch,
-          i + 1,
-          steps_per_epoch,
-          s['accuracy'],
-          s['loss'],
-        )
-    train = training.summarize(sums)
-    test = evaluate(
-      eval_step, state.params, test_src, config.eval_batch_size, mesh, limit=test_limit, dtype=dtype
-    )
-    seconds = time.time() - t0
-    meta['wall_seconds'] += seconds
-    meta['history'].append(
-      {
-        'epoch': epoch,
-        'seconds': seconds,
-        **{f'train_{k}': v for k, v in train.items()},
-        **{f'test_{k}': v for k, v in test.items()},
-      }
-    )
-    mngr.save(
-      epoch,
-      args=ocp.args.Composite(  # every process takes part
-        state=ocp.args.StandardSave(serialization.to_state_dict(state)),
-        meta=ocp.args.JsonSave(meta),
-      ),
-    )
-    if main_process:
-      print(_format(epoch, config.num_epochs, train, test, seconds), flush=True)
-      _write_metrics(workdir, config, meta)
-    if epoch == config.get('stop_after_epoch'):  # a time-sliced job: resume later
-      break
-  mngr.wait_until_finished()
-  mngr.close()
-  metrics = _metrics(config, meta)
-  if main_process:
-    _write_metrics(workdir, config, meta)
-    print(
-      f'final test accuracy {metrics["test_accuracy"]:.4f} (error '
-      f'{100 * (1 - metrics["test_accuracy"]):.2f}%) after {metrics["epochs"]} epochs, '
-      f'{metrics["wall_seconds"]:.0f}s',
-      flush=True,
-    )
-  return metrics
 
 
 def _metrics(config: ml_collections.ConfigDict, meta: dict) -> dict:
@@ -309,13 +383,6 @@ def _metrics(config: ml_collections.ConfigDict, meta: dict) -> dict:
     'processes': jax.process_count(),
     'devices': [str(d) for d in jax.devices()],
     'history': history,
-    'config': config.to_dict(),
+    'settings': [{k: v for k, v in s.items() if k != 'config'} for s in meta.get('settings', [])],
+    'config': assembly.used_config(config),
   }
-
-
-def _write_metrics(workdir: str, config: ml_collections.ConfigDict, meta: dict) -> None:
-  """Writes metrics.json atomically (process 0 only)."""
-  path = os.path.join(workdir, 'metrics.json')
-  with open(path + '.tmp', 'w') as f:
-    json.dump(_metrics(config, meta), f, indent=1, default=str)
-  os.replace(path + '.tmp', path)

@@ -58,7 +58,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from stochep_jax import dynamics, estimators
+from stochep_jax import dynamics, energy, estimators
+from stochep_jax import keys as keys_lib
 
 Array = jax.Array
 Params = Any
@@ -133,7 +134,7 @@ def ep_step_updates(
   keys = (
     None
     if key is None
-    else dynamics.fold_in_each(dynamics.example_keys(key, jnp.arange(b)), estimators.PLUS)
+    else keys_lib.phase_keys(keys_lib.example_keys(key, jnp.arange(b)), keys_lib.PLUS)
   )
   x_rate = sim.encoder.mean(x)
   dphi = jax.grad(net.nudged_phi)
@@ -241,9 +242,9 @@ def responsive(sim: dynamics.Simulator, params: Params, x: Array, states) -> tup
 
 def _flat_groups(net, theta: Params, s: tuple | None) -> dict[str, Array]:
   """Per-layer [K, n] arrays: parameter groups ``layer1``.. ``readout``, neurons ``s1``.."""
-  groups = list(theta['layers']) + ([theta['readout']] if theta['readout'] else [])
+  del net
   out = {}
-  for name, g in zip(net.layer_names(), groups):
+  for name, g in energy.param_groups(theta).items():
     out[name] = jnp.concatenate(
       [a.reshape(a.shape[0], -1) for a in jax.tree_util.tree_leaves(g)], axis=1
     )
@@ -325,7 +326,7 @@ def gdu_check(
   g_theta, g_s, aux = _bptt_jit(det, GDU(gdu.t_free, gdu.k), params, x, labels)
   acc = None
   for m in range(gdu.draws if noisy else 1):
-    draw = _ep_jit(sim, gdu, params, x, labels, jax.random.fold_in(key, m) if noisy else None)
+    draw = _ep_jit(sim, gdu, params, x, labels, keys_lib.draw_key(key, m) if noisy else None)
     acc = draw if acc is None else jax.tree_util.tree_map(jnp.add, acc, draw)
   d_theta, d_s = jax.tree_util.tree_map(lambda a: a / (gdu.draws if noisy else 1), acc)
   ep = {n: np.asarray(a) for n, a in _flat_groups(sim.network, d_theta, d_s).items()}

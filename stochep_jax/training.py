@@ -20,6 +20,8 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
+from stochep_jax import energy, keys
+
 Array = jax.Array
 Params = Any
 GradientFn = Callable[..., tuple[Params, dict]]
@@ -33,10 +35,11 @@ class TrainState:
 
 
 def param_labels(params: Params) -> Params:
-  """Labels each parameter group: ``layer1``.. for connections, ``readout``."""
+  """Labels each leaf with its group (``energy.param_groups``): ``layer1``.., ``readout``."""
   return {
     'layers': tuple(
-      jax.tree_util.tree_map(lambda _: f'layer{i + 1}', p) for i, p in enumerate(params['layers'])
+      jax.tree_util.tree_map(lambda _, i=i: energy.group_name(i), p)
+      for i, p in enumerate(params['layers'])
     ),
     'readout': jax.tree_util.tree_map(lambda _: 'readout', params['readout']),
   }
@@ -65,9 +68,7 @@ def make_optimizer(
       down to ``final_lr_fraction`` of its initial value; 0 = constant rates.
     final_lr_fraction: see ``decay_steps``.
   """
-  groups = sorted(
-    set(jax.tree_util.tree_leaves(param_labels(params))), key=lambda g: (g == 'readout', len(g), g)
-  )
+  groups = list(energy.param_groups(params))
   if len(learning_rates) != len(groups):
     raise ValueError(
       f'need {len(groups)} learning rates ({", ".join(groups)}), got {len(learning_rates)}'
@@ -106,12 +107,12 @@ def batch_metrics(
 def make_train_step(gradient_fn: GradientFn, optimizer: optax.GradientTransformation):
   """``train_step(state, batch, key) -> (state, metric sums)`` (pure; jit it).
 
-  The batch key is ``fold_in(key, state.step)``; example i then uses
-  ``fold_in(batch key, batch['index'][i])``.
+  The batch key is ``keys.batch_key(key, state.step)``; example i then uses
+  ``fold_in(batch key, batch['index'][i])`` (see ``stochep_jax.keys``).
   """
 
   def train_step(state: TrainState, batch: dict, key: Array):
-    step_key = jax.random.fold_in(key, state.step)
+    step_key = keys.batch_key(key, state.step)
     grads, aux = gradient_fn(state.params, batch['image'], batch['label'], step_key, batch['index'])
     updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)

@@ -73,7 +73,7 @@ class CRNNBPTTTest(parameterized.TestCase):
     sim = sep.Simulator(net, sep.CRNN())
     settings = dict(t_free=200, t_nudge=100, beta=1e-3, k_avg=1)
     ep = estimators.ESTIMATORS.make('ep', sim=sim, **settings)
-    bp = estimators.ESTIMATORS.make('bptt', sim=sim, **settings)
+    bp = estimators.ESTIMATORS.make('bptt', sim=sim, t_free=200, k_avg=1)
     g_ep, _ = jax.jit(lambda p: ep(p, x, y, None))(params)
     g_bp, _ = jax.jit(lambda p: bp(p, x, y, None))(params)
     for a, b in zip(jax.tree_util.tree_leaves(g_ep), jax.tree_util.tree_leaves(g_bp)):
@@ -127,9 +127,7 @@ class SNNBPTTTest(absltest.TestCase):
   def test_training_with_bptt_lowers_the_loss(self):
     """CRNN BPTT through ``training.make_train_step`` fits a fixed batch (deterministic)."""
     sim = sep.Simulator(self.net, sep.CRNN())
-    gradient_fn = estimators.ESTIMATORS.make(
-      'bptt', sim=sim, t_free=30, t_nudge=10, beta=0.2, k_avg=1
-    )
+    gradient_fn = estimators.ESTIMATORS.make('bptt', sim=sim, t_free=30, k_avg=1)
     optimizer = training.make_optimizer(self.params, [0.5, 0.25])
     state = training.init_train_state(self.params, optimizer)
     step = jax.jit(training.make_train_step(gradient_fn, optimizer))

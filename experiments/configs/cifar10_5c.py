@@ -23,15 +23,15 @@ batch 128, random flips and crops ([Lab21]'s training set-up). Untuned: a starti
 
 import ml_collections
 
-from stochep_jax import config
+from experiments.configs import base
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  c = config.base_config()
+  c = base.base_config()
   c.dataset = 'cifar10'
   c.data_dir = '~/data/cifar10'  # placeholder: the original python-pickle batches
   c.augment = ('flip', 'crop')
-  c.network = config.network_config(
+  c.network = base.network_config(
     '5c',
     channels=(128, 256, 256, 512, 512),
     padding=(1, 1, 1, 1, 0),
@@ -51,7 +51,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.num_epochs = 120
   c.log_every_steps = 50
 
-  if config.variant(arg) == 'smoke':
+  if base.variant(arg) == 'smoke':
     c.train_subset, c.test_subset = 512, 256
     c.batch_size, c.eval_batch_size = 64, 128
     c.num_epochs = 1

@@ -21,19 +21,20 @@ spiking version.
 
 import ml_collections
 
-from stochep_jax import config
+from experiments.configs import base
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  c = config.base_config()
+  c = base.base_config()
   c.dataset = 'cifar10'
   c.data_dir = '~/data/cifar10'  # placeholder: the original python-pickle batches
   c.augment = ('flip', 'crop')
-  c.network = config.network_config(
+  c.network = base.network_config(
     'lab21_cifar', channels=(128, 256, 512, 512), padding=(1, 1, 1, 0), pool='max', alpha=4.0
   )
   c.network.readout = 'ce'
-  c.neuron.update(dict(name='crnn', rho='hard_sigmoid_half'))
+  c.neuron.name = 'crnn'
+  c.neuron.crnn.rho = 'hard_sigmoid_half'
   c.ep.update(dict(t_free=250, t_nudge=25, beta=1.0, k_avg=1))
   # Four conv layers, then the CE readout's W_out.
   c.optimizer.update(
@@ -48,7 +49,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.num_epochs = 120
   c.log_every_steps = 50
 
-  if config.variant(arg) == 'smoke':
+  if base.variant(arg) == 'smoke':
     c.train_subset, c.test_subset = 512, 256
     c.batch_size, c.eval_batch_size = 64, 128
     c.num_epochs = 1

@@ -6,18 +6,18 @@
     python experiments/train.py --config=experiments/configs/fashion_mnist.py:smoke \
         --workdir=/tmp/smoke
 
-Override any field on the command line, e.g. ``--config.neuron.kappa=2.0``;
+Override any field on the command line, e.g. ``--config.neuron.stochep.kappa=2.0``;
 ``--config.neuron.name=crnn`` gives the deterministic CRNN of the same shape.
 """
 
 import ml_collections
 
-from stochep_jax import config
+from experiments.configs import base
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  c = config.base_config()  # the main job's defaults, every field
-  if config.variant(arg) == 'smoke':
+  c = base.base_config()  # the main job's defaults, every field
+  if base.variant(arg) == 'smoke':
     c.train_subset, c.test_subset = 2048, 500
     c.batch_size, c.eval_batch_size = 64, 250
     c.num_epochs = 2

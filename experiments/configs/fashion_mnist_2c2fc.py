@@ -23,18 +23,18 @@ BUILD_NOTES.md for the time per step on a CPU).
 
 import ml_collections
 
-from stochep_jax import config
+from experiments.configs import base
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  c = config.base_config()
-  c.network = config.network_config('2c2fc', channels=(128, 256), fc=(512,), pool='avg', alpha=4.0)
+  c = base.base_config()
+  c.network = base.network_config('2c2fc', channels=(128, 256), fc=(512,), pool='avg', alpha=4.0)
   c.ep.update(dict(t_free=350, t_nudge=50, beta=0.2, k_avg=25))
   c.optimizer.update(dict(learning_rates=(0.25, 0.15, 0.1, 0.08), schedule='constant'))
   c.batch_size = 125
   c.num_epochs = 250
 
-  if config.variant(arg) == 'smoke':
+  if base.variant(arg) == 'smoke':
     c.train_subset, c.test_subset = 1000, 500
     c.batch_size, c.eval_batch_size = 50, 250
     c.num_epochs = 1

@@ -25,6 +25,8 @@ Override any field on the command line, e.g. ``--config.gdu.beta=1e-2``.
 
 import ml_collections
 
+from experiments.configs import base
+
 VARIANTS = ('crnn', 'stochep', 'one_sided', '3fc', 'smoke')
 
 
@@ -36,12 +38,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.seed = 0
   c.x64 = True  # float64: the energy-based match is then exact to O(β²)
 
-  c.network = ml_collections.ConfigDict(
-    dict(architecture='dense', hidden=(512,), readout='mse', n_perclass=1, init_scale=1.0)
-  )
-  c.neuron = ml_collections.ConfigDict(
-    dict(name='hopfield', dt=0.2, rho='logistic', decay=0.9, kappa=1.0, noise_bits=32)
-  )
+  c.network = base.network_config('dense', hidden=(512,))
+  c.neuron = base.neuron_config('hopfield', dt=0.2, rho='logistic')
+  c.neuron.stochep.update(dict(decay=0.9, kappa=1.0, noise_bits=32))
   c.simulator = ml_collections.ConfigDict(dict(chunk=25))
   c.gdu = ml_collections.ConfigDict(dict(t_free=500, k=30, beta=1e-3, nudging='symmetric', draws=1))
   c.plot_units = 3  # neurons and synapses plotted per layer
@@ -52,10 +51,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     raise ValueError(f'unknown variants {sorted(unknown)}; use {", ".join(VARIANTS)}')
   for variant in (v for v in VARIANTS if v in variants):  # a fixed order
     if variant == 'crnn':
-      c.neuron.name, c.neuron.rho = 'crnn', 'hard_sigmoid'
+      c.neuron.name, c.neuron.crnn.rho = 'crnn', 'hard_sigmoid'
       c.gdu.t_free = 200
     elif variant == 'stochep':
-      c.neuron.name, c.neuron.rho = 'stochep', 'hard_sigmoid'
+      c.neuron.name, c.neuron.stochep.rho = 'stochep', 'hard_sigmoid'
       c.x64 = False
       c.gdu.t_free, c.gdu.k, c.gdu.beta, c.gdu.draws = 200, 100, 0.1, 16
     elif variant == 'one_sided':

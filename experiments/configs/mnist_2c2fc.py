@@ -18,25 +18,16 @@ epochs, SGD, MSE) as for Fashion-MNIST. Neuron: StochEP by default,
 0.97 ± 0.32 % test error.
 """
 
-import importlib.util
-import os
-
 import ml_collections
 
-
-def _fashion_mnist_config(arg):
-  path = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fashion_mnist_2c2fc.py')
-  spec = importlib.util.spec_from_file_location('fashion_mnist_2c2fc', path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config(arg)
+from experiments.configs import fashion_mnist_2c2fc
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  c = _fashion_mnist_config(arg)
+  c = fashion_mnist_2c2fc.get_config(arg)
   c.dataset = 'mnist'
   c.data_dir = '~/data/mnist'  # placeholder: the folder of the original IDX files
-  c.neuron.eps = 0.9
+  c.neuron.sigma_delta.eps = 0.9
   c.ep.beta = 0.1
   if not arg:
     c.ep.t_free = 250

@@ -139,6 +139,22 @@ def batches(
   )
 
 
+def check_examples(images: np.ndarray, labels: np.ndarray, num_classes: int, what: str) -> None:
+  """Rejects labels outside ``[0, num_classes)`` and non-finite images (one-line ValueError).
+
+  The loaders of ``stochep_jax.data`` call it on every split they return; call
+  it yourself on arrays you feed the library directly: the network computes a
+  finite loss for any integer label and propagates NaN inputs silently.
+  """
+  labels = np.asarray(labels)
+  if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+    bad = labels[(labels < 0) | (labels >= num_classes)]
+    raise ValueError(f'{what}: {bad.size} labels outside [0, {num_classes}) (e.g. {int(bad[0])})')
+  images = np.asarray(images)
+  if np.issubdtype(images.dtype, np.floating) and not np.isfinite(images).all():
+    raise ValueError(f'{what}: {int((~np.isfinite(images)).sum())} non-finite image values')
+
+
 class ArraySource:
   """In-memory arrays with the ``SplitReader`` interface (``len``, ``read``)."""
 

@@ -1,0 +1,161 @@
+"""One builder: a config's simulator, gradient function, evaluation and optimiser.
+
+Every launcher assembles its pieces here, from the names the registries know:
+
+* ``simulator(config)``: network (``ARCHITECTURES``), neuron model
+  (``NEURONS``, the sub-block ``config.neuron[config.neuron.name]``), input
+  encoder (``ENCODERS``) and ``Simulator`` fields; ``make_simulator`` takes the
+  blocks directly (launchers with their own configs use it);
+* ``gradient_fn(config, sim)``: the estimator ``config.method`` (EP or BPTT)
+  with its settings, behind the augmentations of ``config.augment``;
+* ``eval_fn(config, sim)``: the free phase as inference;
+* ``optimizer(config, params, steps_per_epoch)``: per-layer SGD, a cosine
+  schedule over the whole run;
+* ``used_config(config)``: the config without the sub-blocks the run does not
+  use (what ``metrics.json`` records).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax.numpy as jnp
+import ml_collections
+
+from stochep_jax import architectures, data, dynamics, estimators, inputs, keys, neurons, training
+
+AUGMENTATIONS = {'flip': data.random_flip, 'crop': data.random_crop}
+AUGMENT_STREAM = keys.AUGMENT_STREAM  # kept importable from here
+# Fields of the ``ep`` block that BPTT uses (the rest are EP's).
+BPTT_PHASE_FIELDS = ('t_free', 'k_avg')
+
+
+def as_dict(block) -> dict:
+  """A config block as a plain dict (lists as tuples are handled by the registries)."""
+  if isinstance(block, ml_collections.ConfigDict):
+    return block.to_dict()
+  return dict(block or {})
+
+
+def _sub_block(block, kind: str) -> tuple[str, dict]:
+  """``(name, fields)`` of a block ``{name, <model>: {...}, ...}``."""
+  block = as_dict(block)
+  name = block['name']
+  if name not in block:
+    raise ValueError(f'config.{kind}.name={name!r} has no sub-block config.{kind}.{name}')
+  return name, as_dict(block[name])
+
+
+def make_neuron(block):
+  """The neuron model of a ``neuron`` block (``name`` and per-model sub-blocks)."""
+  name, fields = _sub_block(block, 'neuron')
+  return neurons.NEURONS.make(name, **fields)
+
+
+def make_encoder(block, t_free: int):
+  """The input encoder of an ``input`` block; ``t_free`` goes to encoders that take it."""
+  name, fields = _sub_block(block, 'input')
+  if 't_free' in inputs.ENCODERS.fields(name):
+    fields['t_free'] = t_free
+  return inputs.ENCODERS.make(name, **fields)
+
+
+def make_network(block, input_shape, n_classes: int):
+  """The network of a ``network`` block (``architecture`` and its keyword arguments)."""
+  fields = as_dict(block)
+  return architectures.ARCHITECTURES.make(
+    fields.pop('architecture'), input_shape=input_shape, n_classes=n_classes, **fields
+  )
+
+
+def make_simulator(
+  network, neuron_block, input_block=None, simulator_block=None, *, t_free: int = 0
+) -> dynamics.Simulator:
+  """A ``Simulator`` from a network and config blocks (each launcher's one way to build it)."""
+  encoder = inputs.AnalogInput() if input_block is None else make_encoder(input_block, t_free)
+  return dynamics.Simulator(network, make_neuron(neuron_block), encoder, **as_dict(simulator_block))
+
+
+def simulator(config: ml_collections.ConfigDict) -> dynamics.Simulator:
+  """Network, neuron model and input encoder named by an experiment config."""
+  spec = data.DATASETS[config.dataset]
+  network = make_network(config.network, spec.image_shape, spec.num_classes)
+  return make_simulator(
+    network, config.neuron, config.input, config.simulator, t_free=config.ep.t_free
+  )
+
+
+def estimator_settings(config: ml_collections.ConfigDict) -> dict[str, Any]:
+  """The settings ``ESTIMATORS.make(config.method, ...)`` takes."""
+  ep = as_dict(config.ep)
+  if config.method == 'bptt':
+    return {**{k: ep[k] for k in BPTT_PHASE_FIELDS}, **as_dict(config.get('bptt'))}
+  return ep
+
+
+def gradient_fn(config: ml_collections.ConfigDict, sim: dynamics.Simulator):
+  """``gradient_fn`` of the estimator ``config.method``, on augmented inputs."""
+  fn = estimators.ESTIMATORS.make(config.method, sim=sim, **estimator_settings(config))
+  return augmented(fn, tuple(config.get('augment') or ()))
+
+
+def augmented(gradient_fn, names: tuple[str, ...]):
+  """``gradient_fn`` applied to augmented images (inside the jitted train step).
+
+  Augmentation j of example i uses ``keys.augment_keys(batch key, index, j)``:
+  it depends on the batch key and the example's global index only.
+  """
+  unknown = set(names) - set(AUGMENTATIONS)
+  if unknown:
+    raise ValueError(
+      f'unknown augmentations {sorted(unknown)}; choose from {sorted(AUGMENTATIONS)}'
+    )
+  if not names:
+    return gradient_fn
+
+  def fn(params, x, labels, key, indices=None):
+    idx = jnp.arange(x.shape[0]) if indices is None else indices
+    for j, name in enumerate(names):
+      x = AUGMENTATIONS[name](keys.augment_keys(key, idx, j), x)
+    return gradient_fn(params, x, labels, key, indices)
+
+  return fn
+
+
+def eval_fn(config: ml_collections.ConfigDict, sim: dynamics.Simulator):
+  """Inference: the free phase -> (scores, per-example cost, rates)."""
+  t_free, k_avg = config.ep.t_free, config.ep.k_avg
+
+  def free_fn(params, x, labels, key, indices):
+    rates = estimators.free_phase(
+      sim, params, x, key, steps=t_free, k_avg=k_avg, indices=indices
+    ).rates
+    net = sim.network
+    return net.scores(params, rates), net.cost(params, rates, labels), rates
+
+  return free_fn
+
+
+def optimizer(config: ml_collections.ConfigDict, params, steps_per_epoch: int):
+  """``training.make_optimizer`` from ``config.optimizer``; 'cosine' spans all epochs."""
+  opt = as_dict(config.optimizer)
+  schedule = opt.pop('schedule', 'constant')
+  if schedule == 'cosine':
+    opt['decay_steps'] = config.num_epochs * steps_per_epoch
+  elif schedule != 'constant':
+    raise ValueError(f"config.optimizer.schedule={schedule!r}: use 'constant' or 'cosine'")
+  return training.make_optimizer(params, opt.pop('learning_rates'), **opt)
+
+
+def used_config(config: ml_collections.ConfigDict) -> dict[str, Any]:
+  """The config as a dict, keeping only the neuron's and the encoder's own sub-blocks."""
+  out = config.to_dict()
+  for kind in ('neuron', 'input'):
+    block = out.get(kind)
+    if isinstance(block, dict) and 'name' in block:
+      out[kind] = {'name': block['name'], **block.get(block['name'], {})}
+  if out.get('method') != 'bptt':
+    out.pop('bptt', None)
+  else:
+    out['ep'] = {k: v for k, v in out['ep'].items() if k in BPTT_PHASE_FIELDS}
+  return out

@@ -1,0 +1,193 @@
+"""Config checks that run before any data is read or anything is compiled.
+
+``check_config(config)`` checks every field of an experiment config (type and
+range) and builds the pieces the config names (so a model's own checks run
+too); ``check_batches(config, n_train, n_test, devices)`` checks the batch sizes
+against the split (or subset) and the device count. Each failure is a
+``ConfigError`` with one line naming the field and its value::
+
+    config.batch_size=0: must be an integer >= 1
+
+Direct API users: the library's constructors check their own arguments; the
+dataset loaders (``stochep_jax.data``) reject labels outside
+``[0, num_classes)`` and non-finite images; a network applied to inputs of the
+wrong width fails at trace time naming the expected shape.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import jax
+import ml_collections
+
+from stochep_jax import assembly, data, energy, estimators, inputs, neurons
+
+DTYPES = ('float32', 'bfloat16', 'float16', 'float64')
+PROGRESS = ('auto', 'bar', 'lines', 'none')
+SCHEDULES = ('constant', 'cosine')
+RATES = ('output', 'mean')
+
+
+class ConfigError(ValueError):
+  """A config field with a bad value (the message names it)."""
+
+
+def _int(c, name: str, lo: int | None = None, hi: int | None = None) -> int:
+  v = _get(c, name)
+  ok = isinstance(v, numbers.Integral) and not isinstance(v, bool)
+  if not ok or (lo is not None and v < lo) or (hi is not None and v > hi):
+    bound = f' >= {lo}' if hi is None else f' in [{lo}, {hi}]'
+    raise ConfigError(f'config.{name}={v!r}: must be an integer{bound if lo is not None else ""}')
+  return v
+
+
+def _float(c, name: str, lo: float | None = None, *, strict: bool = False, hi=None) -> float:
+  v = _get(c, name)
+  ok = isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+  if ok and lo is not None:
+    ok = v > lo if strict else v >= lo
+  if ok and hi is not None:
+    ok = v <= hi
+  if not ok:
+    what = '' if lo is None else (f' > {lo}' if strict else f' >= {lo}')
+    what += '' if hi is None else f' and <= {hi}'
+    raise ConfigError(f'config.{name}={v!r}: must be a finite number{what}')
+  return v
+
+
+def _choice(c, name: str, choices) -> str:
+  v = _get(c, name)
+  if v not in choices:
+    raise ConfigError(f'config.{name}={v!r}: choose from {sorted(choices)}')
+  return v
+
+
+def _bool(c, name: str) -> bool:
+  v = _get(c, name)
+  if not isinstance(v, bool):
+    raise ConfigError(f'config.{name}={v!r}: must be True or False')
+  return v
+
+
+def _get(c, name: str):
+  node = c
+  for part in name.split('.'):
+    if part not in node:
+      raise ConfigError(f'config.{name} is missing (start from experiments/configs/base.py)')
+    node = node[part]
+  return node
+
+
+def _building(name: str, fn):
+  """Runs ``fn`` and turns its ValueError/TypeError into a ConfigError naming ``name``."""
+  try:
+    return fn()
+  except ConfigError:
+    raise
+  except (ValueError, TypeError, KeyError) as e:
+    raise ConfigError(f'config.{name}: {e}') from None
+
+
+def check_config(config: ml_collections.ConfigDict):
+  """``check_fields``, then builds what the config names (the models' own checks run,
+  nothing is compiled) and checks the learning rates against the parameter groups;
+  returns the simulator."""
+  check_fields(config)
+  c = config
+  lrs = tuple(c.optimizer.learning_rates)
+  sim = _building('network', lambda: assembly.simulator(c))
+  _building(f'neuron.{c.neuron.name}', lambda: assembly.make_neuron(c.neuron))
+  _building('method', lambda: assembly.gradient_fn(c, sim))
+  shapes = jax.eval_shape(lambda: sim.network.init(jax.random.key(0)))  # no compilation
+  groups = list(energy.param_groups(shapes))
+  if len(lrs) != len(groups):
+    raise ConfigError(
+      f'config.optimizer.learning_rates={lrs!r}: need {len(groups)} '
+      f'(one per group: {", ".join(groups)})'
+    )
+  return sim
+
+
+def check_fields(config: ml_collections.ConfigDict) -> None:
+  """Every field's type and range (pure Python: safe before JAX picks its devices)."""
+  c = config
+  _choice(c, 'dataset', data.DATASETS)
+  for name in ('train_subset', 'test_subset'):
+    _int(c, name, 0)
+  for name in c.get('augment') or ():
+    if name not in assembly.AUGMENTATIONS:
+      raise ConfigError(
+        f'config.augment={tuple(c.augment)!r}: {name!r} is not one of '
+        f'{sorted(assembly.AUGMENTATIONS)}'
+      )
+  _float(c, 'network.init_scale', 0.0, strict=True)
+  _int(c, 'network.n_perclass', 1)
+  _choice(c, 'network.readout', ('mse', 'ce'))
+  _choice(c, 'neuron.name', _registry_names('neuron'))
+  _choice(c, 'input.name', _registry_names('input'))
+  _choice(c, 'simulator.rate', RATES)
+  _int(c, 'simulator.chunk', 1)
+  _int(c, 'simulator.unroll', 1)
+  _choice(c, 'method', estimators.ESTIMATORS.names())
+  t_free = _int(c, 'ep.t_free', 1)
+  t_nudge = _int(c, 'ep.t_nudge', 1)
+  _float(c, 'ep.beta', 0.0, strict=True)
+  _choice(c, 'ep.nudging', estimators.NUDGINGS)
+  k_avg = _int(c, 'ep.k_avg', 1)
+  limit = t_free if c.method == 'bptt' else min(t_free, t_nudge)
+  if k_avg > limit:
+    raise ConfigError(
+      f'config.ep.k_avg={k_avg}: must be <= '
+      + (
+        f'ep.t_free={t_free}'
+        if c.method == 'bptt'
+        else f'min(ep.t_free={t_free}, ep.t_nudge={t_nudge})'
+      )
+    )
+  _bool(c, 'ep.shared_noise')
+  lrs = _get(c, 'optimizer.learning_rates')
+  if not isinstance(lrs, (tuple, list)) or not all(
+    isinstance(v, numbers.Real) and math.isfinite(v) and v >= 0 for v in lrs
+  ):
+    raise ConfigError(
+      f'config.optimizer.learning_rates={lrs!r}: must be a tuple of finite numbers >= 0'
+    )
+  _float(c, 'optimizer.momentum', 0.0, hi=1.0)
+  _float(c, 'optimizer.weight_decay', 0.0)
+  _choice(c, 'optimizer.schedule', SCHEDULES)
+  _float(c, 'optimizer.final_lr_fraction', 0.0, hi=1.0)
+  _int(c, 'batch_size', 1)
+  _int(c, 'eval_batch_size', 1)
+  epochs = _int(c, 'num_epochs', 1)
+  _int(c, 'stop_after_epoch', 0, epochs)
+  _int(c, 'seed', 0)
+  _choice(c, 'dtype', DTYPES)
+  _int(c, 'log_every_steps', 0)
+  _int(c, 'chance_warning_epochs', 0)
+  _choice(c, 'progress', PROGRESS)
+  _bool(c, 'tensorboard')
+
+
+def _registry_names(kind: str):
+  return (neurons.NEURONS if kind == 'neuron' else inputs.ENCODERS).names()
+
+
+def check_batches(
+  config: ml_collections.ConfigDict, n_train: int, n_test: int, devices: int, processes: int = 1
+) -> None:
+  """The batch sizes against the (sub)set sizes and the device and process counts."""
+  for name, n, split in (('batch_size', n_train, 'train'), ('eval_batch_size', n_test, 'test')):
+    b = config[name]
+    subset = config.get(f'{split}_subset') or 0
+    if name == 'batch_size' and b > n:
+      where = f'{split}_subset={subset}' if subset and subset <= n else f'the {split} split ({n})'
+      raise ConfigError(f'config.{name}={b}: larger than {where}')
+    if b % devices:
+      raise ConfigError(
+        f'config.{name}={b}: must divide evenly over the {devices} devices '
+        f'(use a multiple of {devices}, or --cpu_devices)'
+      )
+    if b % processes:
+      raise ConfigError(f'config.{name}={b}: must divide evenly over the {processes} processes')
