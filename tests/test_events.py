@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from absl.testing import absltest, parameterized
 
+from stochep_jax.data import event_camera
 from stochep_jax.data import events as ev_lib
 
 # Hand-made events on a 4x4 sensor: (x, y, p, t).
@@ -109,6 +110,78 @@ class EventsTest(parameterized.TestCase):
     self.assertEqual(f.dtype, np.uint8)
     self.assertEqual(f[0, 0, 0, 1], 255)  # 2 events clipped at 1
     self.assertEqual(int(f.sum()) // 255, 4)  # 4 non-empty (bin, block, polarity) cells
+
+
+class EventCameraTest(parameterized.TestCase):
+  def test_bilinear_weights(self):
+    m = event_camera._interp_matrix(4, 2, 1.5)  # output i samples input i - 1.5
+    np.testing.assert_allclose(m, [[0, 0], [0.5, 0], [0.5, 0.5], [0, 0.5]])
+
+  def test_default_path_is_n_mnist_like(self):
+    cam = event_camera.EventCamera()
+    self.assertEqual(cam.sensor_shape((28, 28)), (34, 34))
+    self.assertEqual(cam.duration(), 300_000)
+    self.assertEqual(cam.times()[:3].tolist(), [5000, 15000, 25000])
+    self.assertEqual(len(cam.times()), 30)
+    pos = cam.positions()  # (o_x, o_y): a closed triangle centred on the margin
+    self.assertEqual(pos.shape, (31, 2))
+    np.testing.assert_allclose(pos[0], pos[-1])
+    np.testing.assert_allclose(pos.min(0), [1.5, 1.5])
+    np.testing.assert_allclose(pos.max(0), [4.5, 4.5])
+    self.assertEmpty(cam.convert(np.zeros((28, 28), np.uint8)))  # nothing moves, no events
+
+  def test_hand_computed_events(self):
+    # One bright pixel, 3x3 sensor, moved right by half a pixel per step and back:
+    # row 1 sees [.5 .5 0], [0 1 0], [0 .5 .5], [0 1 0], [.5 .5 0]. With L = log(I + 0.1)
+    # and C = 0.5: column 0 falls by log 6 (3 OFF) and comes back (3 ON, exactly 3C),
+    # column 1 alternates +log(11/6) (1 ON) and -0.5 (1 OFF), column 2 rises by log 6 (3 ON)
+    # and falls by exactly 3C (3 OFF).
+    cam = event_camera.EventCamera(
+      contrast=0.5,
+      log_eps=0.1,
+      margin=1,
+      steps_per_saccade=2,
+      saccade_us=100,
+      vertices=((0.0, 0.0), (1.0, 0.0)),
+    )
+    got = cam.convert(np.array([[255]], np.uint8))
+    want = (
+      [(0, 1, 0, 25)] * 3
+      + [(1, 1, 1, 25)]
+      + [(1, 1, 0, 75)]
+      + [(2, 1, 1, 75)] * 3
+      + [(1, 1, 1, 125)]
+      + [(2, 1, 0, 125)] * 3
+      + [(0, 1, 1, 175)] * 3
+      + [(1, 1, 0, 175)]
+    )
+    self.assertEqual([tuple(int(v) for v in e) for e in got.tolist()], want)
+
+  @parameterized.named_parameters(('clean', 0.0), ('noisy', 0.01))
+  def test_batched_frames_equal_binned_events(self, noise_prob):
+    cam = event_camera.EventCamera(noise_prob=noise_prob, seed=3)
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (3, 6, 5, 1)).astype(np.uint8)
+    settings = ev_lib.FrameSettings(num_bins=4, downsample=2, clip=255)
+    frames = cam.frames(images, settings, indices=[7, 8, 9])
+    self.assertEqual(frames.shape, (3, 4, 6, 6, 2))
+    for i, idx in enumerate([7, 8, 9]):
+      ev = cam.convert(images[i], index=idx)
+      want = settings.frames(ev, cam.sensor_shape((6, 5)), t_start=0, t_stop=cam.duration())
+      np.testing.assert_array_equal(frames[i], want)
+
+  def test_noise_is_deterministic_per_example_and_seed(self):
+    image = np.full((4, 4), 128, np.uint8)
+    cam = event_camera.EventCamera(noise_prob=0.05, seed=1)
+    a, b = cam.convert(image, index=5), cam.convert(image, index=5)
+    np.testing.assert_array_equal(a, b)
+    self.assertFalse(np.array_equal(a, cam.convert(image, index=6)))
+    other_seed = event_camera.EventCamera(noise_prob=0.05, seed=2).convert(image, index=5)
+    self.assertFalse(np.array_equal(a, other_seed))
+
+  def test_bad_parameter(self):
+    with self.assertRaisesRegex(ValueError, 'EventCamera contrast out of range: -0.1'):
+      event_camera.EventCamera(contrast=-0.1)
 
 
 if __name__ == '__main__':
