@@ -1,0 +1,198 @@
+"""Backprop reference of the demo's shape: a 784-512-10 ReLU MLP trained with Adam.
+
+    python experiments/backprop.py --workdir=runs/backprop_fmnist            # 30 epochs
+    python experiments/backprop.py --workdir=/tmp/bp --epochs=1 --hidden=64  # seconds
+
+The comparison number for ``make demo`` (StochEP 784-512-10 with EP, SPEC 6 "1FC"):
+the same layer sizes, the same data pipeline (``stochep_jax.data``: the original IDX
+files, the same example order per seed and epoch), trained by ordinary
+backpropagation of softmax cross-entropy with Adam. Writes
+``<workdir>/metrics.json`` (strict JSON): ``test_accuracy``, ``test_error``,
+``train_accuracy``, ``epochs``, ``wall_seconds`` (training and evaluation, after the
+data are loaded), ``history`` (one entry per epoch) and the flags.
+
+Choices **[choice]**: He-normal initialisation of the weights (``flax.linen.Dense``
+with ``kernel_init=he_normal``), zero biases, constant learning rate, no weight
+decay, dropout or augmentation; the last partial batch of an epoch is dropped.
+"""
+
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+
+from absl import flags, logging  # noqa: E402
+
+from stochep_jax import launch  # noqa: E402
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string('workdir', None, 'Directory for metrics.json.')
+flags.DEFINE_integer('epochs', 30, 'Training epochs.')
+flags.DEFINE_integer('batch_size', 128, 'Training batch size.')
+flags.DEFINE_float('lr', 1e-3, 'Adam learning rate.')
+flags.DEFINE_string(
+  'data_dir', '', 'Folder of the original dataset files ("" = the dataset default).'
+)
+flags.DEFINE_string('tfds_dir', '', 'array_record cache root ("" = ~/.cache/stochep_jax/...).')
+flags.DEFINE_string('dataset', 'fashion_mnist', 'Dataset name (stochep_jax.data.DATASETS).')
+flags.DEFINE_list('hidden', ['512'], 'Hidden layer widths (784-512-10 by default).')
+flags.DEFINE_integer('seed', 0, 'Seed of the initialisation and of the example order.')
+flags.DEFINE_integer('eval_batch_size', 2000, 'Batch size of the accuracy passes.')
+flags.mark_flags_as_required(['workdir'])
+
+
+def make_model(hidden: tuple[int, ...], num_classes: int):
+  """The MLP: Dense-ReLU for every hidden width, then a Dense readout (logits)."""
+  import flax.linen as nn
+
+  class MLP(nn.Module):
+    @nn.compact
+    def __call__(self, x):
+      x = x.reshape((x.shape[0], -1))
+      for h in hidden:
+        x = nn.relu(nn.Dense(h, kernel_init=nn.initializers.he_normal())(x))
+      return nn.Dense(num_classes)(x)
+
+  return MLP()
+
+
+def train_and_evaluate(
+  *,
+  workdir: str,
+  epochs: int,
+  batch_size: int,
+  lr: float,
+  hidden: tuple[int, ...],
+  seed: int,
+  dataset: str = 'fashion_mnist',
+  data_dir: str | None = None,
+  tfds_dir: str | None = None,
+  eval_batch_size: int = 2000,
+) -> dict:
+  """Trains the MLP; writes and returns the metrics (see the module docstring)."""
+  import jax
+  import jax.numpy as jnp
+  import numpy as np
+  import optax
+
+  from stochep_jax import data
+
+  spec = data.DATASETS[dataset]
+  data.check_files(dataset, data_dir)  # fails fast, before any work
+  train_x, train_y = data.load_arrays(dataset, 'train', data_dir, tfds_dir)
+  test_x, test_y = data.load_arrays(dataset, 'test', data_dir, tfds_dir)
+  model = make_model(tuple(hidden), spec.num_classes)
+  params = model.init(jax.random.key(seed), jnp.zeros((1, *spec.image_shape)))
+  opt = optax.adam(lr)
+  opt_state = opt.init(params)
+
+  def loss_fn(params, x, y):
+    logits = model.apply(params, x)
+    return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean(), logits
+
+  @jax.jit
+  def train_step(params, opt_state, x, y):
+    (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, x, y)
+    updates, opt_state = opt.update(grads, opt_state, params)
+    correct = jnp.sum(jnp.argmax(logits, -1) == y)
+    return optax.apply_updates(params, updates), opt_state, loss, correct
+
+  @jax.jit
+  def eval_step(params, x, y):
+    logits = model.apply(params, x)
+    loss = optax.softmax_cross_entropy_with_integer_labels(logits, y).sum()
+    return loss, jnp.sum(jnp.argmax(logits, -1) == y)
+
+  def evaluate(params, images, labels):
+    loss = correct = 0.0
+    for b in data.batches(
+      images, labels, eval_batch_size, seed=0, epoch=0, shuffle=False, drop_remainder=False
+    ):
+      batch_loss, batch_correct = eval_step(params, b['image'], b['label'])
+      loss, correct = loss + float(batch_loss), correct + int(batch_correct)
+    return {'loss': loss / len(labels), 'accuracy': correct / len(labels)}
+
+  history = []
+  start = time.perf_counter()
+  for epoch in range(epochs):
+    t = time.perf_counter()
+    loss_sum, correct, seen = 0.0, 0, 0
+    for b in data.batches(train_x, train_y, batch_size, seed=seed, epoch=epoch):
+      params, opt_state, loss, c = train_step(params, opt_state, b['image'], b['label'])
+      n = b['label'].shape[0]
+      loss_sum, correct, seen = loss_sum + float(loss) * n, correct + int(c), seen + n
+    train, test = evaluate(params, train_x, train_y), evaluate(params, test_x, test_y)
+    history.append(
+      {
+        'epoch': epoch + 1,
+        'running_train_loss': loss_sum / max(seen, 1),
+        'running_train_accuracy': correct / max(seen, 1),
+        'train_loss': train['loss'],
+        'train_accuracy': train['accuracy'],
+        'test_loss': test['loss'],
+        'test_accuracy': test['accuracy'],
+        'seconds': time.perf_counter() - t,
+      }
+    )
+    logging.info(
+      'epoch %3d/%d  train acc %.4f  test acc %.4f (error %.2f %%)  %.1fs',
+      epoch + 1,
+      epochs,
+      train['accuracy'],
+      test['accuracy'],
+      100 * (1 - test['accuracy']),
+      history[-1]['seconds'],
+    )
+  last = history[-1]
+  metrics = {
+    'test_accuracy': last['test_accuracy'],
+    'test_error': 1.0 - last['test_accuracy'],
+    'train_accuracy': last['train_accuracy'],
+    'epochs': epochs,
+    'wall_seconds': time.perf_counter() - start,
+    'history': history,
+    'model': f'{int(np.prod(spec.image_shape))}-{"-".join(map(str, hidden))}-{spec.num_classes}'
+    ' ReLU MLP, Adam, softmax cross-entropy',
+    'flags': {
+      'dataset': dataset,
+      'batch_size': batch_size,
+      'lr': lr,
+      'hidden': list(hidden),
+      'seed': seed,
+      'data_dir': data_dir or spec.default_data_dir,
+    },
+    'devices': [str(d) for d in jax.devices()],
+  }
+  os.makedirs(workdir, exist_ok=True)
+  with open(os.path.join(workdir, 'metrics.json'), 'w') as f:
+    json.dump(metrics, f, indent=1, allow_nan=False)
+  return metrics
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise ValueError(f'unexpected arguments: {argv[1:]}')
+  if FLAGS.epochs < 1 or FLAGS.batch_size < 1:
+    raise ValueError('--epochs and --batch_size must be >= 1')
+  m = train_and_evaluate(
+    workdir=FLAGS.workdir,
+    epochs=FLAGS.epochs,
+    batch_size=FLAGS.batch_size,
+    lr=FLAGS.lr,
+    hidden=tuple(int(h) for h in FLAGS.hidden),
+    seed=FLAGS.seed,
+    dataset=FLAGS.dataset,
+    data_dir=FLAGS.data_dir or None,
+    tfds_dir=FLAGS.tfds_dir or None,
+    eval_batch_size=FLAGS.eval_batch_size,
+  )
+  print(
+    f'{m["model"]}: test accuracy {m["test_accuracy"]:.4f} (error {100 * m["test_error"]:.2f} %), '
+    f'train accuracy {m["train_accuracy"]:.4f}, {m["epochs"]} epochs in {m["wall_seconds"]:.0f} s'
+  )
+
+
+if __name__ == '__main__':
+  launch.run(main)

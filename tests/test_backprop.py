@@ -1,0 +1,74 @@
+"""experiments/backprop.py: the backprop MLP reference learns and writes strict JSON."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from absl.testing import absltest
+
+from stochep_jax import data
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPT = os.path.join(ROOT, 'experiments', 'backprop.py')
+
+
+def _run(*args, timeout=240):
+  env = dict(os.environ, JAX_PLATFORMS='cpu')
+  env.pop('XLA_FLAGS', None)
+  return subprocess.run(
+    [sys.executable, SCRIPT, *args],
+    env=env,
+    cwd=ROOT,
+    capture_output=True,
+    text=True,
+    timeout=timeout,
+  )
+
+
+class BackpropTest(absltest.TestCase):
+  def test_one_epoch_on_synthetic_idx_learns(self):
+    tmp = self.enterContext(tempfile.TemporaryDirectory())
+    data.write_synthetic_idx(os.path.join(tmp, 'idx'), 2048, 500, seed=0)
+    workdir = os.path.join(tmp, 'run')
+    out = _run(
+      f'--workdir={workdir}',
+      '--epochs=1',
+      '--batch_size=64',
+      f'--data_dir={tmp}/idx',
+      f'--tfds_dir={tmp}/tfds',
+    )
+    self.assertEqual(out.returncode, 0, out.stderr[-3000:])
+    with open(os.path.join(workdir, 'metrics.json')) as f:
+      text = f.read()
+    m = json.loads(text, parse_constant=lambda c: self.fail(f'non-strict JSON constant {c}'))
+    for k in ('test_accuracy', 'train_accuracy', 'epochs', 'wall_seconds', 'history'):
+      self.assertIn(k, m)
+    self.assertEqual(m['epochs'], 1)
+    self.assertLen(m['history'], 1)
+    self.assertGreater(m['test_accuracy'], 0.6)  # chance is 0.1
+    self.assertGreater(m['train_accuracy'], 0.6)
+    self.assertAlmostEqual(m['test_error'], 1 - m['test_accuracy'])
+    self.assertEqual(m['history'][0]['test_accuracy'], m['test_accuracy'])
+    self.assertGreater(m['wall_seconds'], 0)
+    self.assertIn('784-512-10', m['model'])
+    self.assertIn('test accuracy', out.stdout)
+
+  def test_help_is_fast_and_does_no_work(self):
+    t = time.perf_counter()
+    out = _run('--help', timeout=60)
+    self.assertEqual(out.returncode, 0, out.stderr[-2000:])
+    self.assertIn('--batch_size', out.stdout + out.stderr)
+    self.assertLess(time.perf_counter() - t, 30)
+
+  def test_missing_dataset_fails_fast(self):
+    tmp = self.enterContext(tempfile.TemporaryDirectory())
+    out = _run(f'--workdir={tmp}/run', f'--data_dir={tmp}/nowhere', f'--tfds_dir={tmp}/tfds')
+    self.assertNotEqual(out.returncode, 0)
+    self.assertFalse(os.path.exists(os.path.join(tmp, 'run', 'metrics.json')))
+
+
+if __name__ == '__main__':
+  absltest.main()
