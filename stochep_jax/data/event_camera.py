@@ -135,7 +135,7 @@ class EventCamera:
     views = []
     for ox, oy in self.positions():
       my, mx = _interp_matrix(hs, h, oy), _interp_matrix(ws, w, ox)
-      views.append(np.einsum('ir,nrc,jc->nij', my, images, mx))
+      views.append(np.matmul(np.matmul(my, images), mx.T))
     return np.stack(views)
 
   def _pixel_events(self, images: np.ndarray):
@@ -207,14 +207,20 @@ class EventCamera:
     t, h, w, _ = settings.frame_shape(sensor)
     f = settings.downsample
     step_bins, _ = ev_lib.time_bins(self.times(), num_bins=t, t_start=0, t_stop=self.duration())
-    counts = np.zeros((n, t, h, w, 2), np.int64)
     ys, xs = np.arange(sensor[0]) // f, np.arange(sensor[1]) // f
+    # Flat index of (example, bin, row block, column block) per sensor pixel and step.
+    cell = (ys[:, None] * w + xs[None, :]).reshape(-1)
+    size = n * t * h * w * 2
+    counts = np.zeros(size, np.int64)
+    base = np.arange(n)[:, None] * (t * h * w)
     for m, (count, pol) in enumerate(self._pixel_events(images)):
-      e, y, x = np.nonzero(count)
-      np.add.at(counts, (e, step_bins[m], ys[y], xs[x], pol[e, y, x]), count[e, y, x])
+      flat = ((base + step_bins[m] * h * w + cell) * 2 + pol.reshape(n, -1)).reshape(-1)
+      counts += np.bincount(flat, weights=count.reshape(-1), minlength=size).astype(np.int64)
     if self.noise_prob:
       for e, (nm, ny, nx, npol) in enumerate(self._noise(sensor, indices)):
-        np.add.at(counts, (e, step_bins[nm], ys[ny], xs[nx], npol), 1)
+        flat = (((e * t + step_bins[nm]) * h + ys[ny]) * w + xs[nx]) * 2 + npol
+        counts += np.bincount(flat, minlength=size)
+    counts = counts.reshape(n, t, h, w, 2)
     return ev_lib.quantise(ev_lib.normalise(counts, settings.clip))
 
 
