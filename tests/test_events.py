@@ -6,11 +6,16 @@ formats inside the test's temporary folder; nothing is downloaded.
 
 from __future__ import annotations
 
+import struct
+from pathlib import Path
+
 import numpy as np
 from absl.testing import absltest, parameterized
 
-from stochep_jax.data import event_camera
+from stochep_jax.data import dvs_gesture, event_camera, synthetic
 from stochep_jax.data import events as ev_lib
+
+SETTINGS = ev_lib.FrameSettings(num_bins=4, downsample=4, clip=3)
 
 # Hand-made events on a 4x4 sensor: (x, y, p, t).
 HAND = ev_lib.make_events(
@@ -182,6 +187,129 @@ class EventCameraTest(parameterized.TestCase):
   def test_bad_parameter(self):
     with self.assertRaisesRegex(ValueError, 'EventCamera contrast out of range: -0.1'):
       event_camera.EventCamera(contrast=-0.1)
+
+
+def _header_end(raw: bytes) -> int:
+  return raw.index(b'#!END-HEADER\r\n') + len(b'#!END-HEADER\r\n')
+
+
+class DvsGestureFilesTest(parameterized.TestCase):
+  def setUp(self):
+    super().setUp()
+    self.dir = Path(self.create_tempdir().full_path)
+
+  @parameterized.named_parameters(
+    ('aedat3', '#!END-HEADER'), ('aedat2_marker', '#End Of ASCII Header')
+  )
+  def test_aedat_round_trip_with_overflow_invalid_and_special_events(self, marker):
+    # Times cross 2**31 µs: the packets' eventTSOverflow goes 0 -> 1.
+    t = np.array([2**31 - 3, 2**31 - 1, 2**31, 2**31 + 5, 2**32 + 7])
+    e = ev_lib.make_events([0, 127, 5, 64, 3], [1, 2, 127, 0, 9], [1, 0, 1, 1, 0], t)
+    path = self.dir / 'user01_led.aedat'
+    dvs_gesture.write_aedat31(path, e, packet_events=2, invalid_every=2, end_marker=marker)
+    raw = path.read_bytes()
+    self.assertTrue(raw.startswith(b'#!AER-DAT3.1\r\n'))
+    got = dvs_gesture.read_aedat31(path)
+    np.testing.assert_array_equal(got, e)
+
+  def test_aedat_packet_layout_by_hand(self):
+    e = ev_lib.make_events([3], [2], [1], [2**31 + 10])
+    path = self.dir / 'a.aedat'
+    dvs_gesture.write_aedat31(path, e, special_packet=False)
+    raw = path.read_bytes()
+    body = raw[_header_end(raw) :]
+    self.assertEqual(struct.unpack('<hhiiiiii', body[:28]), (1, 1, 8, 4, 1, 1, 1, 1))
+    data, ts = struct.unpack('<Ii', body[28:])
+    self.assertEqual(data, 1 | (1 << 1) | (2 << 2) | (3 << 17))
+    self.assertEqual(ts, 10)
+
+  def test_truncated_aedat(self):
+    e = ev_lib.make_events([1, 2], [1, 2], [0, 1], [10, 20])
+    path = self.dir / 'user03_lab.aedat'
+    dvs_gesture.write_aedat31(path, e)
+    raw = path.read_bytes()
+    for cut, what in ((3, 'needs 16 bytes of events, 13 left'), (30, 'less than a 28-byte')):
+      path.write_bytes(raw[:-cut])
+      with self.assertRaisesRegex(
+        ValueError, f'user03_lab.aedat: truncated AEDAT file: .*{what}'
+      ) as cm:
+        dvs_gesture.read_aedat31(path)
+      self.assertNotIn('\n', str(cm.exception))
+
+  def test_labels_and_trials(self):
+    path = self.dir / 'u_labels.csv'
+    dvs_gesture.write_labels(path, [(1, 10, 20), (11, 30, 45)])
+    self.assertEqual(path.read_text().splitlines()[0], 'class,startTime_usec,endTime_usec')
+    self.assertEqual(dvs_gesture.read_labels(path).tolist(), [[1, 10, 20], [11, 30, 45]])
+    path.write_text('class,startTime_usec,endTime_usec\n12,1,2\n')
+    with self.assertRaisesRegex(ValueError, r'u_labels.csv, line 2: class 12 is not in 1..11'):
+      dvs_gesture.read_labels(path)
+
+  def test_labels_outside_the_recording(self):
+    e = ev_lib.make_events([1, 2, 3], [1, 2, 3], [0, 1, 1], [100, 200, 300])
+    dvs_gesture.write_aedat31(self.dir / 'user05_led.aedat', e)
+    dvs_gesture.write_labels(self.dir / 'user05_led_labels.csv', [(2, 100, 250), (3, 400, 500)])
+    with self.assertRaisesRegex(
+      ValueError,
+      r'user05_led_labels.csv: gesture class 3 \[400, 500\) µs lies outside the '
+      r'recording user05_led.aedat \(events from 100 to 300 µs\)',
+    ):
+      dvs_gesture.recording_gestures(
+        self.dir / 'user05_led.aedat', self.dir / 'user05_led_labels.csv'
+      )
+    dvs_gesture.write_labels(self.dir / 'user05_led_labels.csv', [(2, 150, 250), (1, 100, 301)])
+    got = dvs_gesture.recording_gestures(
+      self.dir / 'user05_led.aedat', self.dir / 'user05_led_labels.csv'
+    )
+    self.assertEqual(
+      [(label, g['t'].tolist()) for label, g in got], [(0, [100, 200, 300]), (1, [200])]
+    )
+
+  def test_events_off_the_sensor(self):
+    e = ev_lib.make_events([1, 130], [1, 2], [0, 1], [10, 20])
+    dvs_gesture.write_aedat31(self.dir / 'user07_led.aedat', e)
+    dvs_gesture.write_labels(self.dir / 'user07_led_labels.csv', [(1, 10, 20)])
+    with self.assertRaisesRegex(
+      ValueError, 'user07_led.aedat: event 1 has x=130 outside the 128x128'
+    ):
+      dvs_gesture.recording_gestures(
+        self.dir / 'user07_led.aedat', self.dir / 'user07_led_labels.csv'
+      )
+    np.save(self.dir / '3.npy', np.array([[1.0, 128.0, 0.0, 0.5]]))
+    with self.assertRaisesRegex(ValueError, '3.npy: event 0 has y=128 outside the 128x128'):
+      dvs_gesture.read_tonic_npy(self.dir / '3.npy')
+
+  def test_tonic_npy(self):
+    e = ev_lib.make_events([1, 2], [3, 4], [0, 1], [1234567890123, 1234567890999])
+    dvs_gesture.write_tonic_npy(self.dir / '0.npy', e)
+    a = np.load(self.dir / '0.npy')
+    self.assertEqual(a.shape, (2, 4))
+    self.assertAlmostEqual(a[0, 3], 1234567890.123, places=3)  # milliseconds
+    np.testing.assert_array_equal(dvs_gesture.read_tonic_npy(self.dir / '0.npy'), e)
+    np.save(self.dir / '1.npy', np.zeros((5, 3)))
+    with self.assertRaisesRegex(
+      ValueError, r'1.npy: expected an \[N, 4\] array .*got shape \[5, 3\]'
+    ):
+      dvs_gesture.read_tonic_npy(self.dir / '1.npy')
+
+  def test_both_layouts_give_the_same_frames(self):
+    ibm, tonic = self.dir / 'ibm', self.dir / 'tonic'
+    written = synthetic.write_synthetic_dvs_gesture(ibm, layout='ibm', seed=4)
+    synthetic.write_synthetic_dvs_gesture(tonic, layout='tonic', seed=4)
+    self.assertTrue((ibm / 'DvsGesture' / 'user01_fluorescent.aedat').is_file())
+    self.assertTrue((tonic / 'ibmGestureTest' / 'user03_led' / '10.npy').is_file())
+    self.assertEqual(dvs_gesture.find_files(ibm)[0], 'ibm')
+    self.assertEqual(dvs_gesture.find_files(tonic)[0], 'tonic')
+    for split, n in (('train', 44), ('test', 22)):
+      fi, li = dvs_gesture.read_split(ibm, split, SETTINGS)
+      ft, lt = dvs_gesture.read_split(tonic, split, SETTINGS)
+      self.assertEqual(fi.shape, (n, 4, 32, 32, 2))
+      np.testing.assert_array_equal(li, lt)
+      np.testing.assert_array_equal(fi, ft)
+      self.assertEqual(li.tolist(), [label for label, _ in written[split]])
+      want = np.stack([SETTINGS.frames(g, (128, 128)) for _, g in written[split]])
+      np.testing.assert_array_equal(fi, want)
+      self.assertGreater(int(fi.astype(np.int64).sum()), 0)
 
 
 if __name__ == '__main__':

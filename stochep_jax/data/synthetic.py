@@ -16,9 +16,16 @@ from pathlib import Path
 import numpy as np
 
 from stochep_jax.data import cifar as cifar_lib
+from stochep_jax.data import dvs_gesture
+from stochep_jax.data import events as ev_lib
 from stochep_jax.data import idx as idx_lib
 
-__all__ = ['make_synthetic_split', 'write_synthetic_cifar10', 'write_synthetic_idx']
+__all__ = [
+  'make_synthetic_split',
+  'write_synthetic_cifar10',
+  'write_synthetic_dvs_gesture',
+  'write_synthetic_idx',
+]
 
 _BLOCK = 4
 _PROTO_WEIGHT = 0.6
@@ -137,3 +144,96 @@ def write_synthetic_cifar10(
   cifar_lib.write_cifar_meta(out_dir / 'batches.meta', num_cases_per_batch=n_per_batch)
   train = (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
   return {'train': train, 'test': test}
+
+
+def _synthetic_gesture(rng: np.random.Generator, label: int, n: int, start: int, length: int):
+  """n events of class ``label``: a blob at a class-specific place moving in a class direction."""
+  angle = 2 * np.pi * label / len(dvs_gesture.CLASS_NAMES)
+  cx, cy = 64 + 40 * np.cos(angle), 64 + 40 * np.sin(angle)
+  t = np.sort(rng.integers(start, start + length, n))
+  phase = (t - start) / length
+  x = cx + 12 * phase * np.cos(angle + 1.0) + rng.normal(0, 3, n)
+  y = cy + 12 * phase * np.sin(angle + 1.0) + rng.normal(0, 3, n)
+  p = (rng.random(n) < 0.3 + 0.04 * label).astype(np.int64)
+  x, y = (np.clip(np.rint(v), 0, 127).astype(np.int64) for v in (x, y))
+  return ev_lib.make_events(x, y, p, t)
+
+
+def write_synthetic_dvs_gesture(
+  folder: str | os.PathLike[str],
+  *,
+  layout: str,
+  seed: int,
+  n_train_users: int = 2,
+  n_test_users: int = 1,
+  lightings: tuple[str, ...] = ('fluorescent', 'led'),
+  events_per_gesture: int = 200,
+  t0: int = 2**31 - 2_000_000,
+) -> dict[str, list[tuple[int, np.ndarray]]]:
+  """Writes a small, learnable DVS Gesture in the IBM or tonic layout (same data for a seed).
+
+  Every recording ``userNN_<lighting>`` holds the 11 gestures in class order,
+  each ``events_per_gesture`` events of a class-specific moving blob over
+  0.5 s, separated by 0.1 s of background events that belong to no gesture.
+  Times start at ``t0`` µs, by default just before 2³¹ so that the AEDAT
+  timestamp overflow changes inside the first recording.
+
+  Args:
+    folder: the data_dir to write (``DvsGesture/`` for ``layout='ibm'``,
+      ``ibmGestureTrain/`` and ``ibmGestureTest/`` for ``'tonic'``).
+    layout: ``'ibm'`` (AEDAT 3.1, labels CSVs, trial lists) or ``'tonic'``
+      (one float64 [N, 4] ``<label>.npy`` per gesture, t in ms).
+    seed: random seed (both layouts written with one seed hold the same events).
+    n_train_users, n_test_users: users 1..n_train_users train, the next test.
+    lightings: lighting conditions (one recording each per user).
+    events_per_gesture: events per gesture.
+    t0: time of the first gesture's start, µs.
+
+  Returns:
+    ``{'train': [(label, events), ...], 'test': [...]}``: the gestures as
+    written, in the readers' order.
+  """
+  if layout not in ('ibm', 'tonic'):
+    raise ValueError(f"layout must be 'ibm' or 'tonic', got {layout!r}.")
+  rng = np.random.default_rng(seed)
+  root = Path(folder)
+  length, gap = 500_000, 100_000
+  out: dict[str, list[tuple[int, np.ndarray]]] = {'train': [], 'test': []}
+  trials: dict[str, list[str]] = {'train': [], 'test': []}
+  users = [('train', u) for u in range(1, n_train_users + 1)]
+  users += [('test', u) for u in range(n_train_users + 1, n_train_users + n_test_users + 1)]
+  for split, user in users:
+    for lighting in sorted(lightings):
+      rec = f'user{user:02d}_{lighting}'
+      parts, rows, gestures = [], [], []
+      start = t0
+      for label in range(len(dvs_gesture.CLASS_NAMES)):
+        background = rng.integers(start - gap, start, 20)
+        parts.append(
+          ev_lib.make_events(
+            rng.integers(0, 128, 20), rng.integers(0, 128, 20), rng.integers(0, 2, 20), background
+          )
+        )
+        g = _synthetic_gesture(rng, label, events_per_gesture, start, length)
+        parts.append(g)
+        rows.append((label + 1, start, start + length))
+        gestures.append((label, g))
+        start += length + gap
+      ev = np.concatenate(parts)
+      ev = ev[np.argsort(ev['t'], kind='stable')]
+      out[split] += gestures
+      if layout == 'ibm':
+        d = root / dvs_gesture.IBM_DIR
+        d.mkdir(parents=True, exist_ok=True)
+        dvs_gesture.write_aedat31(d / f'{rec}.aedat', ev, invalid_every=50)
+        dvs_gesture.write_labels(d / f'{rec}_labels.csv', rows)
+        trials[split].append(f'{rec}.aedat')
+      else:
+        d = root / dvs_gesture.TONIC_SPLITS[split] / rec
+        d.mkdir(parents=True, exist_ok=True)
+        for label, g in gestures:
+          dvs_gesture.write_tonic_npy(d / f'{label}.npy', g)
+  if layout == 'ibm':
+    for split, names in trials.items():
+      (root / dvs_gesture.IBM_DIR / dvs_gesture.TRIALS[split]).write_text('\n'.join(names) + '\n')
+  return out
