@@ -11,6 +11,18 @@ A neuron model is a frozen (hashable) dataclass of hyperparameters with
 * ``step(state, current, key) -> (state, output)``: ``update`` with
   ``noise(key, ...)``: the pure step of the model.
 
+and the protocol every model answers for itself (defaults on ``NeuronModel``):
+
+* ``stochastic``: whether ``step`` draws noise (``noise`` returns an array);
+* ``mean_field() -> model``: the deterministic counterpart (StochEP with
+  s = p; a deterministic model returns itself);
+* ``surrogate() -> model``: the model BPTT differentiates (SPEC 5): the same
+  forward pass with a pseudo-derivative for its spikes (``spike``); a model
+  whose step is already differentiable returns itself, a stochastic model
+  without one raises ValueError;
+* ``membrane(state) -> array``: the state value called its membrane
+  potential, which ``stability`` measures.
+
 Splitting ``step`` into ``noise`` and ``update`` lets ``dynamics.py`` draw a
 chunk of steps' noise at once (one big, vectorised RNG call) while producing
 exactly the spikes that step-by-step drawing produces.
@@ -40,10 +52,76 @@ State = Any
 NEURONS = registry.Registry('neuron model')
 
 
+SPIKE_GRADS = ('straight_through', 'fast_sigmoid')
+
+
+def _check_surrogate(model) -> None:
+  if model.spike_grad not in SPIKE_GRADS:
+    raise ValueError(f'spike_grad must be one of {SPIKE_GRADS}, got {model.spike_grad!r}')
+  if model.surrogate_slope <= 0:
+    raise ValueError(f'surrogate_slope must be > 0, got {model.surrogate_slope}')
+
+
+def _smooth(z: Array, grad: str, slope: float) -> Array:
+  """g(z) whose derivative is the pseudo-derivative (see ``spike``)."""
+  if grad == 'straight_through':
+    return z
+  return z / (1.0 + slope * jnp.abs(z))
+
+
+def spike(hard: Array, z: Array, grad: str | None = None, slope: float = 5.0) -> Array:
+  """A 0/1 spike with an optional pseudo-derivative in the backward pass.
+
+  The forward value is ``hard`` exactly (``hard + (g(z) − stop_gradient(g(z)))``
+  adds an exact 0); the backward pass gets ∂s/∂z = g'(z), with z the distance
+  of the spiking variable above its threshold (``hard = [z > 0]``):
+
+  * ``'straight_through'``: g(z) = z, ∂s/∂z = 1;
+  * ``'fast_sigmoid'`` (SuperSpike, Zenke & Ganguli 2018): g(z) = z/(1 + k|z|),
+    ∂s/∂z = 1/(1 + k|z|)², k = ``slope``, peak 1 at the threshold;
+  * None: no gradient (a comparison), what EP runs.
+
+  Args:
+    hard: the spikes, 0/1.
+    z: the value whose sign decides them.
+    grad: None or one of ``SPIKE_GRADS``.
+    slope: k of the fast sigmoid.
+  """
+  if grad is None:
+    return hard
+  g = _smooth(z, grad, slope)
+  return hard + (g - jax.lax.stop_gradient(g))
+
+
 class NeuronModel:
-  """Shared behaviour of the neuron models (see the module docstring)."""
+  """Shared behaviour of the neuron models (see the module docstring).
+
+  The protocol's defaults describe a deterministic model whose step is
+  differentiable as it stands (CRNN, Hopfield).
+  """
 
   dt: float = 1.0
+  stochastic: bool = False
+
+  def mean_field(self):
+    """The deterministic counterpart: ``self`` for a deterministic model."""
+    if self.stochastic:
+      raise ValueError(f'neuron model {type(self).__name__} is stochastic and has no mean_field()')
+    return self
+
+  def surrogate(self):
+    """The model BPTT differentiates: ``self`` for a differentiable model."""
+    if self.stochastic:
+      raise ValueError(
+        f'BPTT cannot differentiate neuron model {type(self).__name__}: it is stochastic'
+        ' and defines no surrogate()'
+      )
+    return self
+
+  def membrane(self, state: State) -> Array:
+    """The state value called the membrane potential (``stability``)."""
+    del state
+    raise NotImplementedError(f'neuron model {type(self).__name__} names no membrane(state)')
 
   def noise(self, key: Array, shape: tuple[int, ...], dtype=jnp.float32) -> Array | None:
     del key, shape, dtype
@@ -83,6 +161,10 @@ class CRNN(NeuronModel):
     return state.s
 
   def mean(self, state):
+    return state.s
+
+  def membrane(self, state):
+    """s: the CRNN keeps no membrane apart from its state ρ(I)."""
     return state.s
 
   def update(self, state, current, noise=None):
@@ -128,6 +210,10 @@ class Hopfield(NeuronModel):
   def mean(self, state):
     return self.output(state)
 
+  def membrane(self, state):
+    """s, the state before ρ."""
+    return state.s
+
   def update(self, state, current, noise=None):
     del noise
     rho = activations.get(self.rho)
@@ -165,12 +251,16 @@ class StochEP(NeuronModel):
     kappa: κ > 0, the firing-probability scale.
     rho: activation name.
     stochastic: False gives the deterministic mean-field network (s = p).
-    straight_through: use s = p + stop_gradient(spike − p), so ∂s/∂p = 1
-      (the surrogate of SNN BPTT, SPEC 5). Forward values then equal the
-      spikes only up to float rounding; leave False for EP.
+    straight_through: ∂s/∂p = 1 in the backward pass (the surrogate of SNN
+      BPTT, SPEC 5; ``spike``), forward values exactly the spikes; set by
+      ``surrogate()``, leave False for EP.
     noise_bits: resolution of the uniforms (``noise.uniform``): 32 or 8.
     generator: the uniforms' generator (``noise.uniform``): ``'threefry'``
       (``jax.random``) or ``'hash'`` (a keyed integer hash, several times cheaper).
+
+  Protocol: ``stochastic`` is the field; ``mean_field()`` sets it False;
+  ``surrogate()`` sets ``straight_through``; ``membrane`` is u (p = ρ(κu) is
+  its image, the firing probability).
   """
 
   decay: float = 0.5
@@ -198,6 +288,19 @@ class StochEP(NeuronModel):
   def mean(self, state):
     return state.p
 
+  def membrane(self, state):
+    return state.u
+
+  def mean_field(self):
+    if not self.stochastic:
+      return self
+    return dataclasses.replace(self, stochastic=False, straight_through=False)
+
+  def surrogate(self):
+    if not self.stochastic:
+      return self
+    return dataclasses.replace(self, straight_through=True)
+
   def noise(self, key, shape, dtype=jnp.float32):
     if not self.stochastic:
       return None
@@ -209,9 +312,8 @@ class StochEP(NeuronModel):
     if not self.stochastic:
       s = p
     else:
-      s = (noise < p).astype(p.dtype)
-      if self.straight_through:
-        s = p + jax.lax.stop_gradient(s - p)
+      grad = 'straight_through' if self.straight_through else None
+      s = spike((noise < p).astype(p.dtype), p - noise, grad)
     return StochEPState(u=u, p=p, s=s), s
 
 
@@ -270,6 +372,22 @@ class OConnor(NeuronModel):
   t counts the steps since the zero state (a scalar in the state), so the
   nudged phases continue the free phase's schedule **[choice]**.
 
+  Surrogate gradient for BPTT (``surrogate()``, SPEC 5) **[choice]**: the
+  threshold s^t = [h > V_th], h = V^{t-1} + a^t, gets the pseudo-derivative
+  ``spike_grad`` (``spike``): by default the straight-through ∂s/∂h = 1, so
+  ∂V^t/∂h = 0 and the backward pass is that of the spike-free network
+  s^t = a^t (``spikes=False``), evaluated along the spiking trajectory;
+  ``'fast_sigmoid'`` gives ∂s/∂h = 1/(1 + k|h − V_th|)² instead. The
+  stochastic encoder's draw [U^t < ρ(ξ^t)] gets the same pseudo-derivative
+  of ρ(ξ^t) − U^t (straight-through: ∂s/∂ρ(ξ) = 1, StochEP's surrogate).
+
+  Protocol: ``stochastic`` is True for the stochastic encoder (with spikes);
+  its ``mean_field()`` sends ρ(ξ) itself (``spikes=False``: E[s] = ρ(ξ), the
+  real-valued network of [OC19]); the Σ-Δ encoders are deterministic and are
+  their own mean field. ``membrane`` is ξ **[choice]**: the state the neuron
+  integrates; the Σ-Δ integrator V is the encoder's residual, bounded and
+  cycling by construction even when ξ has converged.
+
   Attributes:
     encoder: ``'stochastic'``, ``'sigma_delta'`` or ``'predictive'``.
     eps: ε (= c₀ when annealed), the state's step, in (0, 1].
@@ -280,6 +398,13 @@ class OConnor(NeuronModel):
     rho: activation name.
     noise_bits: resolution of the stochastic encoder's uniforms.
     generator: their generator (``noise.uniform``): ``'threefry'`` or ``'hash'``.
+    spikes: False sends the encoded value (ρ(ξ^t), or a^t for the Σ-Δ
+      encoders) instead of 0/1 spikes: the spike-free counterpart.
+    spike_grad: the pseudo-derivative, one of ``SPIKE_GRADS``
+      (default ``'straight_through'`` **[choice]**).
+    surrogate_slope: k of ``'fast_sigmoid'`` (default 5 **[choice]**).
+    use_surrogate: the backward pass uses ``spike_grad`` (set by
+      ``surrogate()``; False, the default, gives spikes no gradient).
   """
 
   encoder: str = 'stochastic'
@@ -290,6 +415,10 @@ class OConnor(NeuronModel):
   rho: str = 'hard_sigmoid'
   noise_bits: int = 32
   generator: str = 'threefry'
+  spikes: bool = True
+  spike_grad: str = 'straight_through'
+  surrogate_slope: float = 5.0
+  use_surrogate: bool = False
 
   def __post_init__(self):
     if self.encoder not in OC19_ENCODERS:
@@ -300,6 +429,20 @@ class OConnor(NeuronModel):
       raise ValueError(f'lam must be in (0, 1], got {self.lam}')
     if self.eta < 0:
       raise ValueError(f'eta must be >= 0, got {self.eta}')
+    _check_surrogate(self)
+
+  @property
+  def stochastic(self) -> bool:
+    return self.encoder == 'stochastic' and self.spikes
+
+  def mean_field(self):
+    return dataclasses.replace(self, spikes=False) if self.stochastic else self
+
+  def surrogate(self):
+    return dataclasses.replace(self, use_surrogate=True) if self.spikes else self
+
+  def membrane(self, state):
+    return state.xi
 
   def init_state(self, shape, dtype=jnp.float32):
     z = jnp.zeros(shape, dtype)
@@ -312,7 +455,7 @@ class OConnor(NeuronModel):
     return activations.get(self.rho)(state.xi)
 
   def noise(self, key, shape, dtype=jnp.float32):
-    if self.encoder != 'stochastic':
+    if not self.stochastic:
       return None
     return noise_lib.uniform(key, shape, self.noise_bits, dtype, self.generator)
 
@@ -326,14 +469,22 @@ class OConnor(NeuronModel):
       d = current
     xi = rho((1.0 - eps) * state.xi + eps * rho.grad(state.xi) * d)
     r = rho(xi)
+    grad = self.spike_grad if self.use_surrogate else None
     if self.encoder == 'stochastic':
-      s, v = (noise < r).astype(r.dtype), state.v
+      v = state.v
+      s = r
+      if self.spikes:
+        s = spike((noise < r).astype(r.dtype), r - noise, grad, self.surrogate_slope)
     else:
       a = (
         r if self.encoder == 'sigma_delta' else ((r - (1.0 - self.lam) * rho(state.xi)) / self.lam)
       )
-      s = (state.v + a > self.v_th).astype(r.dtype)
-      v = state.v + a - s
+      h = state.v + a
+      if self.spikes:
+        s = spike((h > self.v_th).astype(r.dtype), h - self.v_th, grad, self.surrogate_slope)
+      else:
+        s = a
+      v = h - s
     return SpikeCodedState(d=d, xi=xi, v=v, s=s, t=t), s
 
 
@@ -363,10 +514,166 @@ class SigmaDelta(OConnor):
     v_th: V_th (default 0.5 **[choice]**: the value [Lin24] leave open;
       0.5 rounds the encoded error).
     rho: activation name.
+    spikes, spike_grad, surrogate_slope, use_surrogate: as ``OConnor``
+      (BPTT's surrogate gradient of the threshold: straight-through by
+      default **[choice]**).
   """
 
   encoder: str = dataclasses.field(default='predictive', init=False)
   eps: float = 1.0
   eta: float = dataclasses.field(default=0.0, init=False)
   lam: float = 0.6
+  noise_bits: int = dataclasses.field(default=32, init=False)
+
+
+# --------------------------------------------------------------------------
+# Deterministic LIF baselines of [StochEP] Fig. 3 (SPEC 7)
+# --------------------------------------------------------------------------
+@struct.dataclass
+class LIFState:
+  v: Array  # membrane potential v^t (after the reset)
+  r: Array  # low-pass spike trace r^t: what neighbours and the learning rule see
+  s: Array  # last spike s^t (0/1)
+  t: Array  # steps taken since the zero state (a scalar), for ε_t
+
+
+@NEURONS.register('lif_lowpass')
+@dataclasses.dataclass(frozen=True)
+class LIFLowPass(NeuronModel):
+  """LIF neuron with a low-pass spike trace, after EqSpike (SPEC 7 (b)).
+
+  Source: Martin et al., *EqSpike: spike-driven equilibrium propagation for
+  neuromorphic implementations*, iScience 2021; [StochEP] Fig. 3 (b). The
+  exact equations of [StochEP]'s baseline are not available: this is our
+  **[choice]** reconstruction. With I^t = ∂Φ/∂s computed from the
+  neighbours' traces r^{t-1} (and −β ∂C/∂s_L at r_L^{t-1} on the output):
+
+      ṽ^t = v^{t-1} + ε_t (1 − λ)(I^t − v^{t-1})     (ε_t = 1: λ v^{t-1} + (1 − λ) I^t)
+      s^t = [ṽ^t > V_th]
+      v^t = ṽ^t − ε_t V_th s^t                       reset by subtraction
+      r^t = γ r^{t-1} + (1 − γ) s^t                  output and rate
+
+  Here ε_t = 1 (no schedule; ``LIFSchedule`` anneals it). At a steady firing
+  rate r̄ the membrane balances leak, drive and resets:
+  r̄ = (1 − λ)(I − v̄)/V_th, clipped to [0, 1] by the 0/1 spikes.
+
+  BPTT (``surrogate()``): the threshold gets the pseudo-derivative
+  ``spike_grad`` (``spike``; straight-through ∂s/∂ṽ = 1 by default
+  **[choice]**, or the fast sigmoid). ``membrane`` is v.
+
+  Attributes:
+    decay: λ ∈ [0, 1), the membrane's leak (StochEP's name, one config block).
+    v_th: V_th > 0, the threshold (default 0.5 **[choice]**).
+    gamma: γ ∈ [0, 1), the trace's decay (default 0.9 **[choice]**: a
+      10-step time constant).
+    spike_grad, surrogate_slope, use_surrogate: as ``OConnor``.
+  """
+
+  decay: float = 0.5
+  v_th: float = 0.5
+  gamma: float = 0.9
+  eps: float = dataclasses.field(default=1.0, init=False)
+  eta: float = dataclasses.field(default=0.0, init=False)
+  spike_grad: str = 'straight_through'
+  surrogate_slope: float = 5.0
+  use_surrogate: bool = False
+
+  def __post_init__(self):
+    if not 0.0 <= self.decay < 1.0:
+      raise ValueError(f'decay must be in [0, 1), got {self.decay}')
+    if not 0.0 <= self.gamma < 1.0:
+      raise ValueError(f'gamma must be in [0, 1), got {self.gamma}')
+    if self.v_th <= 0:
+      raise ValueError(f'v_th must be > 0, got {self.v_th}')
+    if not 0.0 < self.eps <= 1.0:
+      raise ValueError(f'eps must be in (0, 1], got {self.eps}')
+    if self.eta < 0:
+      raise ValueError(f'eta must be >= 0, got {self.eta}')
+    _check_surrogate(self)
+
+  def init_state(self, shape, dtype=jnp.float32):
+    z = jnp.zeros(shape, dtype)
+    return LIFState(v=z, r=z, s=z, t=jnp.zeros((), dtype))
+
+  def output(self, state):
+    return state.r
+
+  def mean(self, state):
+    return state.r
+
+  def membrane(self, state):
+    return state.v
+
+  def surrogate(self):
+    return dataclasses.replace(self, use_surrogate=True)
+
+  def update(self, state, current, noise=None):
+    del noise
+    t = state.t + 1
+    eps = self.eps * t**-self.eta if self.eta else self.eps
+    v = state.v + (eps * (1.0 - self.decay)) * (current - state.v)
+    grad = self.spike_grad if self.use_surrogate else None
+    s = spike((v > self.v_th).astype(v.dtype), v - self.v_th, grad, self.surrogate_slope)
+    v = v - (eps * self.v_th) * s
+    r = self.gamma * state.r + (1.0 - self.gamma) * s
+    return LIFState(v=v, r=r, s=s, t=t), r
+
+
+@NEURONS.register('lif_schedule')
+@dataclasses.dataclass(frozen=True)
+class LIFSchedule(LIFLowPass):
+  """``LIFLowPass`` with the annealed step on the membrane update (SPEC 7 (d)).
+
+  The equations of ``LIFLowPass`` with ε_t = c₀ / t^η, the [OC19] schedule,
+  and no predictive coding; t counts the steps since the zero state (in the
+  state, as ``OConnor``), so the nudged phases continue the free phase's
+  schedule. **[choice]** reconstruction of [StochEP] Fig. 3 (d): the step
+  scales the whole membrane update, leak and drive *and* reset,
+
+      v^t = v^{t-1} + ε_t [(1 − λ)(I^t − v^{t-1}) − V_th s^t],
+
+  so c₀ = 1, η = 0 is ``LIFLowPass`` exactly and the steady firing rate
+  r̄ = (1 − λ)(I − v̄)/V_th does not depend on ε_t (scaling only the drive
+  would silence the neuron as ε_t → 0). The membrane's steps shrink like
+  ε_t; the spikes keep coming.
+
+  Attributes:
+    eps: c₀ ∈ (0, 1] (default 1: the first step is ``LIFLowPass``'s).
+    eta: η ≥ 0 (default 0.75, inside [OC19]'s (½, 1)).
+    decay, v_th, gamma, spike_grad, surrogate_slope, use_surrogate: as
+      ``LIFLowPass``.
+  """
+
+  eps: float = 1.0
+  eta: float = 0.75
+
+
+@NEURONS.register('lif_predictive')
+@dataclasses.dataclass(frozen=True)
+class LIFPredictive(OConnor):
+  """LIF with predictive coding and the annealed step (SPEC 7 (c)).
+
+  [StochEP] Fig. 3 (c), the [OC19]/[Lin24] construction: ``OConnor`` with
+  the predictive encoder/decoder and ε_t = c₀ / t^η (``SigmaDelta`` is the
+  same neuron with a constant ε). **[choice]** reconstruction, its
+  integrate-and-fire reading: the Σ-Δ integrator V is a non-leaky IF
+  membrane with reset by subtraction, the decoder's low-pass is the
+  leaky synaptic trace:
+
+      d^t = (1 − λ) d^{t-1} + λ I^t
+      ξ^t = ρ((1 − ε_t) ξ^{t-1} + ε_t ρ'(ξ^{t-1}) d^t),    ε_t = c₀ / t^η
+      e^t = (ρ(ξ^t) − (1 − λ) ρ(ξ^{t-1})) / λ
+      s^t = [V^{t-1} + e^t > V_th],   V^t = V^{t-1} + e^t − s^t
+
+  Defaults are ``OConnor``'s (c₀ 0.5, η 0.75, λ 0.6, V_th 0.5; configured in
+  ``config.neuron.lif_predictive``).
+
+  Attributes:
+    eps: c₀ ∈ (0, 1].
+    eta: η ≥ 0.
+    lam, v_th, rho, spikes, spike_grad, surrogate_slope, use_surrogate: as
+      ``OConnor``.
+  """
+
+  encoder: str = dataclasses.field(default='predictive', init=False)
   noise_bits: int = dataclasses.field(default=32, init=False)

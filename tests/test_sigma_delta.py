@@ -78,13 +78,14 @@ class SigmaDeltaTest(parameterized.TestCase):
     self.assertLess(float(np.abs(np.array(decoded[-window:]).mean(0) - target).max()), 2.0 / window)
 
   def test_registry_and_fixed_fields(self):
-    model = sep.NEURONS.make(
-      'sigma_delta', lam=0.5, eps=0.9, encoder='stochastic', eta=0.7, decay=0.3
-    )
+    model = sep.NEURONS.make('sigma_delta', lam=0.5, eps=0.9)
     self.assertEqual(
       (model.encoder, model.eta, model.lam, model.eps), ('predictive', 0.0, 0.5, 0.9)
     )
     self.assertIsNone(model.noise(jax.random.key(0), (3,)))
+    for fixed in ('encoder', 'eta', 'decay'):  # fixed or foreign fields are refused (strict)
+      with self.assertRaisesRegex(ValueError, fixed):
+        sep.NEURONS.make('sigma_delta', **{fixed: 0.5})
     with self.assertRaises(ValueError):
       sep.SigmaDelta(lam=0.0)
     with self.assertRaises(ValueError):
