@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 from absl.testing import absltest, parameterized
 
-from stochep_jax.data import dvs_gesture, event_camera, synthetic
+from stochep_jax import data
+from stochep_jax.data import dvs_gesture, event_camera, registry, synthetic
 from stochep_jax.data import events as ev_lib
 
 SETTINGS = ev_lib.FrameSettings(num_bins=4, downsample=4, clip=3)
@@ -310,6 +311,105 @@ class DvsGestureFilesTest(parameterized.TestCase):
       want = np.stack([SETTINGS.frames(g, (128, 128)) for _, g in written[split]])
       np.testing.assert_array_equal(fi, want)
       self.assertGreater(int(fi.astype(np.int64).sum()), 0)
+
+
+def _cache_entries(tfds_dir: Path) -> list[str]:
+  """What a failed preparation left in the cache (lock files aside)."""
+  if not tfds_dir.exists():
+    return []
+  return sorted(p.name for p in tfds_dir.iterdir() if not p.name.endswith('.lock'))
+
+
+class EventDatasetsTest(parameterized.TestCase):
+  def setUp(self):
+    super().setUp()
+    self.dir = Path(self.create_tempdir().full_path)
+    self.tfds = self.dir / 'tfds'
+
+  def test_specs(self):
+    fm = data.DATASETS['fashion_mnist_events']
+    self.assertEqual(fm.image_shape, (17, 17, 2))
+    self.assertEqual(fm.example_shape, (10, 17, 17, 2))
+    dvs = data.DATASETS['dvs_gesture']
+    self.assertEqual((dvs.image_shape, dvs.example_shape), ((32, 32, 2), (16, 32, 32, 2)))
+    self.assertEqual(dvs.num_classes, 11)
+    self.assertEqual(data.DATASETS['fashion_mnist'].example_shape, (28, 28, 1))
+
+  def test_fashion_mnist_events_through_tfds(self):
+    written = data.write_synthetic_idx(self.dir / 'fm', 30, 10, seed=0)
+    x, y = data.load_arrays('fashion_mnist_events', 'test', self.dir / 'fm', self.tfds)
+    self.assertEqual((x.shape, x.dtype), ((10, 10, 17, 17, 2), np.uint8))
+    np.testing.assert_array_equal(y, written['test'][1])
+    spec = data.DATASETS['fashion_mnist_events']
+    cam, settings = spec.camera, spec.frames
+    for i in (0, 9):  # example i of the test split: its events, binned over the recording
+      ev = cam.convert(written['test'][0][i], index=registry._TEST_INDEX_OFFSET + i)
+      want = settings.frames(ev, (34, 34), t_start=0, t_stop=cam.duration())
+      np.testing.assert_array_equal(x[i], want)
+    self.assertTrue(set(np.unique(x).tolist()) <= {0, 85, 170, 255})
+    self.assertGreater(int((x > 0).sum()), 100)
+
+  @parameterized.named_parameters(('ibm', 'ibm'), ('tonic', 'tonic'))
+  def test_dvs_gesture_through_tfds(self, layout):
+    written = synthetic.write_synthetic_dvs_gesture(self.dir / 'dvs', layout=layout, seed=1)
+    x, y = data.load_arrays('dvs_gesture', 'train', self.dir / 'dvs', self.tfds)
+    self.assertEqual(x.shape, (44, 16, 32, 32, 2))
+    self.assertEqual(y.tolist(), [label for label, _ in written['train']])
+    settings = data.DATASETS['dvs_gesture'].frames
+    np.testing.assert_array_equal(x[5], settings.frames(written['train'][5][1], (128, 128)))
+
+  def test_missing_dvs_gesture_names_both_layouts(self):
+    with self.assertRaises(data.MissingDatasetError) as cm:
+      data.check_files('dvs_gesture', self.dir / 'nothing')
+    msg = str(cm.exception)
+    for part in (
+      'DvsGesture/trials_to_train.txt',
+      'ibmGestureTrain/',
+      '<label>.npy',
+      'does not exist',
+    ):
+      self.assertIn(part, msg)
+    synthetic.write_synthetic_dvs_gesture(self.dir / 'ibm', layout='ibm', seed=0)
+    (self.dir / 'ibm' / 'DvsGesture' / 'user03_led_labels.csv').unlink()
+    with self.assertRaisesRegex(
+      data.MissingDatasetError, r'1 file\(s\) of the ibm layout missing'
+    ) as cm:
+      data.load_arrays('dvs_gesture', 'train', self.dir / 'ibm', self.tfds)
+    self.assertIn('  - user03_led_labels.csv', str(cm.exception))
+    self.assertEqual(_cache_entries(self.tfds), [])
+
+  @parameterized.named_parameters(
+    ('truncated_aedat', 'ibm', 'truncate', 'user02_led.aedat: truncated AEDAT file'),
+    ('labels_outside', 'ibm', 'labels', 'user01_led_labels.csv: gesture class 11'),
+    ('off_sensor_aedat', 'ibm', 'sensor', 'user01_fluorescent.aedat: event 0 has x=200'),
+    ('npy_shape', 'tonic', 'shape', r'user02_led/4.npy: expected an \[N, 4\] array'),
+    ('off_sensor_npy', 'tonic', 'sensor', 'user01_fluorescent/0.npy: event 0 has x=200'),
+  )
+  def test_bad_files_one_line_error_and_nothing_cached(self, layout, damage, message):
+    root = self.dir / 'dvs'
+    synthetic.write_synthetic_dvs_gesture(root, layout=layout, seed=2)
+    ibm, tonic = root / 'DvsGesture', root / 'ibmGestureTrain'
+    if damage == 'truncate':
+      raw = (ibm / 'user02_led.aedat').read_bytes()
+      (ibm / 'user02_led.aedat').write_bytes(raw[:-5])
+    elif damage == 'labels':
+      rows = dvs_gesture.read_labels(ibm / 'user01_led_labels.csv').tolist()
+      rows[-1] = [11, rows[-1][1] + 10**8, rows[-1][2] + 10**8]
+      dvs_gesture.write_labels(ibm / 'user01_led_labels.csv', rows)
+    elif damage == 'shape':
+      np.save(tonic / 'user02_led' / '4.npy', np.zeros((3, 5)))
+    elif layout == 'ibm':
+      e = dvs_gesture.read_aedat31(ibm / 'user01_fluorescent.aedat')
+      e['x'][0] = 200
+      dvs_gesture.write_aedat31(ibm / 'user01_fluorescent.aedat', e)
+    else:
+      a = np.load(tonic / 'user01_fluorescent' / '0.npy')
+      a[0, 0] = 200
+      np.save(tonic / 'user01_fluorescent' / '0.npy', a)
+    with self.assertRaisesRegex(ValueError, message) as cm:
+      data.load_arrays('dvs_gesture', 'train', root, self.tfds)
+    self.assertNotIn('\n', str(cm.exception))
+    self.assertEqual(_cache_entries(self.tfds), [])
 
 
 if __name__ == '__main__':

@@ -41,7 +41,11 @@ from stochep_jax.data.source import (
   get_source,
   load_arrays,
 )
-from stochep_jax.data.synthetic import write_synthetic_cifar10, write_synthetic_idx
+from stochep_jax.data.synthetic import (
+  write_synthetic_cifar10,
+  write_synthetic_dvs_gesture,
+  write_synthetic_idx,
+)
 
 __all__ = [
   'ArraySource',
@@ -65,6 +69,7 @@ __all__ = [
   'read_original_split',
   'reader_batches',
   'write_synthetic_cifar10',
+  'write_synthetic_dvs_gesture',
   'write_synthetic_idx',
 ]
 

@@ -20,7 +20,14 @@ import tensorflow_datasets as tfds
 
 from stochep_jax.data import registry
 
-__all__ = ['BUILDERS', 'SepCifar10', 'SepFashionMnist', 'SepMnist']
+__all__ = [
+  'BUILDERS',
+  'SepCifar10',
+  'SepDvsGesture',
+  'SepFashionMnist',
+  'SepFashionMnistEvents',
+  'SepMnist',
+]
 
 
 class _SepBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
@@ -33,6 +40,8 @@ class _SepBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
   @property
   def MANUAL_DOWNLOAD_INSTRUCTIONS(self) -> str:  # noqa: N802 (tfds attribute name)
     spec = registry.DATASETS[self.DATASET]
+    if not spec.required_files:
+      return f'Needs in manual_dir: {spec.how_to_get}'
     return f'Needs {", ".join(spec.required_files)} in manual_dir. {spec.how_to_get}'
 
   def _info(self) -> tfds.core.DatasetInfo:
@@ -43,7 +52,7 @@ class _SepBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
       features=tfds.features.FeaturesDict(
         {
           'image': tfds.features.Tensor(
-            shape=spec.image_shape, dtype=np.uint8, encoding=tfds.features.Encoding.BYTES
+            shape=spec.example_shape, dtype=np.uint8, encoding=tfds.features.Encoding.BYTES
           ),
           'label': tfds.features.ClassLabel(names=list(spec.class_names)),
         }
@@ -85,6 +94,21 @@ class SepCifar10(_SepBuilder):
   DATASET = 'cifar10'
 
 
+class SepFashionMnistEvents(_SepBuilder):
+  """Fashion-MNIST turned into event frames [T, H, W, 2] by a simulated event camera."""
+
+  name = 'sep_fashion_mnist_events'
+  DATASET = 'fashion_mnist_events'
+
+
+class SepDvsGesture(_SepBuilder):
+  """DVS Gesture binned into frames [T, H, W, 2], from the IBM or tonic layout."""
+
+  name = 'sep_dvs_gesture'
+  DATASET = 'dvs_gesture'
+
+
 BUILDERS: dict[str, type[_SepBuilder]] = {
-  cls.DATASET: cls for cls in (SepFashionMnist, SepMnist, SepCifar10)
+  cls.DATASET: cls
+  for cls in (SepFashionMnist, SepMnist, SepCifar10, SepFashionMnistEvents, SepDvsGesture)
 }

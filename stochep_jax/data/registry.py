@@ -15,6 +15,9 @@ from types import MappingProxyType
 import numpy as np
 
 from stochep_jax.data import cifar as cifar_lib
+from stochep_jax.data import dvs_gesture as dvs_lib
+from stochep_jax.data import event_camera as camera_lib
+from stochep_jax.data import events as events_lib
 from stochep_jax.data import idx as idx_lib
 
 __all__ = [
@@ -58,7 +61,8 @@ class DatasetSpec:
     name: Registry name (key of :data:`DATASETS`).
     builder_name: Name of the tfds builder (prefixed ``sep_`` so it never
       clashes with tfds's own ``mnist``/``fashion_mnist``/``cifar10``).
-    image_shape: ``(H, W, C)`` of one image.
+    image_shape: ``(H, W, C)`` of one image; for event datasets of one frame
+      (``(H, W, 2)``, the network's input shape).
     num_classes: Number of classes.
     class_names: Class names, index = label.
     num_examples: Split sizes of the REAL dataset (synthetic data differs).
@@ -68,7 +72,10 @@ class DatasetSpec:
     default_data_dir: Default folder of the original files, or None.
     how_to_get: Human instructions printed when files are missing.
     homepage: Dataset homepage.
-    file_format: ``'idx'`` or ``'cifar_pickle'``.
+    file_format: ``'idx'``, ``'cifar_pickle'``, ``'idx_events'`` (IDX images
+      turned into events by ``camera``) or ``'dvs_gesture'``.
+    frames: event datasets: how events are binned (T frames per example).
+    camera: ``'idx_events'``: the simulated event camera.
   """
 
   name: str
@@ -83,6 +90,15 @@ class DatasetSpec:
   how_to_get: str
   homepage: str
   file_format: str
+  frames: events_lib.FrameSettings | None = None
+  camera: camera_lib.EventCamera | None = None
+
+  @property
+  def example_shape(self) -> tuple[int, ...]:
+    """Shape of one stored example: ``image_shape``, or ``(T, H, W, 2)`` for events."""
+    if self.frames is None:
+      return self.image_shape
+    return (self.frames.num_bins, *self.image_shape)
 
 
 _IDX_FILES = {
@@ -96,6 +112,32 @@ _CIFAR_REQUIRED = _CIFAR_FILES['train'] + _CIFAR_FILES['test'] + ('batches.meta'
 
 DEFAULT_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist'
 
+# [choice] Fashion-MNIST as events: N-MNIST-like saccades (34x34 sensor, 3 x 100 ms), binned
+# into 10 frames of 30 ms, pooled 2x2 to 17x17, counts clipped at 3 (values 0, 1/3, 2/3, 1).
+FASHION_MNIST_EVENTS_CAMERA = camera_lib.EventCamera()
+FASHION_MNIST_EVENTS_FRAMES = events_lib.FrameSettings(num_bins=10, downsample=2, clip=3)
+# [choice] DVS Gesture: 16 frames over each gesture's span, 128x128 pooled 4x4 to 32x32,
+# counts clipped at 5 (values k/5).
+DVS_GESTURE_FRAMES = events_lib.FrameSettings(num_bins=16, downsample=4, clip=5)
+_FASHION_NAMES = (
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+)
+_FASHION_HOW_TO_GET = (
+  'On Debian/Ubuntu: `sudo apt-get install dataset-fashion-mnist` (installs them in '
+  f'{DEFAULT_FASHION_MNIST_DIR}), or copy the four original Fashion-MNIST IDX files '
+  f'({_IDX_NAMES_TEXT}; gzipped or not) into that folder '
+  '(originals: https://github.com/zalandoresearch/fashion-mnist).'
+)
+
 DATASETS: Mapping[str, DatasetSpec] = MappingProxyType(
   {
     'fashion_mnist': DatasetSpec(
@@ -103,30 +145,47 @@ DATASETS: Mapping[str, DatasetSpec] = MappingProxyType(
       builder_name='sep_fashion_mnist',
       image_shape=(28, 28, 1),
       num_classes=10,
-      class_names=(
-        'T-shirt/top',
-        'Trouser',
-        'Pullover',
-        'Dress',
-        'Coat',
-        'Sandal',
-        'Shirt',
-        'Sneaker',
-        'Bag',
-        'Ankle boot',
-      ),
+      class_names=_FASHION_NAMES,
       num_examples=MappingProxyType({'train': 60000, 'test': 10000}),
       split_files=MappingProxyType(_IDX_FILES),
       required_files=_IDX_REQUIRED,
       default_data_dir=DEFAULT_FASHION_MNIST_DIR,
-      how_to_get=(
-        'On Debian/Ubuntu: `sudo apt-get install dataset-fashion-mnist` (installs them in '
-        f'{DEFAULT_FASHION_MNIST_DIR}), or copy the four original Fashion-MNIST IDX files '
-        f'({_IDX_NAMES_TEXT}; gzipped or not) into that folder '
-        '(originals: https://github.com/zalandoresearch/fashion-mnist).'
-      ),
+      how_to_get=_FASHION_HOW_TO_GET,
       homepage='https://github.com/zalandoresearch/fashion-mnist',
       file_format='idx',
+    ),
+    'fashion_mnist_events': DatasetSpec(
+      name='fashion_mnist_events',
+      builder_name='sep_fashion_mnist_events',
+      image_shape=FASHION_MNIST_EVENTS_FRAMES.frame_shape(
+        FASHION_MNIST_EVENTS_CAMERA.sensor_shape((28, 28))
+      )[1:],
+      num_classes=10,
+      class_names=_FASHION_NAMES,
+      num_examples=MappingProxyType({'train': 60000, 'test': 10000}),
+      split_files=MappingProxyType(_IDX_FILES),
+      required_files=_IDX_REQUIRED,
+      default_data_dir=DEFAULT_FASHION_MNIST_DIR,
+      how_to_get=_FASHION_HOW_TO_GET + ' They are turned into events by a simulated camera.',
+      homepage='https://github.com/zalandoresearch/fashion-mnist',
+      file_format='idx_events',
+      frames=FASHION_MNIST_EVENTS_FRAMES,
+      camera=FASHION_MNIST_EVENTS_CAMERA,
+    ),
+    'dvs_gesture': DatasetSpec(
+      name='dvs_gesture',
+      builder_name='sep_dvs_gesture',
+      image_shape=DVS_GESTURE_FRAMES.frame_shape(dvs_lib.SENSOR)[1:],
+      num_classes=len(dvs_lib.CLASS_NAMES),
+      class_names=dvs_lib.CLASS_NAMES,
+      num_examples=MappingProxyType({'train': 1176, 'test': 288}),
+      split_files=MappingProxyType({'train': (), 'test': ()}),
+      required_files=(),
+      default_data_dir=None,
+      how_to_get=dvs_lib.HOW_TO_GET,
+      homepage='https://research.ibm.com/interactive/dvsgesture/',
+      file_format='dvs_gesture',
+      frames=DVS_GESTURE_FRAMES,
     ),
     'mnist': DatasetSpec(
       name='mnist',
@@ -218,7 +277,7 @@ def dataset_folder(name: str, data_dir: str | os.PathLike[str] | None = None) ->
 
 
 def _candidates(spec: DatasetSpec, canonical: str) -> tuple[str, ...]:
-  if spec.file_format == 'idx':  # '.gz' and the uncompressed name are both accepted.
+  if spec.file_format in ('idx', 'idx_events'):  # '.gz' and the uncompressed name both work.
     plain = canonical.removesuffix('.gz')
     return (canonical, plain)
   return (canonical,)
@@ -243,6 +302,8 @@ def check_files(name: str, data_dir: str | os.PathLike[str] | None = None) -> di
   """
   spec = _spec(name)
   folder = dataset_folder(name, data_dir)
+  if spec.file_format == 'dvs_gesture':
+    return _check_dvs_gesture(name, folder)
   found: dict[str, Path] = {}
   missing: list[str] = []
   folder_ok = folder.is_dir()
@@ -263,6 +324,27 @@ def check_files(name: str, data_dir: str | os.PathLike[str] | None = None) -> di
     ]
     raise MissingDatasetError('\n'.join(lines), dataset=name, folder=folder, missing=missing)
   return found
+
+
+def _check_dvs_gesture(name: str, folder: Path) -> dict[str, Path]:
+  layout, where, found, missing = dvs_lib.find_files(folder)
+  if not missing:
+    return found
+  shown = missing[:10] + ([f'... and {len(missing) - 10} more'] if len(missing) > 10 else [])
+  head = (
+    f'Dataset {name!r}: {len(missing)} file(s) of the {layout} layout missing in {where}:'
+    if layout
+    else f'Dataset {name!r}: no DVS Gesture files in {folder}'
+    + ('' if folder.is_dir() else ' (this folder does not exist)')
+    + '; expected:'
+  )
+  lines = [head, *(f'  - {m}' for m in shown), dvs_lib.HOW_TO_GET]
+  raise MissingDatasetError('\n'.join(lines), dataset=name, folder=where, missing=missing)
+
+
+# Noise seeds of the test examples of 'idx_events' datasets: index + this (train: index).
+_TEST_INDEX_OFFSET = 1 << 32
+_CAMERA_CHUNK = 1000  # images converted at once
 
 
 def read_original_split(
@@ -289,10 +371,29 @@ def read_original_split(
     raise ValueError(f'Unknown split {split!r} for {name!r}; known: {list(spec.split_files)}.')
   paths = check_files(name, data_dir)
   files = [paths[f] for f in spec.split_files[split]]
-  if spec.file_format == 'idx':
+  if spec.file_format == 'dvs_gesture':
+    folder = dataset_folder(name, data_dir)
+    files = [folder]
+    images, labels = dvs_lib.read_split(folder, split, spec.frames)
+  elif spec.file_format in ('idx', 'idx_events'):
     images, labels = idx_lib.read_idx(files[0]), idx_lib.read_idx(files[1])
     if images.ndim == 3:
       images = images[..., None]
+    if spec.file_format == 'idx_events':
+      if images.shape[1:] != (28, 28, 1):
+        raise ValueError(f'{files[0]}: images must be 28x28, got shape {list(images.shape)}.')
+      offset = _TEST_INDEX_OFFSET if split == 'test' else 0
+      images = np.concatenate(
+        [
+          spec.camera.frames(
+            images[i : i + _CAMERA_CHUNK],
+            spec.frames,
+            indices=offset + np.arange(i, min(i + _CAMERA_CHUNK, len(images))),
+          )
+          for i in range(0, len(images), _CAMERA_CHUNK)
+        ]
+        or [np.zeros((0, *spec.example_shape), np.uint8)]
+      )
   else:
     parts = [cifar_lib.read_cifar_batch(f) for f in files]
     images = np.concatenate([p[0] for p in parts])
@@ -301,9 +402,9 @@ def read_original_split(
     if len(label_names) != spec.num_classes:
       raise ValueError(f'{paths["batches.meta"]}: {len(label_names)} label names, expected 10.')
   where = ', '.join(str(f) for f in files)
-  if images.dtype != np.uint8 or images.shape[1:] != spec.image_shape:
+  if images.dtype != np.uint8 or images.shape[1:] != spec.example_shape:
     raise ValueError(
-      f'{where}: images must be uint8 with shape [N, {", ".join(map(str, spec.image_shape))}] '
+      f'{where}: images must be uint8 with shape [N, {", ".join(map(str, spec.example_shape))}] '
       f'for {name!r}, got {images.dtype} {list(images.shape)}.'
     )
   if labels.ndim != 1 or labels.shape[0] != images.shape[0]:

@@ -57,7 +57,11 @@ def _fingerprint(name: str, folder: Path, files: dict[str, Path]) -> dict[str, A
     path = files[canonical]
     st = path.stat()
     entries.append([canonical, path.name, st.st_size, st.st_mtime_ns, st.st_ino])
-  return {'dataset': name, 'folder': os.fspath(folder), 'files': entries}
+  out = {'dataset': name, 'folder': os.fspath(folder), 'files': entries}
+  spec = registry.DATASETS[name]
+  if spec.frames is not None:  # event datasets: the binning and camera settings too
+    out['settings'] = repr((spec.frames, spec.camera))
+  return out
 
 
 def cache_dir(
@@ -229,15 +233,15 @@ class SplitReader:
     return len(self._source)
 
   def read(self, indices) -> tuple[np.ndarray, np.ndarray]:
-    """``(uint8 [n, H, W, C], int32 [n])`` of the given example indices."""
+    """``(uint8 [n, *spec.example_shape], int32 [n])`` of the given example indices."""
     indices = [int(i) for i in indices]
-    images = np.empty((len(indices), *self.spec.image_shape), dtype=np.uint8)
+    images = np.empty((len(indices), *self.spec.example_shape), dtype=np.uint8)
     labels = np.empty((len(indices),), dtype=np.int32)
     for start in range(0, len(indices), _READ_CHUNK):
       stop = min(len(indices), start + _READ_CHUNK)
       items = self._source.__getitems__(indices[start:stop])
       if self._fast:
-        images[start:stop], labels[start:stop] = _parse_fast(items, self.spec.image_shape)
+        images[start:stop], labels[start:stop] = _parse_fast(items, self.spec.example_shape)
       else:  # pragma: no cover - tfds's own (slower) per-example decoding
         images[start:stop] = np.stack([it['image'] for it in items])
         labels[start:stop] = [it['label'] for it in items]
