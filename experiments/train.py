@@ -93,6 +93,8 @@ def main(argv):
   except (
     validate.ConfigError,
     data.MissingDatasetError,
+    data.OriginalFileError,
+    data.CacheError,
     workdir_lib.WorkdirError,
     experiment.DivergenceError,
   ) as e:

@@ -97,8 +97,9 @@ def check_config(config: ml_collections.ConfigDict):
   check_fields(config)
   c = config
   lrs = tuple(c.optimizer.learning_rates)
-  sim = _building('network', lambda: assembly.simulator(c))
   _building(f'neuron.{c.neuron.name}', lambda: assembly.make_neuron(c.neuron))
+  _building(f'input.{c.input.name}', lambda: assembly.make_encoder(c.input, c.ep.t_free))
+  sim = _building('network', lambda: assembly.simulator(c))
   _building('method', lambda: assembly.gradient_fn(c, sim))
   shapes = jax.eval_shape(lambda: sim.network.init(jax.random.key(0)))  # no compilation
   groups = list(energy.param_groups(shapes))

@@ -151,6 +151,11 @@ class Checkpoints:
         return serialization.from_state_dict(state, restored['state']), restored['meta'], step
       except Exception as e:  # noqa: BLE001  (orbax/TensorStore raise many kinds)
         reason = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
+        if 'structure' in reason and 'match' in reason:  # intact, but of another train state
+          raise WorkdirError(
+            f'the checkpoint {self.directory}/{step} holds another train state (the network or '
+            'optimizer changed); use another --workdir'
+          ) from None
         msg = f'warning: checkpoint {self.directory}/{step} failed to restore ({reason})'
         if main_process:
           self._move_aside(step)

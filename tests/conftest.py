@@ -3,11 +3,18 @@
 Identical programs (the same train step in a resumed run, the same small nets in
 several tests) are compiled once: JAX's persistent compilation cache is kept in
 ``.pytest_cache/jax`` (override with ``JAX_COMPILATION_CACHE_DIR``).
+
+absltest's flags are marked parsed (so ``create_tempdir`` works under pytest),
+and every temporary file a test or a library makes (tfds writes ``tmp*``
+folders) lands in pytest's own temporary folder, never in the system's.
 """
 
 import os
+import tempfile
 
 import jax
+import pytest
+from absl import flags
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 jax.config.update(
@@ -15,3 +22,16 @@ jax.config.update(
   os.environ.get('JAX_COMPILATION_CACHE_DIR', os.path.join(_ROOT, '.pytest_cache', 'jax')),
 )
 jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.5)
+flags.FLAGS.mark_as_parsed()
+
+
+@pytest.fixture(autouse=True, scope='session')
+def _temporary_files_stay_inside(tmp_path_factory):
+  """``tempfile`` (and so tfds and absltest) write under pytest's base temporary folder."""
+  folder = str(tmp_path_factory.mktemp('tmp'))
+  old = tempfile.tempdir
+  os.environ['TMPDIR'] = folder
+  tempfile.tempdir = folder
+  flags.FLAGS.test_tmpdir = folder
+  yield
+  tempfile.tempdir = old

@@ -34,6 +34,8 @@ from stochep_jax.data.registry import (
   read_original_split,
 )
 from stochep_jax.data.source import (
+  CacheError,
+  OriginalFileError,
   SplitReader,
   cache_dir,
   default_tfds_dir,
@@ -48,6 +50,8 @@ from stochep_jax.data.synthetic import (
 )
 
 __all__ = [
+  'CacheError',
+  'OriginalFileError',
   'ArraySource',
   'DATASETS',
   'DatasetSpec',

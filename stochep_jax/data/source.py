@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -143,13 +144,18 @@ def get_builder(
       (builder_dir / 'source.json').write_text(
         json.dumps(_fingerprint(name, folder, registry.check_files(name, folder)), indent=1)
       )
-      builder.download_and_prepare(
-        download_dir=os.fspath(builder_dir / 'downloads'),
-        download_config=tfds.download.DownloadConfig(
-          manual_dir=os.fspath(folder), try_download_gcs=False
-        ),
-        file_format='array_record',
-      )
+      try:
+        builder.download_and_prepare(
+          download_dir=os.fspath(builder_dir / 'downloads'),
+          download_config=tfds.download.DownloadConfig(
+            manual_dir=os.fspath(folder), try_download_gcs=False
+          ),
+          file_format='array_record',
+        )
+      except Exception as e:  # noqa: BLE001  (the original files' reader failed)
+        shutil.rmtree(builder_dir, ignore_errors=True)  # nothing half-built stays
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[-1][:300]
+        raise OriginalFileError(f'preparing {name} from {folder} failed: {reason}') from e
   return builder
 
 
@@ -225,12 +231,23 @@ class SplitReader:
 
     self._fast = _has_fast_parser()
     method = tfds.decode.DeserializeMethod
+    try:
+      self._info_split = builder.info.splits[split]
+    except Exception:  # noqa: BLE001  (a split slice such as 'train[:100]')
+      self._info_split = None
     self._source = builder.as_data_source(
       split, deserialize_method=method.RAW_BYTES if self._fast else method.DESERIALIZE_AND_DECODE
     )
 
   def __len__(self) -> int:
     return len(self._source)
+
+  def expected_length(self) -> int | None:
+    """The split's example count recorded in dataset_info.json (None if unknown)."""
+    try:
+      return int(self._info_split.num_examples)
+    except Exception:  # noqa: BLE001
+      return None
 
   def read(self, indices) -> tuple[np.ndarray, np.ndarray]:
     """``(uint8 [n, *spec.example_shape], int32 [n])`` of the given example indices."""
@@ -273,5 +290,50 @@ def load_arrays(
   Raises:
     MissingDatasetError: Original files missing (raised before any tfds work).
   """
-  reader = SplitReader(name, split, data_dir, tfds_dir)
-  return reader.read(range(len(reader)))
+
+  def read():
+    reader = SplitReader(name, split, data_dir, tfds_dir)
+    images, labels = reader.read(range(len(reader)))
+    expected = reader.expected_length()
+    if expected is not None and len(labels) != expected:
+      raise ValueError(f'{len(labels)} records where dataset_info.json records {expected}')
+    return images, labels
+
+  return _rebuilding_on_failure(name, data_dir, tfds_dir, read)
+
+
+class OriginalFileError(ValueError):
+  """An original file that is truncated or malformed (the message names it)."""
+
+
+class CacheError(RuntimeError):
+  """A dataset cache that stays unreadable after a rebuild (the message names its folder)."""
+
+
+def _rebuilding_on_failure(name, data_dir, tfds_dir, read):
+  """``read()``; if the prepared cache is corrupt or incomplete, rebuild it once and retry.
+
+  Errors about the original files (missing, malformed) are not the cache's
+  and pass through unchanged.
+  """
+  try:
+    return read()
+  except (registry.MissingDatasetError, OriginalFileError):
+    raise
+  except Exception as e:  # noqa: BLE001  (riegeli, protobuf, tfds and OS errors)
+    folder = cache_dir(name, registry.dataset_folder(name, data_dir), tfds_dir)
+    reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+    print(
+      f'warning: the dataset cache {folder} is unreadable ({reason}); rebuilding it from the '
+      'original files',
+      flush=True,
+    )
+    shutil.rmtree(folder, ignore_errors=True)
+  try:
+    return read()
+  except (registry.MissingDatasetError, OriginalFileError):
+    raise
+  except Exception as e:  # noqa: BLE001
+    raise CacheError(
+      f'the dataset cache {folder} is still unreadable after a rebuild ({e}); remove {folder}'
+    ) from None

@@ -1,0 +1,258 @@
+"""Runs that cannot go wrong silently: divergence, work folders, broken state, bad configs."""
+
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+from absl.testing import absltest, parameterized
+
+from experiments.configs import fashion_mnist
+from stochep_jax import data, experiment, validate, workdir
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_DATA = None
+
+
+def synthetic():
+  """One synthetic IDX folder and tfds cache for the whole module (built once)."""
+  global _DATA
+  if _DATA is None:
+    root = tempfile.mkdtemp(prefix='runs_')
+    data.write_synthetic_idx(os.path.join(root, 'idx'), 512, 128, seed=0)
+    _DATA = (os.path.join(root, 'idx'), os.path.join(root, 'tfds'))
+  return _DATA
+
+
+def tiny_config(**overrides):
+  """The demo's smoke config, tinier: seconds per run."""
+  c = fashion_mnist.get_config('smoke')
+  c.data_dir, c.tfds_dir = synthetic()
+  c.train_subset = c.test_subset = 0
+  c.batch_size, c.eval_batch_size, c.num_epochs = 64, 128, 2
+  c.network.hidden = (16,)
+  c.ep.update(dict(t_free=8, t_nudge=4, k_avg=2))
+  c.tensorboard = False
+  for k, v in overrides.items():
+    node = c
+    *path, last = k.split('.')
+    for p in path:
+      node = node[p]
+    node[last] = v
+  return c
+
+
+def strict_json(path):
+  with open(path) as f:
+    return json.loads(f.read(), parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
+
+
+class DivergenceTest(absltest.TestCase):
+  def test_nan_run_stops_and_keeps_the_good_checkpoint(self):
+    wd = self.create_tempdir().full_path
+    decayed = {'optimizer.weight_decay': 1e-30}  # the same optimizer state either way
+    good = experiment.train_and_evaluate(tiny_config(num_epochs=1, **decayed), wd)
+    before = open(os.path.join(wd, 'metrics.json')).read()
+    # A resumed run that diverges in epoch 2: lr · weight decay overflows the weights to inf.
+    bad = tiny_config(**{'num_epochs': 2, 'optimizer.weight_decay': 1e30})
+    bad.optimizer.learning_rates = (1e30, 1e30)
+    with self.assertRaisesRegex(experiment.DivergenceError, r'non-finite .* at epoch 2'):
+      experiment.train_and_evaluate(bad, wd, allow_config_change=True)
+    self.assertEqual(open(os.path.join(wd, 'metrics.json')).read(), before)
+    self.assertEqual(strict_json(os.path.join(wd, 'metrics.json'))['epochs'], 1)
+    ckpt = workdir.Checkpoints(wd)
+    self.assertEqual(ckpt.mngr.all_steps(), [1])  # nothing saved for the diverged epoch
+    ckpt.close()
+    self.assertEqual(good['epochs'], 1)
+
+  def test_diverging_from_the_start_saves_nothing(self):
+    wd = self.create_tempdir().full_path
+    c = tiny_config(**{'network.init_scale': 1e39, 'neuron.name': 'crnn', 'log_every_steps': 2})
+    with self.assertRaisesRegex(experiment.DivergenceError, r'at epoch 1 step 2'):
+      experiment.train_and_evaluate(c, wd)
+    self.assertFalse(os.path.exists(os.path.join(wd, 'metrics.json')))
+    self.assertEqual(os.listdir(os.path.join(wd, 'checkpoints')), [])
+
+  def test_metrics_json_is_strict(self):
+    path = os.path.join(self.create_tempdir().full_path, 'm.json')
+    workdir.write_json(path, {'a': float('nan'), 'b': [1.0, float('inf')], 'c': 2})
+    self.assertEqual(strict_json(path), {'a': None, 'b': [1.0, None], 'c': 2})
+
+  def test_chance_warning(self):
+    said = []
+    hist = [{'train_accuracy': a} for a in (0.5, 0.1, 0.11, 0.09)]
+    experiment._warn_at_chance(hist, 0.1, 3, said.append)
+    self.assertLen(said, 1)
+    self.assertIn('for 3 epochs', said[0])
+    experiment._warn_at_chance(hist[:3], 0.1, 3, said.append)  # only 2 at chance
+    self.assertLen(said, 1)
+
+
+class WorkdirTest(absltest.TestCase):
+  def test_second_run_on_a_workdir_is_refused_at_once(self):
+    wd = self.create_tempdir().full_path
+    with workdir.WorkdirLock(wd):
+      with self.assertRaisesRegex(workdir.WorkdirError, 'in use by another run'):
+        experiment.train_and_evaluate(tiny_config(num_epochs=1), wd)
+
+  def test_a_killed_run_leaves_no_stuck_lock(self):
+    wd = self.create_tempdir().full_path
+    code = f'from stochep_jax import workdir; workdir.WorkdirLock({wd!r}).__enter__(); import os; os._exit(9)'
+    subprocess.run([sys.executable, '-c', code], check=False)
+    with workdir.WorkdirLock(wd):  # the kernel released it when the process died
+      pass
+
+  def test_changed_config_resume_is_refused_unless_allowed(self):
+    wd = self.create_tempdir().full_path
+    experiment.train_and_evaluate(tiny_config(num_epochs=1), wd)
+    changed = tiny_config(num_epochs=2)
+    changed.optimizer.learning_rates = (0.1, 0.05)
+    with self.assertRaisesRegex(
+      workdir.WorkdirError, r'optimizer\.learning_rates: \(0\.2, 0\.1\) -> \(0\.1, 0\.05\)'
+    ):
+      experiment.train_and_evaluate(changed, wd)
+    m = experiment.train_and_evaluate(changed, wd, allow_config_change=True)
+    self.assertEqual(m['epochs'], 2)
+    self.assertEqual([s['from_epoch'] for s in m['settings']], [1, 2])
+    fields = {c['field'] for c in m['settings'][1]['changes']}
+    self.assertEqual(fields, {'num_epochs', 'optimizer.learning_rates'})
+    # Fields that do not change results may change freely.
+    more = tiny_config(num_epochs=2, log_every_steps=3, eval_batch_size=64)
+    more.optimizer.learning_rates = (0.1, 0.05)
+    self.assertEqual(experiment.train_and_evaluate(more, wd)['epochs'], 2)
+
+  def test_corrupt_latest_checkpoint_falls_back_to_the_previous(self):
+    wd = self.create_tempdir().full_path
+    straight = experiment.train_and_evaluate(tiny_config(num_epochs=3), wd + '/straight')
+    experiment.train_and_evaluate(tiny_config(num_epochs=3, stop_after_epoch=2), wd + '/r')
+    latest = os.path.join(wd, 'r', 'checkpoints', '2')
+    for dirpath, _, files in os.walk(latest):  # garble every file of the newest checkpoint
+      for f in files:
+        with open(os.path.join(dirpath, f), 'wb') as fh:
+          fh.write(b'garbage')
+    resumed = experiment.train_and_evaluate(tiny_config(num_epochs=3), wd + '/r')
+    self.assertTrue(os.path.isdir(os.path.join(wd, 'r', 'corrupt', '2')))
+    self.assertEqual(resumed['epochs'], 3)
+    # Epochs 2 and 3 rerun from epoch 1's state: the same numbers as the straight run.
+    np.testing.assert_allclose(resumed['test_accuracy'], straight['test_accuracy'])
+
+  def test_no_intact_checkpoint_names_the_folder(self):
+    wd = self.create_tempdir().full_path
+    experiment.train_and_evaluate(tiny_config(num_epochs=1), wd)
+    for dirpath, _, files in os.walk(os.path.join(wd, 'checkpoints', '1')):
+      for f in files:
+        os.remove(os.path.join(dirpath, f))
+    with self.assertRaisesRegex(workdir.WorkdirError, f'remove {wd}'):
+      experiment.train_and_evaluate(tiny_config(num_epochs=2), wd)
+
+
+class BrokenDataTest(absltest.TestCase):
+  def test_corrupt_cache_is_rebuilt(self):
+    root = self.create_tempdir().full_path
+    want = data.write_synthetic_idx(os.path.join(root, 'idx'), 200, 50, seed=1)
+    tfds_dir = os.path.join(root, 'tfds')
+    data.load_arrays('fashion_mnist', 'train', os.path.join(root, 'idx'), tfds_dir)
+    records = [
+      os.path.join(d, f) for d, _, fs in os.walk(tfds_dir) for f in fs if 'array_record' in f
+    ]
+    self.assertNotEmpty(records)
+    for r in records:
+      with open(r, 'r+b') as f:
+        f.truncate(100)
+    images, labels = data.load_arrays('fashion_mnist', 'train', os.path.join(root, 'idx'), tfds_dir)
+    np.testing.assert_array_equal(labels, want['train'][1])
+    np.testing.assert_array_equal(images[..., 0], want['train'][0].reshape(images.shape[:3]))
+
+  def test_truncated_original_file_is_named(self):
+    root = self.create_tempdir().full_path
+    idx = os.path.join(root, 'idx')
+    data.write_synthetic_idx(idx, 200, 50, seed=1)
+    path = os.path.join(idx, 'train-images-idx3-ubyte.gz')
+    raw = gzip.open(path).read()
+    with gzip.open(path, 'wb') as f:
+      f.write(raw[: len(raw) // 2])
+    with self.assertRaisesRegex(data.OriginalFileError, 'train-images-idx3-ubyte'):
+      data.load_arrays('fashion_mnist', 'train', idx, os.path.join(root, 'tfds'))
+    leftovers = [d for d, _, fs in os.walk(os.path.join(root, 'tfds')) if 'dataset_info.json' in fs]
+    self.assertEqual(leftovers, [])  # nothing half-built
+
+  def test_bad_labels_and_nan_inputs_are_rejected(self):
+    with self.assertRaisesRegex(ValueError, r'2 labels outside \[0, 10\) \(e\.g\. 10\)'):
+      data.check_examples(np.zeros((4, 2)), np.array([0, 10, 3, -1]), 10, 'x')
+    with self.assertRaisesRegex(ValueError, '1 non-finite'):
+      data.check_examples(np.array([[0.0, np.nan]]), np.array([1]), 10, 'x')
+
+
+class ConfigTest(parameterized.TestCase):
+  @parameterized.parameters(
+    ('batch_size', 0, r'config\.batch_size=0: must be an integer >= 1'),
+    ('network.n_perclass', 0, r'config\.network\.n_perclass=0'),
+    ('ep.t_free', 0, r'config\.ep\.t_free=0: must be an integer >= 1'),
+    ('ep.k_avg', 50, r'config\.ep\.k_avg=50: must be <= min\(ep\.t_free=8, ep\.t_nudge=4\)'),
+    ('ep.beta', -1.0, r'config\.ep\.beta=-1\.0'),
+    ('ep.nudging', 'both', r'config\.ep\.nudging=.both.: choose from'),
+    ('neuron.name', 'lif', r"config\.neuron\.name='lif': choose from"),
+    ('dtype', 'int8', r"config\.dtype='int8'"),
+    ('optimizer.learning_rates', (0.1,), r'need 2 \(one per group: layer1, readout\)|need 2'),
+    ('neuron.stochep.kappa', -1.0, r'config\.neuron\.stochep'),
+    ('num_epochs', 0, r'config\.num_epochs=0'),
+  )
+  def test_bad_field_names_itself(self, field, value, message):
+    with self.assertRaisesRegex(validate.ConfigError, message):
+      validate.check_config(tiny_config(**{field: value}) if '.' in field else _set(field, value))
+
+  def test_batch_against_subset_and_devices(self):
+    c = tiny_config(train_subset=100, batch_size=128)
+    with self.assertRaisesRegex(
+      validate.ConfigError, r'batch_size=128: larger than train_subset=100'
+    ):
+      validate.check_batches(c, 100, 128, devices=1)
+    c = tiny_config(batch_size=66)
+    with self.assertRaisesRegex(
+      validate.ConfigError, r'batch_size=66: must divide evenly over the 4'
+    ):
+      validate.check_batches(c, 512, 128, devices=4)
+
+  def test_unknown_model_argument_is_refused(self):
+    c = tiny_config()
+    c.neuron.stochep.kapa = 2.0
+    with self.assertRaisesRegex(validate.ConfigError, r'takes no argument kapa; valid: \['):
+      validate.check_config(c)
+
+  def test_launcher_typo_is_one_line(self):
+    cfg = os.path.join(ROOT, 'experiments', 'configs', 'fashion_mnist.py')
+    r = subprocess.run(
+      [
+        sys.executable,
+        os.path.join(ROOT, 'experiments', 'train.py'),
+        f'--config={cfg}:smoke',
+        '--workdir=/nonexistent/x',
+        '--config.ep.bta=3',
+      ],
+      capture_output=True,
+      text=True,
+      check=False,
+    )
+    self.assertNotEqual(r.returncode, 0)
+    self.assertEqual(
+      r.stderr.strip().splitlines()[-1],
+      'error: --config.ep.bta: the config has no field \'bta\' (did you mean "beta" instead of "bta"?)',
+    )
+    self.assertLess(len(r.stderr.strip().splitlines()), 3)
+
+
+def _set(field, value):
+  return tiny_config(**{field: value})
+
+
+def tearDownModule():
+  if _DATA is not None:
+    shutil.rmtree(os.path.dirname(_DATA[0]), ignore_errors=True)
+
+
+if __name__ == '__main__':
+  absltest.main()
