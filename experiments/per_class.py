@@ -11,7 +11,7 @@ first ``--n_test`` images; 0 = all) and writes ``<workdir>/per_class.json``:
   images. With the MSE readout these are the output units; one whose rate is 0 on every
   image is dead (under BPTT with the hard sigmoid it gets no gradient; BUILD_NOTES.md §4).
 
-A stochastic neuron model (one with a ``stochastic`` field, e.g. StochEP) is evaluated
+A stochastic neuron model (``neuron.stochastic``, e.g. StochEP) is evaluated
 with its deterministic mean-field network unless ``--nomean_field``; otherwise, and for
 every other model, the evaluation is the launcher's own (same key, same example indices),
 so ``accuracy`` over the whole split equals the run's final ``test_accuracy``.
@@ -47,8 +47,9 @@ def per_class(workdir: str, n_test: int = 0, mean_field: bool = True) -> dict:
   with open(os.path.join(workdir, 'metrics.json')) as f:
     config = ml_collections.ConfigDict(json.load(f)['config'])
   sim = experiment.build_simulator(config)
-  if mean_field and hasattr(sim.neuron, 'stochastic'):
-    sim = dataclasses.replace(sim, neuron=dataclasses.replace(sim.neuron, stochastic=False))
+  mean_field = bool(mean_field and sim.neuron.stochastic)
+  if mean_field:
+    sim = dataclasses.replace(sim, neuron=sim.neuron.mean_field())
   init_key, _, eval_key = experiment.run_keys(config)
   template = sim.network.init(init_key)
   with ocp.CheckpointManager(
@@ -83,7 +84,7 @@ def per_class(workdir: str, n_test: int = 0, mean_field: bool = True) -> dict:
     'workdir': workdir,
     'epoch': int(epoch),
     'n_test': int(len(labels)),
-    'mean_field': bool(mean_field and hasattr(sim.neuron, 'stochastic')),
+    'mean_field': mean_field,
     'accuracy': float(np.mean(preds == labels)),
     'per_class_accuracy': [
       float(np.mean(preds[labels == c] == c)) if np.any(labels == c) else None for c in classes

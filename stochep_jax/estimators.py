@@ -298,21 +298,22 @@ class _RematSimulator(dynamics.Simulator):
 
 
 def bptt_simulator(sim: dynamics.Simulator, checkpoint: bool = False) -> dynamics.Simulator:
-  """The system BPTT differentiates: ``sim`` with the straight-through surrogate.
+  """The system BPTT differentiates: ``sim`` with its neuron's ``surrogate()``.
 
-  A stochastic neuron model with a ``straight_through`` field (StochEP) gets
-  ``straight_through=True``: s = p + stop_gradient(spike − p), so the forward
-  pass still spikes but ∂s/∂p = 1 (SNN BPTT, SPEC 5). Deterministic models
-  (CRNN, Hopfield, mean-field StochEP) are unchanged (CRNN BPTT).
+  The neuron model answers (``neurons`` protocol): StochEP gets the
+  straight-through ∂s/∂p = 1 (SNN BPTT, SPEC 5), the thresholded models
+  (Sigma-Delta, O'Connor, the LIF baselines) their pseudo-derivative; the
+  forward pass still spikes exactly. Differentiable models (CRNN, Hopfield,
+  mean-field StochEP) are unchanged (CRNN BPTT). A model without a surrogate
+  is refused with a ValueError naming it.
 
   Args:
     sim: the simulated system.
     checkpoint: ``jax.checkpoint`` every step.
   """
-  neuron = sim.neuron
-  fields = {f.name for f in dataclasses.fields(neuron)} if dataclasses.is_dataclass(neuron) else ()
-  if 'straight_through' in fields and getattr(neuron, 'stochastic', True):
-    sim = dataclasses.replace(sim, neuron=dataclasses.replace(neuron, straight_through=True))
+  neuron = sim.neuron.surrogate()
+  if neuron is not sim.neuron:
+    sim = dataclasses.replace(sim, neuron=neuron)
   if checkpoint:
     sim = _RematSimulator(**{f.name: getattr(sim, f.name) for f in dataclasses.fields(sim)})
   return sim

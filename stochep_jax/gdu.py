@@ -98,8 +98,8 @@ class GDU:
 
 def mean_field(sim: dynamics.Simulator) -> dynamics.Simulator:
   """The deterministic network BPTT differentiates: a stochastic neuron's mean field."""
-  if getattr(sim.neuron, 'stochastic', False):
-    sim = dataclasses.replace(sim, neuron=dataclasses.replace(sim.neuron, stochastic=False))
+  if sim.neuron.stochastic:
+    sim = dataclasses.replace(sim, neuron=sim.neuron.mean_field())
   if not sim.encoder.static:
     raise ValueError('the GDU check needs a static input (AnalogInput)')
   return sim

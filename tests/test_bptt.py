@@ -139,5 +139,117 @@ class SNNBPTTTest(absltest.TestCase):
     self.assertLess(losses[-1], 0.75 * losses[0])
 
 
+def _bptt_models():
+  """Every neuron model BPTT accepts: (name, model, thresholded)."""
+  n = sep.neurons
+  return [
+    ('crnn', sep.CRNN(), False),
+    ('hopfield', sep.Hopfield(), False),
+    ('stochep', sep.StochEP(decay=0.5), True),
+    ('stochep_mean_field', sep.StochEP(stochastic=False), False),
+    ('oconnor', sep.OConnor(), True),
+    ('oconnor_sigma_delta', sep.OConnor(encoder='sigma_delta'), True),
+    ('sigma_delta', sep.SigmaDelta(), True),
+    ('sigma_delta_fast_sigmoid', sep.SigmaDelta(spike_grad='fast_sigmoid'), True),
+    ('lif_lowpass', n.LIFLowPass(), True),
+    ('lif_lowpass_fast_sigmoid', n.LIFLowPass(spike_grad='fast_sigmoid'), True),
+    ('lif_schedule', n.LIFSchedule(), True),
+    ('lif_predictive', n.LIFPredictive(), True),
+  ]
+
+
+class EveryNeuronBPTTTest(parameterized.TestCase):
+  """BPTT through every neuron model: the surrogate gives finite, non-zero gradients."""
+
+  @parameterized.named_parameters(*_bptt_models())
+  def test_gradients_are_finite_and_non_zero(self, model, thresholded):
+    net = sep.dense(10, [8], 3)
+    params = net.init(jax.random.key(0))
+    x, y = batch(10, 6, 3)
+    sim = sep.Simulator(net, model)
+    bptt = estimators.BPTT(t_free=40, k_avg=10)
+    grads, aux = jax.jit(lambda p: estimators.bptt_gradient(sim, bptt, p, x, y, jax.random.key(1)))(
+      params
+    )
+    for g in jax.tree_util.tree_leaves(grads):
+      self.assertTrue(bool(jnp.all(jnp.isfinite(g))))
+      self.assertGreater(float(jnp.abs(g).max()), 0.0)
+    # The surrogate leaves the forward pass alone: EP's free phase, same keys, same rates.
+    free = sep.free_phase(sim, params, x, jax.random.key(1), steps=40, k_avg=10)
+    for a, b in zip(aux['rates'], free.rates):
+      np.testing.assert_allclose(a, b, atol=1e-6)
+    if thresholded:  # without the surrogate the spikes pass no gradient at all
+
+      def loss(p):
+        rates = sep.free_phase(sim, p, x, jax.random.key(1), steps=40, k_avg=10).rates
+        return jnp.mean(net.cost(p, rates, y))
+
+      self.assertEqual(float(jnp.abs(flat(jax.jit(jax.grad(loss))(params))).max()), 0.0)
+
+  def test_a_model_without_surrogate_is_refused(self):
+    class Noisy(sep.CRNN):
+      stochastic = True
+
+    sim = sep.Simulator(sep.dense(4, [3], 2), Noisy())
+    with self.assertRaisesRegex(ValueError, 'Noisy'):
+      estimators.bptt_simulator(sim)
+
+  @parameterized.named_parameters(
+    ('stochep', sep.StochEP(decay=0.5), sep.StochEP(decay=0.5, stochastic=False)),
+    ('oconnor', sep.OConnor(eps=0.8), sep.OConnor(eps=0.8, spikes=False)),
+    (
+      'oconnor_sigma_delta',
+      sep.OConnor(encoder='sigma_delta', eps=0.8),
+      sep.OConnor(encoder='sigma_delta', eps=0.8, spikes=False),
+    ),
+    ('sigma_delta', sep.SigmaDelta(eps=0.9), sep.SigmaDelta(eps=0.9, spikes=False)),
+    ('lif_predictive', sep.neurons.LIFPredictive(), sep.neurons.LIFPredictive(spikes=False)),
+  )
+  def test_straight_through_is_the_spike_free_networks_gradient(self, model, reference):
+    """Straight-through BPTT = BPTT of the spike-free counterpart where the Jacobians coincide.
+
+    Small weights and biases ½ keep every unit inside the hard sigmoid's linear range
+    (checked), where every Jacobian of both networks is the same constant. So for a fixed
+    cotangent c on the rates, d⟨c, r⟩/dθ agrees to float rounding (1e-5 of its largest
+    entry) for the biases and the input weights, whose ∂I/∂θ does not depend on the forward
+    pass; the other weights see ∂I/∂W = s (spikes against values): cosine ≥ 0.95.
+    """
+    net = sep.dense(8, [6], 3)
+    p = net.init(jax.random.key(0))
+    params = {
+      'layers': tuple({'b': jnp.full_like(l['b'], 0.5), 'w': 0.05 * l['w']} for l in p['layers']),
+      'readout': {},
+    }
+    x = jax.random.uniform(jax.random.key(1), (4, 8))
+    c = [jax.random.normal(jax.random.key(5 + i), (4, n)) for i, n in enumerate((6, 3))]
+
+    def grads(neuron):
+      sim = estimators.bptt_simulator(sep.Simulator(net, neuron))
+
+      def f(theta):
+        res = sep.free_phase(
+          sim,
+          theta,
+          x,
+          jax.random.key(3),
+          steps=30,
+          k_avg=10,
+          trace_fn=lambda st: tuple(sim.neuron.mean(s) for s in st),
+        )
+        return sum(jnp.vdot(a, r) for a, r in zip(c, res.rates)), res.trace
+
+      g, trace = jax.jit(jax.grad(f, has_aux=True))(params)
+      for t in trace:  # the linear range, strictly
+        self.assertGreater(float(t.min()), 0.0)
+        self.assertLess(float(t.max()), 1.0)
+      return g
+
+    g, g_ref = grads(model), grads(reference)
+    exact = [g_ref['layers'][0]['b'], g_ref['layers'][0]['w'], g_ref['layers'][1]['b']]
+    for a, b in zip([g['layers'][0]['b'], g['layers'][0]['w'], g['layers'][1]['b']], exact):
+      np.testing.assert_allclose(a, b, atol=1e-5 * float(jnp.abs(b).max()))
+    self.assertGreaterEqual(cosine(g['layers'][1]['w'], g_ref['layers'][1]['w']), 0.95)
+
+
 if __name__ == '__main__':
   absltest.main()
