@@ -6,16 +6,19 @@ formats inside the test's temporary folder; nothing is downloaded.
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import struct
 from pathlib import Path
 
 import numpy as np
 from absl.testing import absltest, parameterized
 
-from stochep_jax import data
+from stochep_jax import data, experiment
 from stochep_jax.data import dvs_gesture, event_camera, registry, synthetic
 from stochep_jax.data import events as ev_lib
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SETTINGS = ev_lib.FrameSettings(num_bins=4, downsample=4, clip=3)
 
 # Hand-made events on a 4x4 sensor: (x, y, p, t).
@@ -410,6 +413,50 @@ class EventDatasetsTest(parameterized.TestCase):
       data.load_arrays('dvs_gesture', 'train', root, self.tfds)
     self.assertNotIn('\n', str(cm.exception))
     self.assertEqual(_cache_entries(self.tfds), [])
+
+
+def _config(name: str, arg: str | None = 'smoke'):
+  path = os.path.join(ROOT, 'experiments', 'configs', f'{name}.py')
+  spec = importlib.util.spec_from_file_location(name, path)
+  mod = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(mod)
+  return mod.get_config(arg)
+
+
+class EventConfigsTest(parameterized.TestCase):
+  def setUp(self):
+    super().setUp()
+    self.dir = Path(self.create_tempdir().full_path)
+
+  @parameterized.named_parameters(
+    ('fashion_mnist_events', 'fashion_mnist_events'), ('dvs', 'dvs_gesture')
+  )
+  def test_full_configs(self, name):
+    c = _config(name, None)
+    self.assertEqual(c.dataset, name)
+    self.assertEqual((c.input.name, c.input.frames.nudge_input), ('frames', 'last'))
+    c.ep.k_avg = 9  # the encoder's rate window follows the ep block
+    self.assertEqual(c.input.frames.to_dict()['k_avg'], 9)
+
+  def test_fashion_mnist_events_smoke_end_to_end(self):
+    data.write_synthetic_idx(self.dir / 'idx', 256, 128, seed=0)
+    c = _config('fashion_mnist_events')
+    c.data_dir, c.tfds_dir = str(self.dir / 'idx'), str(self.dir / 'tfds')
+    c.input.frames.nudge_input = 'continue'
+    m = experiment.train_and_evaluate(c, str(self.dir / 'work'))
+    self.assertEqual(m['epochs'], 1)
+    self.assertBetween(m['test_accuracy'], 0.0, 1.0)
+    want = {'name': 'frames', 'nudge_input': 'continue', 't_nudge': 10, 'k_avg': 5}
+    self.assertEqual(m['config']['input'], want)
+
+  @parameterized.named_parameters(('ibm', 'ibm'), ('tonic', 'tonic'))
+  def test_dvs_gesture_smoke_end_to_end(self, layout):
+    synthetic.write_synthetic_dvs_gesture(self.dir / 'dvs', layout=layout, seed=0)
+    c = _config('dvs_gesture')
+    c.data_dir, c.tfds_dir = str(self.dir / 'dvs'), str(self.dir / 'tfds')
+    m = experiment.train_and_evaluate(c, str(self.dir / 'work'))
+    self.assertEqual(m['epochs'], 1)
+    self.assertBetween(m['test_accuracy'], 0.0, 1.0)
 
 
 if __name__ == '__main__':
