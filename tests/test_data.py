@@ -246,7 +246,13 @@ def test_missing_cifar10_names_every_file(tmp_path, tfds_dir):
 
 
 def test_registry():
-  assert set(data.DATASETS) == {'fashion_mnist', 'mnist', 'cifar10'}
+  assert set(data.DATASETS) == {
+    'fashion_mnist',
+    'mnist',
+    'cifar10',
+    'fashion_mnist_events',
+    'dvs_gesture',
+  }
   fm = data.DATASETS['fashion_mnist']
   assert fm.default_data_dir == '/usr/share/datasets/fashion-mnist'
   assert fm.image_shape == (28, 28, 1) and fm.num_classes == 10
