@@ -10,18 +10,15 @@ uses them to say where the time of a step goes.
 """
 
 import json
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import app
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-
-import stochep_jax as sep  # noqa: E402
-from stochep_jax import noise  # noqa: E402
+import stochep_jax as sep
+from stochep_jax import launch, noise
 
 
 def timeit(f, *a, n=7):
@@ -34,43 +31,51 @@ def timeit(f, *a, n=7):
   return float(np.median(ts)) * 1e3
 
 
-out = {}
-B, T = 128, 300
-keys = jax.random.split(jax.random.key(0), B)
-for bits in (8, 32):
-  # the uniforms of one training step: 784 input + 522 neurons per example per time step
-  f = jax.jit(
-    jax.vmap(
-      lambda k: jax.lax.map(
-        lambda t: noise.uniform(jax.random.fold_in(k, t), (25, 1306), bits).sum(0),
-        jnp.arange(T // 25),
-      ).sum()
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError('Too many command-line arguments.')
+  out = {}
+  B, T = 128, 300
+  keys = jax.random.split(jax.random.key(0), B)
+  for bits in (8, 32):
+    # the uniforms of one training step: 784 input + 522 neurons per example per time step
+    f = jax.jit(
+      jax.vmap(
+        lambda k: jax.lax.map(
+          lambda t: noise.uniform(jax.random.fold_in(k, t), (25, 1306), bits).sum(0),
+          jnp.arange(T // 25),
+        ).sum()
+      )
     )
-  )
-  out[f'fc_uniforms_per_step_ms_bits{bits}'] = timeit(f, keys)
-x = jax.random.uniform(jax.random.key(1), (25 * B, 784))
-w = jax.random.uniform(jax.random.key(2), (784, 512))
-g = jax.jit(lambda x, w: jax.lax.map(lambda i: (x + i) @ w, jnp.arange(T // 25)).sum())
-out['fc_drive_gemms_per_step_ms'] = timeit(g, x, w)
-# conv: uniforms of one 2C2FC step (B 32, T 150, 13·13·128 + 5·5·256 + 512 + 10 neurons)
-n_conv = 13 * 13 * 128 + 5 * 5 * 256 + 512 + 10
-keys32 = keys[:32]
-for bits in (8, 32):
-  f = jax.jit(
-    jax.vmap(
-      lambda k: jax.lax.map(
-        lambda t: noise.uniform(jax.random.fold_in(k, t), (25, n_conv), bits).sum(0), jnp.arange(6)
-      ).sum()
+    out[f'fc_uniforms_per_step_ms_bits{bits}'] = timeit(f, keys)
+  x = jax.random.uniform(jax.random.key(1), (25 * B, 784))
+  w = jax.random.uniform(jax.random.key(2), (784, 512))
+  g = jax.jit(lambda x, w: jax.lax.map(lambda i: (x + i) @ w, jnp.arange(T // 25)).sum())
+  out['fc_drive_gemms_per_step_ms'] = timeit(g, x, w)
+  # conv: uniforms of one 2C2FC step (B 32, T 150, 13·13·128 + 5·5·256 + 512 + 10 neurons)
+  n_conv = 13 * 13 * 128 + 5 * 5 * 256 + 512 + 10
+  keys32 = keys[:32]
+  for bits in (8, 32):
+    f = jax.jit(
+      jax.vmap(
+        lambda k: jax.lax.map(
+          lambda t: noise.uniform(jax.random.fold_in(k, t), (25, n_conv), bits).sum(0),
+          jnp.arange(6),
+        ).sum()
+      )
     )
-  )
-  out[f'conv_uniforms_per_step_ms_bits{bits}'] = timeit(f, keys32)
-net = sep.ARCHITECTURES.make('2c2fc')
-params = net.init(jax.random.key(0))
-xc = jax.random.uniform(jax.random.key(1), (32, 28, 28, 1))
-for name, neuron in (('crnn', sep.CRNN()), ('stochep8', sep.StochEP(0.5, 1.0, noise_bits=8))):
-  sim = sep.Simulator(net, neuron, chunk=25)
-  f = jax.jit(lambda p, x, k: sep.free_phase(sim, p, x, k, steps=150).rates)
-  out[f'conv_150_free_steps_ms_{name}'] = timeit(
-    f, params, xc, None if name == 'crnn' else jax.random.key(3), n=3
-  )
-print(json.dumps(out, indent=1))
+    out[f'conv_uniforms_per_step_ms_bits{bits}'] = timeit(f, keys32)
+  net = sep.ARCHITECTURES.make('2c2fc')
+  params = net.init(jax.random.key(0))
+  xc = jax.random.uniform(jax.random.key(1), (32, 28, 28, 1))
+  for name, neuron in (('crnn', sep.CRNN()), ('stochep8', sep.StochEP(0.5, 1.0, noise_bits=8))):
+    sim = sep.Simulator(net, neuron, chunk=25)
+    f = jax.jit(lambda p, x, k: sep.free_phase(sim, p, x, k, steps=150).rates)
+    out[f'conv_150_free_steps_ms_{name}'] = timeit(
+      f, params, xc, None if name == 'crnn' else jax.random.key(3), n=3
+    )
+  print(json.dumps(out, indent=1))
+
+
+if __name__ == '__main__':
+  launch.run(main)

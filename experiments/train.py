@@ -28,7 +28,14 @@ from stochep_jax import workdir as workdir_lib
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'Directory for checkpoints and metrics.json.')
-config_flags.DEFINE_config_file('config', None, 'Experiment configuration file.', lock_config=True)
+config_flags.DEFINE_config_file(
+  'config',
+  None,
+  'Experiment configuration file (experiments/configs/*.py, ":smoke" for the small variant). '
+  'Override any field with --config.<field>=<value>, e.g. --config.neuron.stochep.kappa=2; '
+  'list every field and its default with --print_config.',
+  lock_config=True,
+)
 flags.DEFINE_string(
   'coordinator_address',
   None,

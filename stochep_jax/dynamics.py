@@ -179,6 +179,13 @@ class Simulator:
     """
     if not 1 <= k_avg <= steps:
       raise ValueError(f'need 1 <= k_avg <= steps, got k_avg={k_avg}, steps={steps}')
+    got, want = self.encoder.example_shape(x.shape), tuple(self.network.input_shape)
+    if tuple(got) != want:
+      lead = 'B, F' if type(self.encoder).__name__ == 'FrameInput' else 'B'
+      raise ValueError(
+        f'input of shape {tuple(x.shape)} for a network that takes examples of shape {want} '
+        f'(x must be [{lead}, {", ".join(map(str, want))}])'
+      )
     dtype = jax.tree_util.tree_leaves(states)[0].dtype
     noisy = self.has_noise(x.shape, dtype)
     if noisy and keys is None:

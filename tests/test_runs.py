@@ -46,6 +46,26 @@ def tiny_config(**overrides):
   return c
 
 
+def read_scalars(logdir):
+  """{tag: [(step, value)]} from TensorBoard event files (TFRecord framing, Event protos)."""
+  import struct
+
+  from tensorboardX.proto import event_pb2
+
+  out = {}
+  for name in sorted(os.listdir(logdir)):
+    with open(os.path.join(logdir, name), 'rb') as f:
+      buf = f.read()
+    pos = 0
+    while pos < len(buf):
+      (n,) = struct.unpack('<Q', buf[pos : pos + 8])
+      event = event_pb2.Event.FromString(buf[pos + 12 : pos + 12 + n])
+      pos += 12 + n + 4
+      for v in event.summary.value:
+        out.setdefault(v.tag, []).append((event.step, np.float32(v.simple_value)))
+  return out
+
+
 def strict_json(path):
   with open(path) as f:
     return json.loads(f.read(), parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
@@ -243,6 +263,60 @@ class ConfigTest(parameterized.TestCase):
       'error: --config.ep.bta: the config has no field \'bta\' (did you mean "beta" instead of "bta"?)',
     )
     self.assertLess(len(r.stderr.strip().splitlines()), 3)
+
+
+class ApiInputTest(absltest.TestCase):
+  def test_wrong_input_width_fails_at_trace_time_with_the_expected_shape(self):
+    import jax
+    import jax.numpy as jnp
+
+    import stochep_jax as sep
+
+    net = sep.dense(12, [8], 4)
+    sim = sep.Simulator(net, sep.CRNN())
+    params = net.init(jax.random.key(0))
+    with self.assertRaisesRegex(
+      ValueError, r'takes examples of shape \(12,\) \(x must be \[B, 12\]\)'
+    ):
+      jax.jit(lambda p, x: sep.free_phase(sim, p, x, None, steps=5).rates).lower(
+        params, jnp.zeros((3, 13))
+      )
+
+
+class ReportingTest(absltest.TestCase):
+  def test_run_writes_tensorboard_events_curves_and_reports_compilation(self):
+    import contextlib
+    import io
+
+    wd = self.create_tempdir().full_path
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+      experiment.train_and_evaluate(tiny_config(num_epochs=2, tensorboard=True), wd)
+    lines = out.getvalue().splitlines()
+    self.assertTrue(any(ln.startswith('compiled the train step in ') for ln in lines))
+    self.assertTrue(os.path.getsize(os.path.join(wd, 'learning_curves.png')) > 1000)
+    scalars = read_scalars(os.path.join(wd, 'tensorboard'))
+    for tag in ('train/accuracy', 'test/loss', 'train/rate1', 'time/epoch_seconds'):
+      self.assertIn(tag, scalars)
+    m = strict_json(os.path.join(wd, 'metrics.json'))
+    self.assertEqual(
+      scalars['test/accuracy'], [(h['epoch'], np.float32(h['test_accuracy'])) for h in m['history']]
+    )
+
+  def test_progress_lines_when_not_a_terminal(self):
+    import io
+
+    from stochep_jax import reporting
+
+    out = io.StringIO()
+    p = reporting.Progress('auto', 2, stream=out)
+    self.assertEqual(p.mode, 'lines')
+    p.start(1, 3, 4)
+    p.update(1)
+    p.update(2, {'accuracy': 0.5, 'loss': 0.25})
+    p.close()
+    self.assertEqual(out.getvalue(), 'epoch 1 step 2/4  train acc 0.5000 loss 0.2500\n')
+    self.assertEqual(reporting.Progress('auto', 2, enabled=False, stream=out).mode, 'none')
 
 
 def _set(field, value):
