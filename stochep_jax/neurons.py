@@ -524,6 +524,7 @@ class SigmaDelta(OConnor):
   eta: float = dataclasses.field(default=0.0, init=False)
   lam: float = 0.6
   noise_bits: int = dataclasses.field(default=32, init=False)
+  generator: str = dataclasses.field(default='threefry', init=False)
 
 
 # --------------------------------------------------------------------------
@@ -677,3 +678,4 @@ class LIFPredictive(OConnor):
 
   encoder: str = dataclasses.field(default='predictive', init=False)
   noise_bits: int = dataclasses.field(default=32, init=False)
+  generator: str = dataclasses.field(default='threefry', init=False)
