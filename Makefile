@@ -1,6 +1,7 @@
 # Two commands set up everything on a fresh machine (see README.md):
 #   make demo   trains StochEP 784-512-10 on Fashion-MNIST (installs the Debian dataset package)
 #   make test   runs the whole test suite
+#   make gpu-kit prepares gpu_kit/bundle for `bash gpu_kit/run.sh` on a GPU machine
 # make demo ARGS='--config.neuron.name=crnn' passes flags to the launcher; the demo runs one
 # XLA:CPU device per core (--cpu_devices=0; ARGS=--cpu_devices=1 for a single device).
 PYTHON ?= $(shell .ci/python)
@@ -11,7 +12,7 @@ WORKDIR ?= runs/demo
 CONFIG  ?= experiments/configs/fashion_mnist.py
 ARGS    ?=
 
-.PHONY: demo test lint format install clean
+.PHONY: demo test lint format install clean gpu-kit
 
 install: $(VENV)/.installed
 
@@ -36,6 +37,11 @@ format: install
 
 test: lint
 	$(PY) -m pytest -q -n 2 tests
+
+# The GPU check kit's bundle (gpu_kit/bundle: wheels the GPU image lacks, Fashion-MNIST);
+# on the GPU machine, with gpu_kit/bundle carried along: bash gpu_kit/run.sh
+gpu-kit: install $(FMNIST)
+	$(PY) gpu_kit/prepare.py --bundle=gpu_kit/bundle
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

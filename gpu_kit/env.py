@@ -1,4 +1,5 @@
-"""The machine, its devices and versions, and whether the bundle's packages import.
+"""The machine, its devices and versions, whether the bundle's packages import, and a small
+dataset prepared through the tfds builders.
 
 python -m gpu_kit.env --out=env.json
 """
@@ -14,7 +15,12 @@ import sys
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string('out', '', 'JSON output file (default: standard output).')
+
+
+def define_flags() -> None:
+  """The launcher's flags (defined only when it runs, so that the kit's modules import together)."""
+  flags.DEFINE_string('out', '', 'JSON output file (default: standard output).')
+
 
 # Modules the project needs from the bundle (or the image): name -> distribution for a version.
 IMPORTS = {
@@ -50,6 +56,24 @@ def check_imports(names=IMPORTS) -> dict[str, dict]:
       entry = {'ok': False, 'error': f'{type(e).__name__}: {e}'}
     out[module] = entry
   return out
+
+
+def dataset_check() -> dict:
+  """Prepares and loads a small synthetic Fashion-MNIST through the tfds builders (the path
+  the launcher takes), in a temporary folder."""
+  import tempfile  # noqa: PLC0415
+  import time  # noqa: PLC0415
+
+  try:
+    from stochep_jax import data  # noqa: PLC0415
+
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+      data.write_synthetic_idx(f'{tmp}/idx', 128, 32, seed=0)
+      x, y = data.load_arrays('fashion_mnist', 'train', f'{tmp}/idx', f'{tmp}/tfds')
+    return {'ok': True, 'shape': list(x.shape), 'seconds': time.perf_counter() - start}
+  except Exception as e:  # noqa: BLE001 - reported, not raised
+    return {'ok': False, 'error': f'{type(e).__name__}: {e}'}
 
 
 def nvidia_smi() -> str | None:
@@ -91,6 +115,7 @@ def describe() -> dict:
     'pythonpath': os.environ.get('PYTHONPATH', ''),
     'xla_flags': os.environ.get('XLA_FLAGS', ''),
     'imports': check_imports(),
+    'tfds_dataset': dataset_check(),
   }
 
 
@@ -105,6 +130,7 @@ def main(argv):
   else:
     print(text)
   failed = [m for m, e in report['imports'].items() if not e['ok']]
+  failed += ['tfds_dataset'] if not report['tfds_dataset']['ok'] else []
   if failed:
     sys.exit(f'imports failed: {", ".join(failed)}')
 
@@ -112,4 +138,5 @@ def main(argv):
 if __name__ == '__main__':
   from stochep_jax import launch  # noqa: PLC0415
 
+  define_flags()
   launch.run(main)

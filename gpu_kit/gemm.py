@@ -21,12 +21,17 @@ import time
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string('out', '', 'JSON output file (default: standard output).')
-flags.DEFINE_integer('square', 8192, 'Size N of the N x N x N product (0: none).')
-flags.DEFINE_list('shapes', [], "More products as MxKxN; default: the benchmark workloads'.")
-flags.DEFINE_list('variants', ['float32_highest', 'float32_default', 'bfloat16'], 'Variants.')
-flags.DEFINE_integer('repeats', 10, 'Products per timed trial.')
-flags.DEFINE_integer('trials', 3, 'Timed trials (the best is reported).')
+
+
+def define_flags() -> None:
+  """The launcher's flags (defined only when it runs, so that the kit's modules import together)."""
+  flags.DEFINE_string('out', '', 'JSON output file (default: standard output).')
+  flags.DEFINE_integer('square', 8192, 'Size N of the N x N x N product (0: none).')
+  flags.DEFINE_list('shapes', [], "More products as MxKxN; default: the benchmark workloads'.")
+  flags.DEFINE_list('variants', ['float32_highest', 'float32_default', 'bfloat16'], 'Variants.')
+  flags.DEFINE_integer('repeats', 10, 'Products per timed trial.')
+  flags.DEFINE_integer('trials', 3, 'Timed trials (the best is reported).')
+
 
 # name -> (input dtype, jax precision)
 VARIANTS = {
@@ -141,4 +146,5 @@ def main(argv):
 if __name__ == '__main__':
   from stochep_jax import launch  # noqa: PLC0415
 
+  define_flags()
   launch.run(main)

@@ -7,7 +7,8 @@ The config of ``SLICES[--slice]`` (``experiments/configs/``; ``--variant=smoke``
 variant) is built exactly as ``experiments/train.py`` builds it (``stochep_jax.experiment``'s
 simulator, estimator, augmentation and evaluation functions, the launcher's optimizer, the
 data-parallel step with the state donated). Data: the dataset's original files when
-``--data_dir`` (or the config's own folder) holds them, read through the tfds builders; else
+``--data_dir`` (or the config's own folder) holds them (``--reader``: read with numpy, or through
+the tfds builders); else
 uniform random images of the dataset's shape with random labels (the step's work does not
 depend on the pixel values). The real dataset's split sizes give the projection:
 
@@ -40,15 +41,28 @@ if str(ROOT) not in sys.path:
   sys.path.insert(0, str(ROOT))
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string('slice', 'fashion_mnist_2c2fc', 'Which slice: a key of SLICES.')
-flags.DEFINE_string('variant', '', 'Config variant (e.g. smoke: CPU sizes); default: full size.')
-flags.DEFINE_integer('steps', 5, 'Timed training steps after the warm-up step.')
-flags.DEFINE_integer('eval_steps', 2, 'Timed evaluation steps after their warm-up (0: none).')
-flags.DEFINE_float('max_s', 0.0, 'Stop timing steps once this many seconds have passed (0: no).')
-flags.DEFINE_string('data_dir', '', 'Folder of the original dataset files (default: config).')
-flags.DEFINE_string('tfds_dir', '', 'tfds cache root (default: the library default).')
-flags.DEFINE_string('dtype', '', "Parameter/state dtype (default: the config's).")
-flags.DEFINE_string('out', '', 'JSON output file (default: standard output).')
+
+
+def define_flags() -> None:
+  """The launcher's flags (defined only when it runs, so that the kit's modules import together)."""
+  flags.DEFINE_string('slice', 'fashion_mnist_2c2fc', 'Which slice: a key of SLICES.')
+  flags.DEFINE_string('variant', '', 'Config variant (e.g. smoke: CPU sizes); default: full size.')
+  flags.DEFINE_integer('steps', 5, 'Timed training steps after the warm-up step.')
+  flags.DEFINE_integer('eval_steps', 2, 'Timed evaluation steps after their warm-up (0: none).')
+  flags.DEFINE_float('max_s', 0.0, 'Stop timing steps once this many seconds have passed (0: no).')
+  flags.DEFINE_string('data_dir', '', 'Folder of the original dataset files (default: config).')
+  flags.DEFINE_string('tfds_dir', '', 'tfds cache root (default: the library default).')
+  flags.DEFINE_enum(
+    'reader',
+    'direct',
+    ['direct', 'tfds'],
+    'How the original files are read: straight with numpy (data.read_original_split: seconds) '
+    'or through the tfds builders (data.load_arrays: prepares the array_record cache first).',
+  )
+  flags.DEFINE_bool('tiny', False, 'Shrink the config further (widths 2, T 4 + 2 x 2): a dry run.')
+  flags.DEFINE_string('dtype', '', "Parameter/state dtype (default: the config's).")
+  flags.DEFINE_string('out', '', 'JSON output file (default: standard output).')
+
 
 SLICES = {
   'fashion_mnist_2c2fc': 'experiments/configs/fashion_mnist_2c2fc.py',
@@ -67,8 +81,23 @@ def load_config(path: str | os.PathLike[str], variant: str | None = None):
   return module.get_config(variant or None)
 
 
-def make_source(config, split: str, n: int, *, data_dir=None, tfds_dir=None, seed: int = 0):
-  """``(source, kind)``: the split's original files (kind ``'files'``) if present, else ``n``
+def shrink(config):
+  """``config`` with the smallest sizes that still run every part of it (a dry run)."""
+  net = config.network
+  for key, width in (('channels', 2), ('fc', 4), ('hidden', 4)):
+    if key in net and net[key]:
+      net[key] = tuple(width for _ in net[key])
+  config.ep.update(dict(t_free=4, t_nudge=2, k_avg=1))
+  config.batch_size, config.eval_batch_size = 8, 16
+  config.train_subset, config.test_subset = 64, 32
+  return config
+
+
+def make_source(
+  config, split: str, n: int, *, data_dir=None, tfds_dir=None, seed: int = 0, reader='direct'
+):
+  """``(source, kind)``: the split's original files (kind ``'files'``; ``reader`` 'direct':
+  read with numpy, 'tfds': through the tfds builders and their cache) if present, else ``n``
   uniform random images of the dataset's shape with random labels (``'random'``)."""
   import numpy as np  # noqa: PLC0415
 
@@ -83,6 +112,8 @@ def make_source(config, split: str, n: int, *, data_dir=None, tfds_dir=None, see
     images = rng.integers(0, 256, (n, *spec.image_shape), dtype=np.uint8)
     labels = rng.integers(0, spec.num_classes, (n,)).astype(np.int32)
     return data.ArraySource(images, labels), 'random'
+  if reader == 'direct':
+    return data.ArraySource(*data.read_original_split(config.dataset, split, folder)), 'files'
   return data.ArraySource(*data.load_arrays(config.dataset, split, folder, tfds_dir)), 'files'
 
 
@@ -129,6 +160,7 @@ def time_slice(
   max_s: float = 0.0,
   data_dir=None,
   tfds_dir=None,
+  reader: str = 'direct',
   report=None,
 ) -> dict:
   """Times ``steps`` training steps (and ``eval_steps`` evaluation steps) of ``config``.
@@ -139,6 +171,7 @@ def time_slice(
     eval_steps: timed evaluation steps after their warm-up (0: no evaluation).
     max_s: stop timing further steps once this many seconds have passed (0: never).
     data_dir, tfds_dir: the original files' folder and the tfds cache (None: defaults).
+    reader: ``'direct'`` or ``'tfds'`` (see ``make_source``).
     report: called with the result dict after every phase (e.g. to write it out).
 
   Returns:
@@ -167,10 +200,9 @@ def time_slice(
   bs, ebs = config.batch_size, config.eval_batch_size
   t = time.perf_counter()
   n_batches = min(max(steps + 1, 1), 4)
-  train_src, kind = make_source(
-    config, 'train', bs * n_batches, data_dir=data_dir, tfds_dir=tfds_dir, seed=0
-  )
-  test_src, _ = make_source(config, 'test', ebs, data_dir=data_dir, tfds_dir=tfds_dir, seed=1)
+  io = dict(data_dir=data_dir, tfds_dir=tfds_dir, reader=reader)
+  train_src, kind = make_source(config, 'train', bs * n_batches, seed=0, **io)
+  test_src, _ = make_source(config, 'test', ebs, seed=1, **io)
   phase('data', data=kind, data_s=time.perf_counter() - t)
 
   mesh = parallel.make_mesh()
@@ -270,6 +302,8 @@ def main(argv):
   if FLAGS.slice not in SLICES:
     raise app.UsageError(f'unknown slice {FLAGS.slice!r}; choose from {sorted(SLICES)}')
   config = load_config(SLICES[FLAGS.slice], FLAGS.variant)
+  if FLAGS.tiny:
+    config = shrink(config)
   if FLAGS.dtype:
     config.dtype = FLAGS.dtype
 
@@ -286,6 +320,7 @@ def main(argv):
     max_s=FLAGS.max_s,
     data_dir=FLAGS.data_dir or None,
     tfds_dir=FLAGS.tfds_dir or None,
+    reader=FLAGS.reader,
     report=report,
   )
   if not FLAGS.out:
@@ -301,4 +336,5 @@ def main(argv):
 if __name__ == '__main__':
   from stochep_jax import launch  # noqa: PLC0415
 
+  define_flags()
   launch.run(main)

@@ -35,3 +35,8 @@ def _temporary_files_stay_inside(tmp_path_factory):
   flags.FLAGS.test_tmpdir = folder
   yield
   tempfile.tempdir = old
+
+
+def pytest_configure(config):
+  # gpu_kit/check.py runs these (besides its GPU_TESTS list) on a GPU machine.
+  config.addinivalue_line('markers', 'gpu: meaningful on a GPU; the GPU kit (gpu_kit) runs it')
