@@ -13,28 +13,19 @@ synapses of every layer.
 
 import json
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import jax
+import jax.numpy as jnp
+import matplotlib
+import numpy as np
+from absl import app, flags
+from ml_collections import config_flags
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import matplotlib  # noqa: E402
-import numpy as np  # noqa: E402
-from absl import app, flags  # noqa: E402
-from ml_collections import config_flags  # noqa: E402
-
-from stochep_jax import (  # noqa: E402
-  architectures,
-  dynamics,
-  gdu,
-  launch,  # noqa: E402
-  neurons,
-)
+from stochep_jax import assembly, gdu, launch
 
 matplotlib.use('Agg')
-from matplotlib import pyplot as plt  # noqa: E402
+from matplotlib import pyplot as plt
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'Directory for gradcheck.json and gradcheck.png.')
@@ -52,17 +43,9 @@ SETTINGS = {'hopfield': 'energy-based', 'crnn': 'prototypical', 'stochep': 'stoc
 def build(config):
   """Simulator, GDU settings, parameters and a random batch from the config."""
   dtype = jnp.float64 if config.x64 else jnp.float32
-  net_cfg = config.network.to_dict()
-  network = architectures.ARCHITECTURES.make(
-    net_cfg.pop('architecture'),
-    input_shape=tuple(config.input_shape),
-    n_classes=config.n_classes,
-    **net_cfg,
-  )
-  neuron_cfg = config.neuron.to_dict()
-  neuron = neurons.NEURONS.make(neuron_cfg.pop('name'), **neuron_cfg)
-  sim = dynamics.Simulator(network, neuron, chunk=config.simulator.chunk)
-  root = jax.random.key(config.seed)
+  network = assembly.make_network(config.network, tuple(config.input_shape), config.n_classes)
+  sim = assembly.make_simulator(network, config.neuron, simulator_block=config.simulator)
+  root = jax.random.key(config.seed)  # streams 0-3: init, inputs, labels, noise
   params = network.init(jax.random.fold_in(root, 0), dtype)
   x = jax.random.uniform(
     jax.random.fold_in(root, 1), (config.batch_size, *config.input_shape), dtype

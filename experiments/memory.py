@@ -26,27 +26,17 @@ and ``<workdir>/memory.png``.
 
 import json
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import jax
+import jax.numpy as jnp
+import matplotlib
+from absl import app, flags
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import matplotlib  # noqa: E402
-from absl import app, flags  # noqa: E402
-
-from stochep_jax import (  # noqa: E402
-  architectures,
-  dynamics,
-  estimators,
-  launch,  # noqa: E402
-  neurons,
-  training,
-)
+from stochep_jax import architectures, assembly, estimators, launch, training
 
 matplotlib.use('Agg')
-from matplotlib import pyplot as plt  # noqa: E402
+from matplotlib import pyplot as plt
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'Directory for memory.json and memory.png.')
@@ -113,10 +103,13 @@ def step_memory(
     ``total_bytes`` = argument + output − alias + temp.
   """
   estimator, neuron, extra = METHODS[method]
-  sim = dynamics.Simulator(network, neurons.NEURONS.make(neuron), chunk=chunk)
-  gradient_fn = estimators.ESTIMATORS.make(
-    estimator, sim=sim, t_free=t_free, t_nudge=t_nudge, beta=0.2, k_avg=k_avg, **extra
+  sim = assembly.make_simulator(
+    network, {'name': neuron, neuron: {}}, simulator_block={'chunk': chunk}
   )
+  settings = dict(t_free=t_free, k_avg=k_avg, **extra)
+  if estimator == 'ep':
+    settings.update(t_nudge=t_nudge, beta=0.2)
+  gradient_fn = estimators.ESTIMATORS.make(estimator, sim=sim, **settings)
   params = network.init(jax.random.key(0))
   optimizer = training.make_optimizer(params, [0.01] * len(network.layer_names()))
   state = training.init_train_state(params, optimizer)

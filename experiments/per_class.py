@@ -20,18 +20,15 @@ so ``accuracy`` over the whole split equals the run's final ``test_accuracy``.
 import dataclasses
 import json
 import os
-import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import jax
+import ml_collections
+import numpy as np
+import orbax.checkpoint as ocp
+from absl import app, flags
+from flax import serialization
 
-import jax  # noqa: E402
-import ml_collections  # noqa: E402
-import numpy as np  # noqa: E402
-import orbax.checkpoint as ocp  # noqa: E402
-from absl import app, flags  # noqa: E402
-from flax import serialization  # noqa: E402
-
-from stochep_jax import data, experiment, launch  # noqa: E402
+from stochep_jax import data, experiment, launch
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'A train.py workdir (metrics.json and checkpoints/).')

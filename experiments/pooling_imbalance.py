@@ -29,18 +29,15 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import flags
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-from absl import flags  # noqa: E402
-
-import stochep_jax as sep  # noqa: E402
-from stochep_jax import data, launch  # noqa: E402
+import stochep_jax as sep
+from stochep_jax import data, launch
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'Directory for pooling_imbalance.json.')

@@ -21,17 +21,14 @@ devices make the multi-device path measurable:
 
 import json
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import jax
+import numpy as np
+from absl import flags
+from ml_collections import config_flags
 
-import jax  # noqa: E402
-import numpy as np  # noqa: E402
-from absl import flags  # noqa: E402
-from ml_collections import config_flags  # noqa: E402
-
-from stochep_jax import data, experiment, launch, parallel, training  # noqa: E402
+from stochep_jax import assembly, data, launch, parallel, training
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', None, 'Experiment configuration file.', lock_config=True)
@@ -43,17 +40,14 @@ flags.DEFINE_integer('devices', 0, 'Devices of the data-parallel mesh (0 = all).
 def main(argv):
   del argv
   c = FLAGS.config
-  sim = experiment.build_simulator(c)
+  sim = assembly.simulator(c)
   params = sim.network.init(jax.random.key(c.seed))
-  opt_cfg = c.optimizer.to_dict()
-  if opt_cfg.pop('schedule', 'constant') == 'cosine':  # as train_and_evaluate; same cost
-    opt_cfg['decay_steps'] = 1000
-  optimizer = training.make_optimizer(params, opt_cfg.pop('learning_rates'), **opt_cfg)
+  optimizer = assembly.optimizer(c, params, steps_per_epoch=1000)
   devices = jax.devices()[: FLAGS.devices or None]
   mesh = parallel.make_mesh(devices)
   state = parallel.replicate(training.init_train_state(params, optimizer), mesh)
   key = jax.random.key(1)
-  train_fn = training.make_train_step(experiment.build_gradient_fn(c, sim), optimizer)
+  train_fn = training.make_train_step(assembly.gradient_fn(c, sim), optimizer)
   step = parallel.data_parallel(lambda st, b: train_fn(st, b, key), mesh, donate_state=True)
   rng = np.random.default_rng(0)
   shape = data.DATASETS[c.dataset].image_shape

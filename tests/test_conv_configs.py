@@ -8,7 +8,8 @@ import os
 import jax
 import pytest
 
-from stochep_jax import config, data, experiment, training
+from experiments.configs import base
+from stochep_jax import data, experiment, training, validate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = ('mnist_2c2fc', 'fashion_mnist_2c2fc', 'cifar10_5c', 'cifar10_lab21')
@@ -40,15 +41,16 @@ def test_config_builds_network_and_optimizer(name, arg):
   params = jax.eval_shape(sim.network.init, jax.random.key(0))
   training.make_optimizer(params, c.optimizer.learning_rates)  # one rate per group
   experiment.build_gradient_fn(c, sim)  # augmentations are known
+  validate.check_config(c)  # every field in range
   assert c.ep.k_avg <= min(c.ep.t_free, c.ep.t_nudge)
 
 
 def test_lin24_table_values_and_neuron_switch():
   fm, mn = load_config('fashion_mnist_2c2fc'), load_config('mnist_2c2fc')
   for c, beta, eps, t_free in ((fm, 0.2, 1.0, 350), (mn, 0.1, 0.9, 250)):
-    assert (c.ep.beta, c.neuron.eps, c.ep.t_free, c.ep.t_nudge) == (beta, eps, t_free, 50)
+    assert (c.ep.beta, c.neuron.sigma_delta.eps, c.ep.t_free, c.ep.t_nudge) == (beta, eps, t_free, 50)
     assert tuple(c.optimizer.learning_rates) == (0.25, 0.15, 0.1, 0.08)
-    assert (c.batch_size, c.num_epochs, c.optimizer.momentum, c.neuron.lam) == (125, 250, 0, 0.6)
+    assert (c.batch_size, c.num_epochs, c.optimizer.momentum, c.neuron.sigma_delta.lam) == (125, 250, 0, 0.6)
   assert mn.dataset == 'mnist' and fm.dataset == 'fashion_mnist'
   c = load_config('fashion_mnist_2c2fc')
   c.neuron.name = 'sigma_delta'
@@ -75,7 +77,7 @@ def test_cifar10_lab21_smoke_run_on_synthetic_batches(tmp_path):
 @pytest.mark.parametrize('name', CONFIGS + ('fashion_mnist',))
 @pytest.mark.parametrize('arg', [None, 'smoke'])
 def test_every_training_config_has_every_base_field(name, arg):
-  """Configs start from config.base_config(): the same fields (and sections) everywhere."""
+  """Configs start from base.base_config(): the same fields (and sections) everywhere."""
 
   def fields(c, prefix=''):
     out = set()
@@ -83,6 +85,6 @@ def test_every_training_config_has_every_base_field(name, arg):
       out |= fields(v, f'{prefix}{k}.') if k != 'network' and hasattr(v, 'items') else {prefix + k}
     return out
 
-  assert fields(load_config(name, arg)) == fields(config.base_config())
+  assert fields(load_config(name, arg)) == fields(base.base_config())
   with pytest.raises(ValueError, match='unknown config variant'):
     load_config(name, 'tiny')

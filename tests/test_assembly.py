@@ -1,0 +1,62 @@
+"""One builder: configs become simulators, estimators and optimisers; metrics record what ran."""
+
+import jax
+from absl.testing import absltest
+
+from experiments.configs import base, fashion_mnist
+from stochep_jax import assembly, estimators, neurons
+
+
+class AssemblyTest(absltest.TestCase):
+  def test_simulator_uses_the_named_models_sub_block(self):
+    c = fashion_mnist.get_config()
+    c.neuron.stochep.kappa = 2.5
+    c.neuron.sigma_delta.lam = 0.1  # not used by a StochEP run
+    sim = assembly.simulator(c)
+    self.assertEqual(sim.neuron, neurons.StochEP(decay=0.5, kappa=2.5, noise_bits=32))
+    self.assertEqual(sim.network.layer_shapes, ((512,), (10,)))
+    c.neuron.name = 'sigma_delta'
+    self.assertEqual(assembly.simulator(c).neuron.lam, 0.1)
+
+  def test_bptt_takes_its_own_block_and_the_shared_phases(self):
+    c = base.base_config()
+    c.method = 'bptt'
+    c.bptt.checkpoint = True
+    self.assertEqual(
+      assembly.estimator_settings(c), {'t_free': 100, 'k_avg': 30, 'checkpoint': True}
+    )
+    self.assertEqual(
+      estimators.BPTT(**assembly.estimator_settings(c)), estimators.BPTT(100, 30, True)
+    )
+
+  def test_used_config_keeps_only_what_the_run_used(self):
+    c = base.base_config()
+    used = assembly.used_config(c)
+    self.assertEqual(used['neuron'], {'name': 'stochep', **c.neuron.stochep.to_dict()})
+    self.assertNotIn('lam', used['neuron'])
+    self.assertNotIn('bptt', used)
+    self.assertEqual(used['input'], {'name': 'analog'})
+    c.method = 'bptt'
+    self.assertEqual(set(assembly.used_config(c)['ep']), {'t_free', 'k_avg'})
+
+  def test_cosine_schedule_spans_every_epoch(self):
+    c = base.base_config()
+    c.num_epochs = 3
+    params = assembly.simulator(c).network.init(jax.random.key(0))
+    opt = assembly.optimizer(c, params, steps_per_epoch=10)
+    state = opt.init(params)
+    grads = jax.tree_util.tree_map(lambda p: p * 0 + 1.0, params)
+    sizes = []
+    for _ in range(31):  # steps 0..30: the rate decays to 0 at step 30 = 3 epochs x 10
+      updates, state = opt.update(grads, state, params)
+      sizes.append(float(abs(jax.tree_util.tree_leaves(updates)[0]).max()))
+    self.assertAlmostEqual(sizes[0], 0.2, places=6)  # layer1's initial rate
+    self.assertGreater(sizes[29], 0.0)
+    self.assertEqual(sizes[30], 0.0)
+    c.optimizer.schedule = 'linear'
+    with self.assertRaisesRegex(ValueError, "schedule='linear'"):
+      assembly.optimizer(c, params, 10)
+
+
+if __name__ == '__main__':
+  absltest.main()
