@@ -1,12 +1,14 @@
 """experiments/energy.py and experiments/figures.py: their JSON on tiny smoke runs."""
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
 
+import numpy as np
 from absl.testing import absltest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -60,6 +62,59 @@ class EnergyTest(absltest.TestCase):
     self.assertEqual(r['methods']['snn_bptt']['inference'], r['methods']['stochep_ep']['inference'])
     self.assertIn('snn_bptt_over_stochep_ep_training_pj', r['ratios'])
     self.assertIn('stochep_ep', energy.format_table(r))
+
+
+class FiguresTest(absltest.TestCase):
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.workdir = tempfile.mkdtemp()
+    cls.summary = _load('figures').run(cls.workdir, smoke=True)
+
+  def _json(self, name):
+    with open(os.path.join(self.workdir, f'{name}.json')) as f:
+      return json.load(f)
+
+  def test_files(self):
+    for name in ('fig3_membrane', 'fig4_rasters', 'fig5_error', 'energy'):
+      self.assertTrue(os.path.getsize(os.path.join(self.workdir, f'{name}.png')) > 0, name)
+      self.assertTrue(os.path.exists(os.path.join(self.workdir, f'{name}.json')), name)
+    self.assertTrue(self.summary['smoke'])
+
+  def test_fig3_shapes(self):
+    f = self._json('fig3_membrane')
+    t = f['t_free'] + f['t_nudge']
+    self.assertEqual(f['panels']['a']['model'], 'stochep')
+    self.assertEqual(set(f['panels']) | set(f['missing_baselines']), {'a', 'b', 'c', 'd'})
+    for panel in f['panels'].values():
+      heat = np.asarray(panel['heatmap_first_sample'])
+      self.assertEqual(heat.shape, (f['units'], t))
+      self.assertLen(panel['mean_abs_dv_per_step'], t - 1)
+
+  def test_fig4_shapes(self):
+    """Rasters are 0/1 [units, T_free]; densities in [0, 1] (their order is reported, not asserted)."""
+    f = self._json('fig4_rasters')
+    self.assertEqual(f['kappas'], [0.5, 1.0, 2.0, 4.0])
+    self.assertLen(f['density'], 4)
+    for d, r in zip(f['density'], f['rasters_first_image']):
+      r = np.asarray(r)
+      self.assertEqual(r.shape, (32, f['t_free']))
+      self.assertTrue(set(np.unique(r)) <= {0, 1})
+      self.assertTrue(0 <= d <= 1)
+
+  def test_fig5_error_grows_with_n_perclass(self):
+    f = self._json('fig5_error')
+    self.assertEqual(f['n_perclass'], [1, 10, 100])
+    for v in f['error_signal']:
+      self.assertLen(v, f['t_free'] + f['t_nudge'])
+    m = f['mean_error_nudge']
+    self.assertLess(m[0], m[1])
+    self.assertLess(m[1], m[2])
+
+  def test_energy_table(self):
+    f = self._json('energy')
+    self.assertEqual(set(f['methods']), {'stochep_ep', 'crnn_ep', 'snn_bptt', 'ann_bp'})
+    self.assertIn('StochEP EP', f['params_source'])
 
 
 if __name__ == '__main__':
