@@ -50,7 +50,7 @@ def main(argv):
   train_fn = training.make_train_step(assembly.gradient_fn(c, sim), optimizer)
   step = parallel.data_parallel(lambda st, b: train_fn(st, b, key), mesh, donate_state=True)
   rng = np.random.default_rng(0)
-  shape = data.DATASETS[c.dataset].image_shape
+  shape = data.DATASETS[c.dataset].example_shape  # (T, H, W, 2) for event frames
   b = c.batch_size
 
   def batch(i):
