@@ -124,8 +124,9 @@ def load_checkpoint(workdir: str):
   params = serialization.from_state_dict(template, restored['state']['params'])
   ep = config.ep
   over = dict(t_free=ep.t_free, t_nudge=ep.t_nudge, beta=ep.beta, k_avg=ep.k_avg)
-  if 'decay' in config.neuron:
-    over.update(decay=config.neuron.decay, kappa=config.neuron.kappa)
+  neuron = config.neuron[config.neuron.name]
+  if 'decay' in neuron:
+    over.update(decay=neuron.decay, kappa=neuron.kappa)
   return sim.network, params, over, f'checkpoint {workdir} epoch {epoch}'
 
 

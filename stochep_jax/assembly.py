@@ -148,12 +148,17 @@ def optimizer(config: ml_collections.ConfigDict, params, steps_per_epoch: int):
 
 
 def used_config(config: ml_collections.ConfigDict) -> dict[str, Any]:
-  """The config as a dict, keeping only the neuron's and the encoder's own sub-blocks."""
+  """The config as a dict, keeping only the neuron's and the encoder's own sub-blocks.
+
+  What ``metrics.json`` records; ``ml_collections.ConfigDict(used_config(c))``
+  builds the same simulator again (``simulator`` reads only the named blocks).
+  """
   out = config.to_dict()
   for kind in ('neuron', 'input'):
     block = out.get(kind)
     if isinstance(block, dict) and 'name' in block:
-      out[kind] = {'name': block['name'], **block.get(block['name'], {})}
+      name = block['name']
+      out[kind] = {'name': name, name: block.get(name, {})}
   if out.get('method') != 'bptt':
     out.pop('bptt', None)
   else:
