@@ -15,6 +15,7 @@ import tempfile
 import jax
 import pytest
 from absl import flags
+from absl.testing import absltest  # noqa: F401  (defines --test_tmpdir)
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 jax.config.update(
