@@ -220,7 +220,7 @@ def fig4(s, data_dir, out_dir, cache):
     net, params = trained(s, data_dir, kappa=kappa, cache=cache)
     sim = sep.Simulator(net, sep.StochEP(decay=s['decay'], kappa=kappa), chunk=25)
     spikes = jax.jit(lambda p, x, sim=sim: estimators.free_phase(
-      sim, p, x, jax.random.key(4), steps=s['t_free'], trace_fn=lambda st: st[0].s).trace)(
+      sim, p, x, jax.random.key(4), t_free=s['t_free'], trace_fn=lambda st: st[0].s).trace)(
       params, x)  # fmt: skip
     spikes = np.asarray(spikes)  # [T, B, hidden]
     result['density'].append(float(spikes.mean()))

@@ -81,7 +81,7 @@ def current_balance(sim, params, x, key, *, t_free: int, window: int) -> dict[st
     ``{'ratio', 'align_b', 'align_f'}``, each a list over the layers that have
     a layer above them (see the module docstring).
   """
-  res = sep.free_phase(sim, params, x, key, steps=t_free, k_avg=window, trace_fn=sim.outputs)
+  res = sep.free_phase(sim, params, x, key, t_free=t_free, k_avg=window, trace_fn=sim.outputs)
   outs = tuple(o[-window:] for o in res.trace)  # [window, B, ...] per layer
   x_rate = sim.encoder.mean(x)
   fwd, bwd = jax.lax.map(lambda o: split_currents(sim.network, params, x_rate, o), outs)
@@ -115,7 +115,7 @@ def ep_vs_meanfield_bptt(
   g_ep, _ = sep.ep_gradient(spiking, sep.EP(t_free, t_nudge, beta, k_avg=k_avg), params, x, y, key)
 
   def loss(p):
-    rates = sep.free_phase(meanfield, p, x, None, steps=t_free).rates
+    rates = sep.free_phase(meanfield, p, x, None, t_free=t_free).rates
     return jnp.mean(net.cost(p, rates, y))
 
   g_bp = jax.grad(loss)(params)

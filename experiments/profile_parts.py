@@ -70,7 +70,7 @@ def main(argv):
   xc = jax.random.uniform(jax.random.key(1), (32, 28, 28, 1))
   for name, neuron in (('crnn', sep.CRNN()), ('stochep8', sep.StochEP(0.5, 1.0, noise_bits=8))):
     sim = sep.Simulator(net, neuron, chunk=25)
-    f = jax.jit(lambda p, x, k: sep.free_phase(sim, p, x, k, steps=150).rates)
+    f = jax.jit(lambda p, x, k: sep.free_phase(sim, p, x, k, t_free=150).rates)
     out[f'conv_150_free_steps_ms_{name}'] = timeit(
       f, params, xc, None if name == 'crnn' else jax.random.key(3), n=3
     )

@@ -128,7 +128,7 @@ def eval_fn(config: ml_collections.ConfigDict, sim: dynamics.Simulator):
 
   def free_fn(params, x, labels, key, indices):
     rates = estimators.free_phase(
-      sim, params, x, key, steps=t_free, k_avg=k_avg, indices=indices
+      sim, params, x, key, t_free=t_free, k_avg=k_avg, indices=indices
     ).rates
     net = sim.network
     return net.scores(params, rates), net.cost(params, rates, labels), rates

@@ -105,7 +105,7 @@ def free_phase(
   x: Array,
   key: Array | None,
   *,
-  steps: int,
+  t_free: int,
   k_avg: int = 1,
   indices: Array | None = None,
   trace_fn=None,
@@ -117,7 +117,7 @@ def free_phase(
     params: network parameters.
     x: batched input.
     key: the batch's key (None for deterministic systems).
-    steps: T_free.
+    t_free: the number of free steps T_free (as ``predict`` and ``EP``).
     k_avg: rates average the last k_avg steps.
     indices: global example indices [B] (default 0..B-1) for per-example keys.
     trace_fn: optional per-step recording (see ``Simulator.run_phase``).
@@ -128,7 +128,7 @@ def free_phase(
     x,
     _phase(keys, FREE),
     sim.init_states(x.shape[0], x.dtype),
-    steps=steps,
+    steps=t_free,
     k_avg=k_avg,
     trace_fn=trace_fn,
   )
@@ -145,7 +145,7 @@ def predict(
   indices: Array | None = None,
 ) -> Array:
   """Class scores [B, n_classes] after the free phase (inference)."""
-  res = free_phase(sim, params, x, key, steps=t_free, k_avg=k_avg, indices=indices)
+  res = free_phase(sim, params, x, key, t_free=t_free, k_avg=k_avg, indices=indices)
   return sim.network.scores(params, res.rates)
 
 
@@ -352,7 +352,7 @@ def bptt_gradient(
 
   def loss(theta):
     rates = free_phase(
-      sim, theta, x, key, steps=bptt.t_free, k_avg=bptt.k_avg, indices=indices
+      sim, theta, x, key, t_free=bptt.t_free, k_avg=bptt.k_avg, indices=indices
     ).rates
     cost = sim.network.cost(theta, rates, labels)
     return jnp.mean(cost), (cost, rates)

@@ -130,7 +130,7 @@ def ep_step_updates(
     (divided by B); d_s a tuple of [K, B, ...] per layer, or None.
   """
   b, k, net = x.shape[0], gdu.k, sim.network
-  free = estimators.free_phase(sim, params, x, key, steps=gdu.t_free)
+  free = estimators.free_phase(sim, params, x, key, t_free=gdu.t_free)
   keys = (
     None
     if key is None
@@ -190,7 +190,7 @@ def bptt_step_gradients(
   start = (
     sim.init_states(b, x.dtype)
     if gdu.t_free == k
-    else estimators.free_phase(sim, params, x, None, steps=gdu.t_free - k).states
+    else estimators.free_phase(sim, params, x, None, t_free=gdu.t_free - k).states
   )
   no_noise = (None,) * net.num_layers
 

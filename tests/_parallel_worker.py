@@ -34,7 +34,7 @@ def run(neuron, devices):
   )
 
   def free_fn(p, x, y, k, idx):
-    res = sep.free_phase(sim, p, x, k, steps=20, k_avg=5, indices=idx)
+    res = sep.free_phase(sim, p, x, k, t_free=20, k_avg=5, indices=idx)
     return net.scores(p, res.rates), net.cost(p, res.rates, y), res.rates
 
   evaluate = parallel.data_parallel(lambda p, b: training.make_eval_step(free_fn)(p, b, key), mesh)

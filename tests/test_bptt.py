@@ -41,7 +41,7 @@ class CRNNBPTTTest(parameterized.TestCase):
       @jax.jit
       def loss(eps):
         p = jax.tree_util.tree_map(lambda a, d: a + eps * d, params, v)
-        rates = sep.free_phase(sim, p, x, None, steps=40, k_avg=5).rates
+        rates = sep.free_phase(sim, p, x, None, t_free=40, k_avg=5).rates
         return jnp.mean(net.cost(p, rates, y))
 
       eps = 1e-5
@@ -102,14 +102,14 @@ class SNNBPTTTest(absltest.TestCase):
     self.assertIs(estimators.bptt_simulator(mf), mf)  # deterministic: unchanged
     # The forward pass spikes exactly as EP's free phase with the same keys.
     free = jax.jit(
-      lambda p: sep.free_phase(self.sim, p, self.x, jax.random.key(0), steps=100, k_avg=20)
+      lambda p: sep.free_phase(self.sim, p, self.x, jax.random.key(0), t_free=100, k_avg=20)
     )(self.params)
     for a, b in zip(self.draws[0][1]['rates'], free.rates):
       np.testing.assert_allclose(a, b, atol=1e-6)
 
   def test_without_surrogate_spikes_have_no_gradient(self):
     def loss(p):
-      rates = sep.free_phase(self.sim, p, self.x, jax.random.key(0), steps=100, k_avg=20).rates
+      rates = sep.free_phase(self.sim, p, self.x, jax.random.key(0), t_free=100, k_avg=20).rates
       return jnp.mean(self.net.cost(p, rates, self.y))
 
     self.assertEqual(float(jnp.abs(flat(jax.jit(jax.grad(loss))(self.params))).max()), 0.0)
@@ -175,13 +175,13 @@ class EveryNeuronBPTTTest(parameterized.TestCase):
       self.assertTrue(bool(jnp.all(jnp.isfinite(g))))
       self.assertGreater(float(jnp.abs(g).max()), 0.0)
     # The surrogate leaves the forward pass alone: EP's free phase, same keys, same rates.
-    free = sep.free_phase(sim, params, x, jax.random.key(1), steps=40, k_avg=10)
+    free = sep.free_phase(sim, params, x, jax.random.key(1), t_free=40, k_avg=10)
     for a, b in zip(aux['rates'], free.rates):
       np.testing.assert_allclose(a, b, atol=1e-6)
     if thresholded:  # without the surrogate the spikes pass no gradient at all
 
       def loss(p):
-        rates = sep.free_phase(sim, p, x, jax.random.key(1), steps=40, k_avg=10).rates
+        rates = sep.free_phase(sim, p, x, jax.random.key(1), t_free=40, k_avg=10).rates
         return jnp.mean(net.cost(p, rates, y))
 
       self.assertEqual(float(jnp.abs(flat(jax.jit(jax.grad(loss))(params))).max()), 0.0)
@@ -232,7 +232,7 @@ class EveryNeuronBPTTTest(parameterized.TestCase):
           theta,
           x,
           jax.random.key(3),
-          steps=30,
+          t_free=30,
           k_avg=10,
           trace_fn=lambda st: tuple(sim.neuron.mean(s) for s in st),
         )

@@ -308,7 +308,7 @@ class ConvEPTest(parameterized.TestCase):
       )(params)
 
       def loss(p):
-        return jnp.mean(net.cost(p, sep.free_phase(sim, p, x, None, steps=t).rates, y))
+        return jnp.mean(net.cost(p, sep.free_phase(sim, p, x, None, t_free=t).rates, y))
 
       g_bp = jax.jit(jax.grad(loss))(params)
       # The CRNN's state is its output: the free phase's final states are aux['rates'].

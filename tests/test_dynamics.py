@@ -169,13 +169,13 @@ class DynamicsTest(parameterized.TestCase):
     x = jax.random.uniform(jax.random.key(2), (4, 64))
     reps = jnp.repeat(x, 32, axis=0)
     sim = sep.Simulator(net, sep.StochEP(decay=0.9, kappa=1.0), chunk=50)
-    rates = jax.jit(lambda p, x, k: sep.free_phase(sim, p, x, k, steps=600, k_avg=400).rates)(
+    rates = jax.jit(lambda p, x, k: sep.free_phase(sim, p, x, k, t_free=600, k_avg=400).rates)(
       params, reps, jax.random.key(0)
     )
 
     def fixed_point(kappa):
       mf = sep.Simulator(net, sep.StochEP(decay=0.9, kappa=kappa, stochastic=False))
-      return sep.free_phase(mf, params, x, None, steps=600).rates
+      return sep.free_phase(mf, params, x, None, t_free=600).rates
 
     p_star, wrong = fixed_point(1.0), fixed_point(1.2)
     for r, p, w in zip(rates, p_star, wrong):
@@ -185,7 +185,7 @@ class DynamicsTest(parameterized.TestCase):
       self.assertGreater(float(jnp.abs(r - w).mean()), 0.03)
     # p* is a fixed point: one more mean-field step does not move it.
     mf = sep.Simulator(net, sep.StochEP(decay=0.9, kappa=1.0, stochastic=False))
-    states = sep.free_phase(mf, params, x, None, steps=600).states
+    states = sep.free_phase(mf, params, x, None, t_free=600).states
     self.assertLess(float(mf.residual(params, x, states, t=600).max()), 1e-5)
 
 

@@ -18,7 +18,7 @@ def bptt_grad(sim, params, x, y, steps):
   """dL/dθ by jax.grad through the unrolled free phase (L = mean cost at the end)."""
 
   def loss(p):
-    return jnp.mean(sim.network.cost(p, sep.free_phase(sim, p, x, None, steps=steps).rates, y))
+    return jnp.mean(sim.network.cost(p, sep.free_phase(sim, p, x, None, t_free=steps).rates, y))
 
   return jax.grad(loss)(params)
 
@@ -80,7 +80,7 @@ class EPTest(parameterized.TestCase):
       lambda p: sep.ep_gradient(sim, sep.EP(t_free=200, t_nudge=100, beta=1e-3), p, x, y, None)
     )(params)
     g_bp = jax.jit(lambda p: bptt_grad(sim, p, x, y, 200))(params)
-    res = sep.free_phase(sim, params, x, None, steps=200)
+    res = sep.free_phase(sim, params, x, None, t_free=200)
     self.assertLess(float(sim.residual(params, x, res.states, t=200).max()), 1e-4)
     for a, b in zip(jax.tree_util.tree_leaves(g_ep), jax.tree_util.tree_leaves(g_bp)):
       self.assertGreaterEqual(cosine(a, b), 0.99)
@@ -128,7 +128,7 @@ class EPTest(parameterized.TestCase):
     x = jax.random.uniform(jax.random.key(1), (4, 6))
     sim = sep.Simulator(net, sep.CRNN())
     scores = sep.predict(sim, params, x, None, t_free=30)
-    final = sep.free_phase(sim, params, x, None, steps=30).rates[-1]
+    final = sep.free_phase(sim, params, x, None, t_free=30).rates[-1]
     np.testing.assert_allclose(scores, final.reshape(4, 3, 2).mean(-1), atol=1e-6)
 
   def test_invalid_settings(self):

@@ -74,7 +74,7 @@ class EnergyBasedGDUTest(absltest.TestCase):
       sim, params, x, y = setup([10], sep.Hopfield(dt=0.2), readout='ce')
       t = 60
       res = gdu.gdu_check(sim, gdu.GDU(t, t, 1e-4, 'symmetric'), params, x, y)
-      star = sep.free_phase(sim, params, x, None, steps=t).states[-1].s
+      star = sep.free_phase(sim, params, x, None, t_free=t).states[-1].s
       rho = sep.activations.get('logistic')
       want = -rho.grad(star) * sim.network.cost_grad(params, rho(star), y)
       np.testing.assert_allclose(res.bptt['s1'][0], want.ravel(), rtol=1e-12)

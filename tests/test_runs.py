@@ -278,7 +278,7 @@ class ApiInputTest(absltest.TestCase):
     with self.assertRaisesRegex(
       ValueError, r'takes examples of shape \(12,\) \(x must be \[B, 12\]\)'
     ):
-      jax.jit(lambda p, x: sep.free_phase(sim, p, x, None, steps=5).rates).lower(
+      jax.jit(lambda p, x: sep.free_phase(sim, p, x, None, t_free=5).rates).lower(
         params, jnp.zeros((3, 13))
       )
 

@@ -130,11 +130,11 @@ class OConnorTest(parameterized.TestCase):
     net = sep.dense(20, [24, 16], 5)
     params = net.init(jax.random.key(1))
     x = jax.random.uniform(jax.random.key(0), (16, 20))
-    fixed = sep.free_phase(sep.Simulator(net, sep.CRNN()), params, x, None, steps=300).rates
+    fixed = sep.free_phase(sep.Simulator(net, sep.CRNN()), params, x, None, t_free=300).rates
 
     def error(neuron, steps):
       sim = sep.Simulator(net, neuron, rate='mean')
-      res = jax.jit(lambda p: sep.free_phase(sim, p, x, jax.random.key(2), steps=steps))(params)
+      res = jax.jit(lambda p: sep.free_phase(sim, p, x, jax.random.key(2), t_free=steps))(params)
       return max(float(jnp.abs(a - b).mean()) for a, b in zip(res.rates, fixed))
 
     for encoder in ('stochastic', 'sigma_delta'):
@@ -161,7 +161,7 @@ class SpikeCodedEPTest(parameterized.TestCase):
     y = jnp.arange(16) % 5
     crnn = sep.Simulator(net, sep.CRNN())
     g_bp = jax.grad(
-      lambda p: jnp.mean(net.cost(p, sep.free_phase(crnn, p, x, None, steps=200).rates, y))
+      lambda p: jnp.mean(net.cost(p, sep.free_phase(crnn, p, x, None, t_free=200).rates, y))
     )(params)
     sim = sep.Simulator(net, sep.NEURONS.make(name, **kwargs), rate='mean')
     g_ep, aux = jax.jit(
