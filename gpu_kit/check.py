@@ -206,7 +206,7 @@ def plan(
     argv += ['--architectures=784-512-10', '--ts=10,20', '--batch_size=8']
     argv += ['--methods=ep_crnn,bptt_crnn']
   else:
-    argv += ['--ts=50,500']
+    argv += ['--ts=50,500', '--methods=ep_snn,bptt_snn']  # EP's memory flat in T, BPTT's not
   steps.append(Step('memory', argv, timeout('memory'), result=f'{work}/memory/memory.json'))
   return steps
 
