@@ -329,7 +329,7 @@ class SpikeCodedState:
   t: Array  # steps taken since the zero state (a scalar), for ε_t
 
 
-OC19_ENCODERS = ('stochastic', 'sigma_delta', 'predictive')
+OC19_CODINGS = ('stochastic', 'sigma_delta', 'predictive')
 
 
 @NEURONS.register('oconnor')
@@ -346,7 +346,7 @@ class OConnor(NeuronModel):
       ξ^t = ρ((1 − ε_t) ξ^{t-1} + ε_t ρ'(ξ^{t-1}) d^t),      ε_t = ε / t^η
       s^t = ENC(ρ(ξ^t))
 
-  Encoders (``encoder``):
+  Spike codings (``coding``):
 
   * ``'stochastic'``: s^t ~ Bernoulli(ρ(ξ^t)), identity decoder d^t = I^t.
     The spikes are unbiased but noisy; [OC19] anneal the step, ε_t = c₀/t^η
@@ -389,7 +389,8 @@ class OConnor(NeuronModel):
   cycling by construction even when ξ has converged.
 
   Attributes:
-    encoder: ``'stochastic'``, ``'sigma_delta'`` or ``'predictive'``.
+    coding: ``'stochastic'``, ``'sigma_delta'`` or ``'predictive'`` (how ξ becomes
+      spikes; named so as not to be confused with the input encoders of ``inputs``).
     eps: ε (= c₀ when annealed), the state's step, in (0, 1].
     eta: η, the annealing exponent; 0 keeps ε_t = ε.
     lam: λ ∈ (0, 1], the predictive coder's and decoder's constant.
@@ -407,7 +408,7 @@ class OConnor(NeuronModel):
       ``surrogate()``; False, the default, gives spikes no gradient).
   """
 
-  encoder: str = 'stochastic'
+  coding: str = 'stochastic'
   eps: float = 0.5
   eta: float = 0.75
   lam: float = 0.6
@@ -421,8 +422,8 @@ class OConnor(NeuronModel):
   use_surrogate: bool = False
 
   def __post_init__(self):
-    if self.encoder not in OC19_ENCODERS:
-      raise ValueError(f'encoder must be one of {OC19_ENCODERS}, got {self.encoder!r}')
+    if self.coding not in OC19_CODINGS:
+      raise ValueError(f'coding must be one of {OC19_CODINGS}, got {self.coding!r}')
     if not 0.0 < self.eps <= 1.0:
       raise ValueError(f'eps must be in (0, 1], got {self.eps}')
     if not 0.0 < self.lam <= 1.0:
@@ -433,7 +434,7 @@ class OConnor(NeuronModel):
 
   @property
   def stochastic(self) -> bool:
-    return self.encoder == 'stochastic' and self.spikes
+    return self.coding == 'stochastic' and self.spikes
 
   def mean_field(self):
     return dataclasses.replace(self, spikes=False) if self.stochastic else self
@@ -463,22 +464,20 @@ class OConnor(NeuronModel):
     rho = activations.get(self.rho)
     t = state.t + 1
     eps = self.eps * t**-self.eta if self.eta else self.eps
-    if self.encoder == 'predictive':
+    if self.coding == 'predictive':
       d = (1.0 - self.lam) * state.d + self.lam * current
     else:
       d = current
     xi = rho((1.0 - eps) * state.xi + eps * rho.grad(state.xi) * d)
     r = rho(xi)
     grad = self.spike_grad if self.use_surrogate else None
-    if self.encoder == 'stochastic':
+    if self.coding == 'stochastic':
       v = state.v
       s = r
       if self.spikes:
         s = spike((noise < r).astype(r.dtype), r - noise, grad, self.surrogate_slope)
     else:
-      a = (
-        r if self.encoder == 'sigma_delta' else ((r - (1.0 - self.lam) * rho(state.xi)) / self.lam)
-      )
+      a = r if self.coding == 'sigma_delta' else ((r - (1.0 - self.lam) * rho(state.xi)) / self.lam)
       h = state.v + a
       if self.spikes:
         s = spike((h > self.v_th).astype(r.dtype), h - self.v_th, grad, self.surrogate_slope)
@@ -519,7 +518,7 @@ class SigmaDelta(OConnor):
       default **[choice]**).
   """
 
-  encoder: str = dataclasses.field(default='predictive', init=False)
+  coding: str = dataclasses.field(default='predictive', init=False)
   eps: float = 1.0
   eta: float = dataclasses.field(default=0.0, init=False)
   lam: float = 0.6
@@ -676,6 +675,6 @@ class LIFPredictive(OConnor):
       ``OConnor``.
   """
 
-  encoder: str = dataclasses.field(default='predictive', init=False)
+  coding: str = dataclasses.field(default='predictive', init=False)
   noise_bits: int = dataclasses.field(default=32, init=False)
   generator: str = dataclasses.field(default='threefry', init=False)

@@ -130,7 +130,7 @@ def _models():
     ('stochep', sep.StochEP(), True),
     ('stochep_mean_field', sep.StochEP(stochastic=False), False),
     ('oconnor', sep.OConnor(), True),
-    ('oconnor_sigma_delta', sep.OConnor(encoder='sigma_delta'), False),
+    ('oconnor_sigma_delta', sep.OConnor(coding='sigma_delta'), False),
     ('sigma_delta', sep.SigmaDelta(), False),
     ('lif_lowpass', n.LIFLowPass(), False),
     ('lif_schedule', n.LIFSchedule(), False),
@@ -269,7 +269,7 @@ class LIFTest(parameterized.TestCase):
     np.testing.assert_allclose(state.v, np.array([0.3, -0.2]) + e - [1.0, 0.0], atol=1e-6)
     self.assertEqual(float(state.t), 4.0)
     # It is OConnor's predictive neuron, with the schedule.
-    ref = sep.OConnor(encoder='predictive', eps=0.5, eta=0.75, lam=0.6).update(prev, out)
+    ref = sep.OConnor(coding='predictive', eps=0.5, eta=0.75, lam=0.6).update(prev, out)
     chex.assert_trees_all_close(model.update(prev, out), ref)
 
   @parameterized.parameters('lif_lowpass', 'lif_schedule', 'lif_predictive')
@@ -310,7 +310,7 @@ class SurrogateTest(parameterized.TestCase):
 
   def test_spikes_have_no_gradient_without_the_surrogate(self):
     c = jnp.array([0.4, 0.9])
-    for model in (sep.neurons.LIFLowPass(), sep.SigmaDelta(), sep.OConnor(encoder='sigma_delta')):
+    for model in (sep.neurons.LIFLowPass(), sep.SigmaDelta(), sep.OConnor(coding='sigma_delta')):
       np.testing.assert_array_equal(self.jac(model, model.init_state((2,)), c), 0.0)
 
   def test_lif_straight_through(self):
@@ -362,12 +362,12 @@ class SurrogateTest(parameterized.TestCase):
     np.testing.assert_allclose(self.jac(sep.SigmaDelta(eps=0.9).surrogate(), prev, c), 0.9)
     # Σ-Δ encoder, ε_t = 0.8 / 4^0.75: ∂a/∂I = ε_t.
     eps_t = 0.8 / 4**0.75
-    model = sep.OConnor(encoder='sigma_delta', eps=0.8).surrogate()
+    model = sep.OConnor(coding='sigma_delta', eps=0.8).surrogate()
     np.testing.assert_allclose(self.jac(model, prev, c), eps_t, rtol=1e-6)
     dv = jnp.diag(jax.jacobian(lambda i: model.update(prev, i)[0].v)(c))
     np.testing.assert_allclose(dv, 0.0, atol=1e-7)  # V carries no gradient
     # Stochastic encoder: the draw gets ∂s/∂ρ(ξ) = 1.
-    model = sep.OConnor(encoder='stochastic', eps=0.8).surrogate()
+    model = sep.OConnor(coding='stochastic', eps=0.8).surrogate()
     u = jnp.array([0.05, 0.99])
     np.testing.assert_array_equal(model.update(prev, c, u)[1], [1.0, 0.0])
     np.testing.assert_allclose(self.jac(model, prev, c, u), eps_t, rtol=1e-6)

@@ -79,22 +79,20 @@ class SigmaDeltaTest(parameterized.TestCase):
 
   def test_registry_and_fixed_fields(self):
     model = sep.NEURONS.make('sigma_delta', lam=0.5, eps=0.9)
-    self.assertEqual(
-      (model.encoder, model.eta, model.lam, model.eps), ('predictive', 0.0, 0.5, 0.9)
-    )
+    self.assertEqual((model.coding, model.eta, model.lam, model.eps), ('predictive', 0.0, 0.5, 0.9))
     self.assertIsNone(model.noise(jax.random.key(0), (3,)))
-    for fixed in ('encoder', 'eta', 'decay'):  # fixed or foreign fields are refused (strict)
+    for fixed in ('coding', 'eta', 'decay'):  # fixed or foreign fields are refused (strict)
       with self.assertRaisesRegex(ValueError, fixed):
         sep.NEURONS.make('sigma_delta', **{fixed: 0.5})
     with self.assertRaises(ValueError):
       sep.SigmaDelta(lam=0.0)
     with self.assertRaises(ValueError):
-      sep.OConnor(encoder='rate')
+      sep.OConnor(coding='rate')
 
 
 class OConnorTest(parameterized.TestCase):
   def test_stochastic_encoder_and_annealed_step(self):
-    model = sep.OConnor(encoder='stochastic', eps=0.8, eta=0.75)
+    model = sep.OConnor(coding='stochastic', eps=0.8, eta=0.75)
     prev = neurons.SpikeCodedState(
       d=jnp.zeros(3),
       xi=jnp.array([0.2, 0.6, 0.9]),
@@ -116,7 +114,7 @@ class OConnorTest(parameterized.TestCase):
     np.testing.assert_array_equal(out, jax.random.uniform(key, (3,)) < state.xi)
 
   def test_sigma_delta_encoder(self):
-    model = sep.OConnor(encoder='sigma_delta', eps=1.0, eta=0.0)
+    model = sep.OConnor(coding='sigma_delta', eps=1.0, eta=0.0)
     states, spikes = run_constant(model, jnp.array([0.25, 0.6]), 40)
     np.testing.assert_allclose(
       model.mean(jax.tree_util.tree_map(lambda a: a[-1], states)), [0.25, 0.6], rtol=1e-6
@@ -138,18 +136,18 @@ class OConnorTest(parameterized.TestCase):
       return max(float(jnp.abs(a - b).mean()) for a, b in zip(res.rates, fixed))
 
     for encoder in ('stochastic', 'sigma_delta'):
-      annealed = sep.OConnor(encoder=encoder, eps=0.5, eta=0.75)
+      annealed = sep.OConnor(coding=encoder, eps=0.5, eta=0.75)
       early, late = error(annealed, 200), error(annealed, 2000)
       self.assertLess(late, 0.008, encoder)
       self.assertLess(late, early / 2, encoder)
-    constant = error(sep.OConnor(encoder='stochastic', eps=0.5, eta=0.0), 2000)
-    self.assertGreater(constant, 2 * error(sep.OConnor(encoder='stochastic'), 2000))
+    constant = error(sep.OConnor(coding='stochastic', eps=0.5, eta=0.0), 2000)
+    self.assertGreater(constant, 2 * error(sep.OConnor(coding='stochastic'), 2000))
 
 
 class SpikeCodedEPTest(parameterized.TestCase):
   @parameterized.named_parameters(
     ('sigma_delta', 'sigma_delta', {}),
-    ('oconnor_predictive', 'oconnor', {'encoder': 'predictive', 'eta': 0.0, 'eps': 0.5}),
+    ('oconnor_predictive', 'oconnor', {'coding': 'predictive', 'eta': 0.0, 'eps': 0.5}),
   )
   def test_ep_in_a_conv_net_follows_the_crnn_gradient(self, name, kwargs):
     """EP with a spike-coded neuron (rates ρ(ξ)) in a conv net vs CRNN BPTT."""

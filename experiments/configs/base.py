@@ -97,7 +97,7 @@ def base_config() -> ml_collections.ConfigDict:
 
   c.network = network_config('dense', hidden=(512,))
   c.neuron = neuron_config('stochep', decay=0.5, kappa=1.0, noise_bits=32)
-  c.neuron.oconnor.update(dict(encoder='predictive', eta=0.0, eps=1.0))
+  c.neuron.oconnor.update(dict(coding='predictive', eta=0.0, eps=1.0))
   c.input = input_config('analog')
   c.simulator = ml_collections.ConfigDict(dict(rate='output', chunk=25, unroll=1))
 
