@@ -2,17 +2,27 @@
 
 The pieces, each in its own module (imports run one way, top to bottom):
 
-* ``energy``       Φ(x, s; θ), the Hopfield energy, MSE / cross-entropy readouts
+* ``keys``         the PRNG key tree (seed -> step -> example -> phase -> time -> layer)
 * ``connections``  dense (and convolutional) connections F_ℓ
-* ``architectures`` named networks (784-512-10, ...)
-* ``neurons``      neuron models as pure steps: CRNN, StochEP, Hopfield, ...
+* ``energy``       Φ(x, s; θ), the Hopfield energy, MSE / cross-entropy readouts
+* ``architectures`` named networks (784-512-10, 2C2FC, 5C, [Lab21]'s CIFAR-10 net)
+* ``neurons``      neuron models as pure steps: CRNN, StochEP, Hopfield, Sigma-Delta,
+                   O'Connor, the LIF baselines (each says if it is stochastic, its mean
+                   field and the surrogate BPTT differentiates)
+* ``noise``        the random numbers of a step (threefry, or a counter-based hash)
 * ``inputs``       input encoders: analog, Bernoulli spikes, frame sequences
 * ``dynamics``     a phase = one ``lax.scan`` of neuron steps (``Simulator``)
 * ``estimators``   EP (symmetric, one-sided, random sign) and the BPTT reference
 * ``gdu``          the GDU property: EP's updates against BPTT's, step by step
+* ``stability``    how much membranes still move at the end of a phase
+* ``opcount``      synaptic operations (AC / MAC) and energy per layer and phase; FLOPs
 * ``training``     optimiser, train and evaluation steps, metrics
 * ``parallel``     data parallelism over devices and hosts (``jax.sharding``)
-* ``data``         datasets: original files -> tfds array_record -> batches
+* ``data``         datasets: original files -> tfds array_record -> batches; events
+* ``assembly``     one builder: a config's simulator, estimator, evaluation, optimiser
+* ``validate``     config checks before any data is read or anything compiled
+* ``workdir``      one run per folder, checkpoints with fallback, strict metrics.json
+* ``reporting``    progress bar, TensorBoard events, learning curves
 * ``experiment``   ``train_and_evaluate(config, workdir)``, what the launchers run
 
 The update rule, in one line: EP contrasts ∂Φ_β/∂θ, with Φ_β = Φ − β·C, between
@@ -27,8 +37,11 @@ from stochep_jax import (
   energy,
   estimators,
   inputs,
+  keys,
   neurons,
   noise,
+  opcount,
+  stability,
 )
 from stochep_jax.architectures import ARCHITECTURES, convnet, dense
 from stochep_jax.connections import Conv, Dense
@@ -46,7 +59,17 @@ from stochep_jax.estimators import (
 )
 from stochep_jax.gdu import GDU, gdu_check
 from stochep_jax.inputs import ENCODERS, AnalogInput, BernoulliInput, FrameInput
-from stochep_jax.neurons import CRNN, NEURONS, Hopfield, OConnor, SigmaDelta, StochEP
+from stochep_jax.neurons import (
+  CRNN,
+  NEURONS,
+  Hopfield,
+  LIFLowPass,
+  LIFPredictive,
+  LIFSchedule,
+  OConnor,
+  SigmaDelta,
+  StochEP,
+)
 
 __version__ = '0.1.0'
 
@@ -91,4 +114,10 @@ __all__ = [
   'OConnor',
   'SigmaDelta',
   'StochEP',
+  'LIFLowPass',
+  'LIFPredictive',
+  'LIFSchedule',
+  'keys',
+  'opcount',
+  'stability',
 ]
