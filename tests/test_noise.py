@@ -7,9 +7,11 @@ Sample sizes are those of a training run's draws: ~10^6 to 10^7 values drawn as
 a run draws them (a small shape per key, many keys from ``fold_in``).
 """
 
+import json
 import os
 import subprocess
 import sys
+import tempfile
 
 import chex
 import jax
@@ -315,6 +317,42 @@ class DevicesTest(absltest.TestCase):
     )
     self.assertEqual(out.returncode, 0, out.stderr[-3000:])
     self.assertIn('identical', out.stdout)
+
+
+class NoiseSpeedScriptTest(absltest.TestCase):
+  def test_json_of_the_interleaved_timing(self):
+    """experiments/noise_speed.py: one entry per variant, speedups relative to the first."""
+    with tempfile.TemporaryDirectory() as tmp:
+      out = os.path.join(tmp, 'speed.json')
+      env = dict(os.environ, JAX_PLATFORMS='cpu')
+      env.pop('XLA_FLAGS', None)
+      for workload in ('generator', 'free'):
+        subprocess.run(
+          [
+            sys.executable,
+            os.path.join(ROOT, 'experiments', 'noise_speed.py'),
+            f'--workload={workload}',
+            '--repeats=1',
+            '--batch=4',
+            '--variants=threefry32,hash32',
+            f'--out={out}',
+          ],
+          env=env,
+          cwd=ROOT,
+          check=True,
+          capture_output=True,
+          timeout=180,
+        )
+        with open(out) as f:
+          d = json.load(f)
+        self.assertEqual(d['workload'], workload)
+        self.assertEqual(set(d['results']), {'threefry32', 'hash32'})
+        self.assertEqual(d['results']['threefry32']['speedup_vs_threefry32'], 1.0)
+        for r in d['results'].values():
+          self.assertGreater(r['ms_per_call'], 0)
+          self.assertAlmostEqual(
+            r['ms_per_step'], r['ms_per_call'] / (25 if workload == 'generator' else 100)
+          )
 
 
 if __name__ == '__main__':

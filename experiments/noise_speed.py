@@ -1,0 +1,139 @@
+"""StochEP's step time and the generators' throughput, old vs new, timed interleaved.
+
+    python experiments/noise_speed.py                          # the demo's train step, 1 device
+    python experiments/noise_speed.py --workload=free          # the free phase only
+    python experiments/noise_speed.py --cpu_devices=2          # data-parallel, as make demo
+
+For every (generator, noise_bits) in ``--variants`` (default: threefry and hash at 32
+and 8 bits; ``threefry32`` is the library default, ``hash32`` the new generator) it
+compiles the workload once, then times the variants round-robin, ``--repeats`` rounds
+(every round runs each variant once), so machine load affects all variants alike.
+Workloads, StochEP 784-512-10 (the demo's shape), batch 128, analog input, chunk 25:
+
+* ``train``: the demo's EP train step (T_free 100, T_nudge 40 × 2, symmetric, SGD);
+* ``free``: a free phase of T_free 100 steps;
+* ``generator``: the uniforms alone, 512 per key for 25 × 128 per-example keys
+  (one chunk of the demo's hidden-layer noise).
+
+Prints one line per variant (median ms per call, ms per simulated step, speedup over
+``threefry32``) and, with ``--out``, writes them as JSON.
+"""
+
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+
+from absl import flags  # noqa: E402
+
+from stochep_jax import launch  # noqa: E402
+
+FLAGS = flags.FLAGS
+flags.DEFINE_enum('workload', 'train', ['train', 'free', 'generator'], 'What to time.')
+flags.DEFINE_list(
+  'variants', ['threefry32', 'threefry8', 'hash32', 'hash8'], '<generator><noise_bits> to time.'
+)
+flags.DEFINE_integer('repeats', 9, 'Timed rounds (median reported).')
+flags.DEFINE_integer('batch', 128, 'Batch size.')
+flags.DEFINE_integer(
+  'cpu_devices', 1, 'XLA:CPU devices (parallel.set_cpu_devices); the batch is split over them.'
+)
+flags.DEFINE_string('out', '', 'Optional JSON output file.')
+
+T_FREE, T_NUDGE, CHUNK = 100, 40, 25
+
+
+def _parse(variant: str) -> tuple[str, int]:
+  for g in ('threefry', 'hash'):
+    if variant.startswith(g) and variant[len(g) :].isdigit():
+      return g, int(variant[len(g) :])
+  raise ValueError(f'bad variant {variant!r}: <threefry|hash><32|8>')
+
+
+def build(workload: str, generator: str, bits: int, batch: int):
+  """(a compiled call, its arguments, simulated steps per call)."""
+  import jax
+  import jax.numpy as jnp
+
+  import stochep_jax as sep
+  from stochep_jax import noise, parallel, training
+
+  if workload == 'generator':
+    keys = sep.example_keys(jax.random.key(0), jnp.arange(CHUNK * batch))
+    f = jax.jit(jax.vmap(lambda k: noise.uniform(k, (512,), bits, jnp.float32, generator)))
+    return f, (keys,), CHUNK
+  net = sep.dense(784, [512], 10)
+  neuron = sep.StochEP(decay=0.5, kappa=1.0, noise_bits=bits, generator=generator)
+  sim = sep.Simulator(net, neuron, chunk=CHUNK)
+  params = net.init(jax.random.key(0))
+  x = jax.random.uniform(jax.random.key(1), (batch, 784))
+  key = jax.random.key(2)
+  mesh = parallel.make_mesh()
+  rows = parallel.batch_sharding(mesh)
+  if workload == 'free':
+    f = parallel.data_parallel(
+      lambda p, x: sep.free_phase(sim, p, x, key, t_free=T_FREE, k_avg=30).rates, mesh
+    )
+    args = (parallel.replicate(params, mesh), jax.device_put(x, rows))
+    return f.lower(*args).compile(), args, T_FREE
+  grad_fn = sep.estimators.ESTIMATORS.make(
+    'ep', sim=sim, t_free=T_FREE, t_nudge=T_NUDGE, beta=0.5, k_avg=30
+  )
+  opt = training.make_optimizer(params, [0.2, 0.1])
+  step = training.make_train_step(grad_fn, opt)
+  f = parallel.data_parallel(lambda st, b: step(st, b, key), mesh)
+  batch_d = {'image': x, 'label': jnp.arange(batch) % 10, 'index': jnp.arange(batch)}
+  args = (
+    parallel.replicate(training.init_train_state(params, opt), mesh),
+    jax.device_put(batch_d, rows),
+  )
+  return f.lower(*args).compile(), args, T_FREE + 2 * T_NUDGE
+
+
+def main(argv):
+  del argv
+  from stochep_jax import parallel
+
+  parallel.set_cpu_devices(FLAGS.cpu_devices)
+  import jax
+  import numpy as np
+
+  variants = {v: build(FLAGS.workload, *_parse(v), FLAGS.batch) for v in FLAGS.variants}
+  for f, args, _ in variants.values():
+    jax.block_until_ready(f(*args))
+  times = {v: [] for v in variants}
+  for _ in range(FLAGS.repeats):
+    for v, (f, args, _) in variants.items():
+      t = time.perf_counter()
+      jax.block_until_ready(f(*args))
+      times[v].append(time.perf_counter() - t)
+  ref = float(np.median(times[FLAGS.variants[0]]))
+  results = {}
+  for v, ts in times.items():
+    med, steps = float(np.median(ts)), variants[v][2]
+    results[v] = {
+      'ms_per_call': med * 1e3,
+      'ms_per_step': med * 1e3 / steps,
+      'min_ms_per_call': min(ts) * 1e3,
+      f'speedup_vs_{FLAGS.variants[0]}': ref / med,
+    }
+    if FLAGS.workload == 'generator':
+      results[v]['uniforms_per_s'] = CHUNK * FLAGS.batch * 512 / med
+    print(
+      f'{FLAGS.workload} {v:11s} {med * 1e3:8.2f} ms/call  {med * 1e3 / steps:7.3f} ms/step  '
+      f'speedup vs {FLAGS.variants[0]} {ref / med:5.2f}x  ({len(jax.devices())} device(s))'
+    )
+  if FLAGS.out:
+    with open(FLAGS.out, 'w') as f:
+      json.dump(
+        {'workload': FLAGS.workload, 'devices': len(jax.devices()), 'results': results},
+        f,
+        indent=1,
+        allow_nan=False,
+      )
+
+
+if __name__ == '__main__':
+  launch.run(main)
