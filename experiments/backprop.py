@@ -19,14 +19,11 @@ or augmentation; the last partial batch of an epoch is dropped.
 
 import json
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from absl import flags, logging
 
-from absl import flags, logging  # noqa: E402
-
-from stochep_jax import launch  # noqa: E402
+from experiments import launch
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'Directory for metrics.json.')

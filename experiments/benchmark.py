@@ -57,20 +57,14 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import app, flags
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-from absl import app, flags  # noqa: E402
-
-import stochep_jax as sep  # noqa: E402
-from stochep_jax import (
-  launch,  # noqa: E402
-  opcount,  # noqa: E402
-  parallel,  # noqa: E402
-  training,  # noqa: E402
-)
+import stochep_jax as sep
+from experiments import launch
+from stochep_jax import opcount, parallel, training
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('out', '', 'JSON output file (default: standard output).')

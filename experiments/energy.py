@@ -26,19 +26,17 @@ Writes the JSON to ``--out`` (or ``<workdir>/energy.json``) and prints a table.
 import dataclasses
 import json
 import os
-import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import app, flags
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-from absl import app, flags  # noqa: E402
-
-import stochep_jax as sep  # noqa: E402
-from stochep_jax import data, launch, opcount, training  # noqa: E402
+import stochep_jax as sep
+from experiments import launch
+from stochep_jax import data, opcount, training
 
 FLAGS = flags.FLAGS
 METHODS = ('stochep_ep', 'crnn_ep', 'snn_bptt', 'ann_bp')

@@ -32,26 +32,23 @@ to ``--workdir`` a PNG and a JSON of the plotted numbers for each of:
 ``summary.json`` holds every figure's headline numbers and the wall time.
 """
 
-import importlib.util
 import json
 import os
-import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import jax
+import jax.numpy as jnp
+import matplotlib
+import numpy as np
+from absl import app, flags
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import matplotlib  # noqa: E402
-import numpy as np  # noqa: E402
-from absl import app, flags  # noqa: E402
-
-import stochep_jax as sep  # noqa: E402
-from stochep_jax import dynamics, estimators, launch  # noqa: E402
+import stochep_jax as sep
+from experiments import launch
+from stochep_jax import dynamics, estimators
 
 matplotlib.use('Agg')
-from matplotlib import pyplot as plt  # noqa: E402
+from matplotlib import pyplot as plt
 
 FLAGS = flags.FLAGS
 KAPPAS = (0.5, 1.0, 2.0, 4.0)
@@ -65,12 +62,10 @@ BASELINES = {
 
 
 def _energy_module():
-  """experiments/energy.py, loaded from its file (its flags are defined only as a script)."""
-  path = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'energy.py')
-  spec = importlib.util.spec_from_file_location('energy_launcher', path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
+  """experiments/energy.py (its flags are defined only when it runs as a script)."""
+  from experiments import energy  # noqa: PLC0415
+
+  return energy
 
 
 def settings(smoke: bool) -> dict:

@@ -22,7 +22,8 @@ import numpy as np
 from absl import app, flags
 from ml_collections import config_flags
 
-from stochep_jax import assembly, gdu, launch
+from experiments import launch
+from stochep_jax import assembly, gdu
 
 matplotlib.use('Agg')
 from matplotlib import pyplot as plt

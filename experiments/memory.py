@@ -33,7 +33,8 @@ import jax.numpy as jnp
 import matplotlib
 from absl import app, flags
 
-from stochep_jax import architectures, assembly, estimators, launch, training
+from experiments import launch
+from stochep_jax import architectures, assembly, estimators, training
 
 matplotlib.use('Agg')
 from matplotlib import pyplot as plt

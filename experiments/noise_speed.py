@@ -20,15 +20,11 @@ Prints one line per variant (median ms per call, ms per simulated step, speedup 
 """
 
 import json
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from absl import flags
 
-from absl import flags  # noqa: E402
-
-from stochep_jax import launch  # noqa: E402
+from experiments import launch
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum('workload', 'train', ['train', 'free', 'generator'], 'What to time.')

@@ -28,7 +28,8 @@ import orbax.checkpoint as ocp
 from absl import app, flags
 from flax import serialization
 
-from stochep_jax import data, experiment, launch
+from experiments import launch
+from stochep_jax import data, experiment
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'A train.py workdir (metrics.json and checkpoints/).')

@@ -11,7 +11,8 @@ import os
 
 from absl import app, flags
 
-from stochep_jax import launch, reporting
+from experiments import launch
+from stochep_jax import reporting
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'A training run folder holding metrics.json.')

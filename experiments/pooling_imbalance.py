@@ -37,7 +37,8 @@ import numpy as np
 from absl import flags
 
 import stochep_jax as sep
-from stochep_jax import data, launch
+from experiments import launch
+from stochep_jax import data
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'Directory for pooling_imbalance.json.')

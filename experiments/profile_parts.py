@@ -18,7 +18,8 @@ import numpy as np
 from absl import app
 
 import stochep_jax as sep
-from stochep_jax import launch, noise
+from experiments import launch
+from stochep_jax import noise
 
 
 def timeit(f, *a, n=7):

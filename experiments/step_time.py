@@ -28,7 +28,8 @@ import numpy as np
 from absl import flags
 from ml_collections import config_flags
 
-from stochep_jax import assembly, data, launch, parallel, training
+from experiments import launch
+from stochep_jax import assembly, data, parallel, training
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', None, 'Experiment configuration file.', lock_config=True)

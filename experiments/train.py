@@ -23,7 +23,8 @@ import jax
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from stochep_jax import data, experiment, launch, parallel, validate
+from experiments import launch
+from stochep_jax import data, experiment, parallel, validate
 from stochep_jax import workdir as workdir_lib
 
 FLAGS = flags.FLAGS

@@ -144,7 +144,7 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  from stochep_jax import launch  # noqa: PLC0415
+  from experiments import launch  # noqa: PLC0415
 
   define_flags()
   launch.run(main)

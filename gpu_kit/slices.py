@@ -37,8 +37,6 @@ from pathlib import Path
 from absl import app, flags
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-  sys.path.insert(0, str(ROOT))
 
 FLAGS = flags.FLAGS
 
@@ -334,7 +332,7 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  from stochep_jax import launch  # noqa: PLC0415
+  from experiments import launch  # noqa: PLC0415
 
   define_flags()
   launch.run(main)
