@@ -1,0 +1,108 @@
+"""The StochEP stochastic spiking neuron (SPEC 3.2)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax.numpy as jnp
+from flax import struct
+
+from stochep_jax import activations
+from stochep_jax import noise as noise_lib
+from stochep_jax.neurons.base import NEURONS, Array, NeuronModel, spike
+
+
+# --------------------------------------------------------------------------
+# StochEP stochastic spiking neuron
+# --------------------------------------------------------------------------
+@struct.dataclass
+class StochEPState:
+  u: Array  # membrane potential
+  p: Array  # firing probability ρ(κ u)
+  s: Array  # last spike (0/1), or p for the mean-field network
+
+
+@NEURONS.register('stochep')
+@dataclasses.dataclass(frozen=True)
+class StochEP(NeuronModel):
+  """StochEP probabilistic spiking neuron [StochEP], our discrete form.
+
+      u^t = λ u^{t-1} + (1 − λ) I^t
+      p^t = ρ(κ u^t)
+      s^t ~ Bernoulli(p^t)      (s^t = [U^t < p^t], U^t uniform)
+
+  I^t is computed from the neighbours' spikes s^{t-1}; the nudge term
+  −β ∂C/∂s_L is evaluated at the output probabilities p^{t-1} (``mean``).
+  With independence across neurons E[s] = p and, Φ being multilinear without
+  self-interaction, E[I(s)] = I(p): for λ → 1 the mean rates satisfy the
+  deterministic fixed point p* = ρ(κ I(p*)).
+
+  Attributes:
+    decay: λ ∈ [0, 1).
+    kappa: κ > 0, the firing-probability scale.
+    rho: activation name.
+    stochastic: False gives the deterministic mean-field network (s = p).
+    straight_through: ∂s/∂p = 1 in the backward pass (the surrogate of SNN
+      BPTT, SPEC 5; ``spike``), forward values exactly the spikes; set by
+      ``surrogate()``, leave False for EP.
+    noise_bits: resolution of the uniforms (``noise.uniform``): 32 or 8.
+    generator: the uniforms' generator (``noise.uniform``): ``'threefry'``
+      (``jax.random``) or ``'hash'`` (a keyed integer hash, several times cheaper).
+
+  Protocol: ``stochastic`` is the field; ``mean_field()`` sets it False;
+  ``surrogate()`` sets ``straight_through``; ``membrane`` is u (p = ρ(κu) is
+  its image, the firing probability).
+  """
+
+  decay: float = 0.5
+  kappa: float = 1.0
+  rho: str = 'hard_sigmoid'
+  stochastic: bool = True
+  straight_through: bool = False
+  noise_bits: int = 32
+  generator: str = 'threefry'
+
+  def __post_init__(self):
+    if not 0.0 <= self.decay < 1.0:
+      raise ValueError(f'decay must be in [0, 1), got {self.decay}')
+    if self.kappa <= 0:
+      raise ValueError(f'kappa must be > 0, got {self.kappa}')
+
+  def init_state(self, shape, dtype=jnp.float32):
+    z = jnp.zeros(shape, dtype)
+    p = activations.get(self.rho)(self.kappa * z)
+    return StochEPState(u=z, p=p, s=z if self.stochastic else p)
+
+  def output(self, state):
+    return state.s
+
+  def mean(self, state):
+    return state.p
+
+  def membrane(self, state):
+    return state.u
+
+  def mean_field(self):
+    if not self.stochastic:
+      return self
+    return dataclasses.replace(self, stochastic=False, straight_through=False)
+
+  def surrogate(self):
+    if not self.stochastic:
+      return self
+    return dataclasses.replace(self, straight_through=True)
+
+  def noise(self, key, shape, dtype=jnp.float32):
+    if not self.stochastic:
+      return None
+    return noise_lib.uniform(key, shape, self.noise_bits, dtype, self.generator)
+
+  def update(self, state, current, noise=None):
+    u = self.decay * state.u + (1.0 - self.decay) * current
+    p = activations.get(self.rho)(self.kappa * u)
+    if not self.stochastic:
+      s = p
+    else:
+      grad = 'straight_through' if self.straight_through else None
+      s = spike((noise < p).astype(p.dtype), p - noise, grad)
+    return StochEPState(u=u, p=p, s=s), s
