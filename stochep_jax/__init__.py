@@ -15,7 +15,8 @@ The pieces, each in its own module (imports run one way, top to bottom):
 * ``estimators``   EP (symmetric, one-sided, random sign) and the BPTT reference
 * ``gdu``          the GDU property: EP's updates against BPTT's, step by step
 * ``stability``    how much membranes still move at the end of a phase
-* ``opcount``      synaptic operations (AC / MAC) and energy per layer and phase; FLOPs
+* ``synapses``     fan-out, fan-in, synapses, FLOPs and GEMM shapes of a connection
+* ``opcount``      synaptic operations (AC / MAC) and energy per layer and phase
 * ``training``     optimiser, train and evaluation steps, metrics
 * ``parallel``     data parallelism over devices and hosts (``jax.sharding``)
 * ``data``         datasets: original files -> tfds array_record -> batches; events

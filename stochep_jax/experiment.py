@@ -19,7 +19,6 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-from absl import logging
 
 from stochep_jax import assembly, data, keys, parallel, reporting, training, validate
 from stochep_jax import workdir as workdir_lib
@@ -303,10 +302,10 @@ def train_and_evaluate(
         ckpt.save(epoch, steps.state, meta)  # every process takes part
         last_good = epoch
         if main_process:
-          say(_format(epoch, config.num_epochs, train, test, seconds))
+          say(reporting.epoch_line(epoch, config.num_epochs, train, test, seconds))
           scalars.write(epoch, reporting.epoch_scalars(entry))
           workdir_lib.write_json(os.path.join(workdir, workdir_lib.METRICS), _metrics(config, meta))
-          _warn_at_chance(meta['history'], chance, config.chance_warning_epochs, say)
+          reporting.warn_at_chance(meta['history'], chance, config.chance_warning_epochs, say)
         if epoch == config.get('stop_after_epoch'):  # a time-sliced job: resume later
           break
     finally:
@@ -344,31 +343,6 @@ def _record(meta: dict, epoch: int, seconds: float, train: dict, test: dict) -> 
   }
   meta['history'].append(entry)
   return entry
-
-
-def _warn_at_chance(history, chance: float, epochs: int, say) -> None:
-  """Warns (once, at the N-th epoch) when train accuracy has stayed near chance N epochs."""
-  if not epochs or len(history) < epochs:
-    return
-  recent = [h['train_accuracy'] for h in history[-epochs:]]
-  if all(a < 1.5 * chance for a in recent) and (
-    len(history) == epochs or history[-epochs - 1]['train_accuracy'] >= 1.5 * chance
-  ):
-    msg = (
-      f'warning: training accuracy has stayed at chance ({recent[-1]:.3f}, chance {chance:.3f}) '
-      f'for {epochs} epochs; check the learning rates and β'
-    )
-    logging.warning(msg)
-    say(msg)
-
-
-def _format(epoch, num_epochs, train, test, seconds):
-  rates = ' '.join(f'{train[k]:.3f}' for k in sorted(train) if k.startswith('rate'))
-  return (
-    f'epoch {epoch:3d}/{num_epochs}  train acc {train["accuracy"]:.4f} '
-    f'loss {train["loss"]:.4f}  test acc {test["accuracy"]:.4f} loss {test["loss"]:.4f}  '
-    f'rates [{rates}]  {seconds:.1f}s'
-  )
 
 
 def _metrics(config: ml_collections.ConfigDict, meta: dict) -> dict:

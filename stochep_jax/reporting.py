@@ -6,6 +6,8 @@
 * ``Scalars``: TensorBoard event files in ``<workdir>/tensorboard`` (written
   with ``tensorboardX``, no TensorFlow): the per-epoch metrics and per-layer
   firing rates.
+* ``epoch_line`` (the line printed per epoch) and ``warn_at_chance`` (the
+  warning of a run whose training accuracy stays at chance);
 * ``plot_learning_curves(history, path)``: a PNG of accuracy and loss per epoch
   (``experiments/plot_metrics.py WORKDIR`` redraws it from ``metrics.json``).
 """
@@ -15,6 +17,8 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+
+from absl import logging
 
 
 class Progress:
@@ -118,3 +122,28 @@ def plot_learning_curves(history: Sequence[dict], path: str, title: str = '') ->
   fig.savefig(path, dpi=110)
   plt.close(fig)
   return path
+
+
+def warn_at_chance(history, chance: float, epochs: int, say) -> None:
+  """Warns (once, at the N-th epoch) when train accuracy has stayed near chance N epochs."""
+  if not epochs or len(history) < epochs:
+    return
+  recent = [h['train_accuracy'] for h in history[-epochs:]]
+  if all(a < 1.5 * chance for a in recent) and (
+    len(history) == epochs or history[-epochs - 1]['train_accuracy'] >= 1.5 * chance
+  ):
+    msg = (
+      f'warning: training accuracy has stayed at chance ({recent[-1]:.3f}, chance {chance:.3f}) '
+      f'for {epochs} epochs; check the learning rates and β'
+    )
+    logging.warning(msg)
+    say(msg)
+
+
+def epoch_line(epoch, num_epochs, train, test, seconds):
+  rates = ' '.join(f'{train[k]:.3f}' for k in sorted(train) if k.startswith('rate'))
+  return (
+    f'epoch {epoch:3d}/{num_epochs}  train acc {train["accuracy"]:.4f} '
+    f'loss {train["loss"]:.4f}  test acc {test["accuracy"]:.4f} loss {test["loss"]:.4f}  '
+    f'rates [{rates}]  {seconds:.1f}s'
+  )

@@ -12,7 +12,7 @@ import numpy as np
 from absl.testing import absltest, parameterized
 
 from experiments.configs import fashion_mnist
-from stochep_jax import data, experiment, validate, workdir
+from stochep_jax import data, experiment, reporting, validate, workdir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _DATA = None
@@ -105,10 +105,10 @@ class DivergenceTest(absltest.TestCase):
   def test_chance_warning(self):
     said = []
     hist = [{'train_accuracy': a} for a in (0.5, 0.1, 0.11, 0.09)]
-    experiment._warn_at_chance(hist, 0.1, 3, said.append)
+    reporting.warn_at_chance(hist, 0.1, 3, said.append)
     self.assertLen(said, 1)
     self.assertIn('for 3 epochs', said[0])
-    experiment._warn_at_chance(hist[:3], 0.1, 3, said.append)  # only 2 at chance
+    reporting.warn_at_chance(hist[:3], 0.1, 3, said.append)  # only 2 at chance
     self.assertLen(said, 1)
 
 
