@@ -56,7 +56,7 @@ def define_flags():
   flags.DEFINE_bool('smoke', False, 'Tiny network and synthetic data (seconds).')
   flags.DEFINE_integer('train_steps', 0, 'Without --workdir: StochEP EP steps before counting.')
   flags.DEFINE_integer('batch', 0, 'Test images counted (0 = the settings default: 128).')
-  flags.DEFINE_string('data_dir', '/usr/share/datasets/fashion-mnist', 'Fashion-MNIST IDX files.')
+  flags.DEFINE_string('data_dir', data.DEFAULT_FASHION_MNIST_DIR, 'Fashion-MNIST IDX files.')
   flags.DEFINE_integer('seed', 0, 'Seed of initialisation, training and spikes.')
 
 

@@ -45,7 +45,7 @@ from absl import app, flags
 
 import stochep_jax as sep
 from experiments import launch
-from stochep_jax import dynamics, estimators
+from stochep_jax import data, dynamics, estimators
 
 matplotlib.use('Agg')
 from matplotlib import pyplot as plt
@@ -347,7 +347,7 @@ def main(argv):
 if __name__ == '__main__':
   flags.DEFINE_string('workdir', None, 'Directory for the PNGs and JSONs.')
   flags.DEFINE_bool('smoke', False, 'Tiny networks, synthetic data (seconds).')
-  flags.DEFINE_string('data_dir', '/usr/share/datasets/fashion-mnist', 'Fashion-MNIST IDX files.')
+  flags.DEFINE_string('data_dir', data.DEFAULT_FASHION_MNIST_DIR, 'Fashion-MNIST IDX files.')
   flags.DEFINE_integer('train_steps', -1, 'SGD steps per network (-1 = 40, smoke 1).')
   flags.mark_flag_as_required('workdir')
   launch.run(main)

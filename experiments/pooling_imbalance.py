@@ -42,7 +42,7 @@ from stochep_jax import data
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'Directory for pooling_imbalance.json.')
-flags.DEFINE_string('data_dir', '/usr/share/datasets/fashion-mnist', 'Fashion-MNIST IDX files.')
+flags.DEFINE_string('data_dir', data.DEFAULT_FASHION_MNIST_DIR, 'Fashion-MNIST IDX files.')
 flags.DEFINE_list('channels', ['128', '256'], 'Conv channels.')
 flags.DEFINE_list('fc', ['512'], 'Hidden FC sizes.')
 flags.DEFINE_integer('batch', 32, 'Test images per seed.')

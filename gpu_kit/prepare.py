@@ -31,9 +31,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from stochep_jax import data
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BUNDLE = ROOT / 'gpu_kit' / 'bundle'
-FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist'
+FASHION_MNIST_DIR = data.DEFAULT_FASHION_MNIST_DIR
 FASHION_MNIST_FILES = (
   'train-images-idx3-ubyte.gz',
   'train-labels-idx1-ubyte.gz',

@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import ml_collections
 
-from stochep_jax import inputs, neurons
+from stochep_jax import data, inputs, neurons
 
 VARIANTS = ('smoke',)
 
@@ -89,7 +89,7 @@ def base_config() -> ml_collections.ConfigDict:
   """Every field with the main job's defaults (see the module docstring)."""
   c = ml_collections.ConfigDict()
   c.dataset = 'fashion_mnist'
-  c.data_dir = '/usr/share/datasets/fashion-mnist'  # the original IDX files
+  c.data_dir = data.DEFAULT_FASHION_MNIST_DIR  # the original IDX files (Debian package)
   c.tfds_dir = ''  # '' = ~/.cache/stochep_jax/tfds
   c.train_subset = 0  # 0 = the whole split
   c.test_subset = 0

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from stochep_jax.data.originals import read_original_split
 from stochep_jax.data.pipeline import (
   ArraySource,
   batch_indices,
@@ -28,10 +29,10 @@ from stochep_jax.data.pipeline import (
 )
 from stochep_jax.data.registry import (
   DATASETS,
+  DEFAULT_FASHION_MNIST_DIR,
   DatasetSpec,
   MissingDatasetError,
   check_files,
-  read_original_split,
 )
 from stochep_jax.data.source import (
   CacheError,
@@ -50,6 +51,7 @@ from stochep_jax.data.synthetic import (
 )
 
 __all__ = [
+  'DEFAULT_FASHION_MNIST_DIR',
   'CacheError',
   'OriginalFileError',
   'ArraySource',

@@ -1,7 +1,7 @@
 """tensorflow-datasets builders reading the ORIGINAL files (no TensorFlow needed).
 
 Each builder reads its original files from ``manual_dir`` with numpy (see
-:func:`stochep_jax.data.registry.read_original_split`) and writes them in the
+:func:`stochep_jax.data.originals.read_original_split`) and writes them in the
 ``array_record`` format, in the original file order (``disable_shuffling``), so
 record ``i`` of a split is example ``i`` of the original files. Images are a
 raw ``uint8`` ``Tensor`` stored as bytes (no PNG encoding, fast to decode).
@@ -18,7 +18,7 @@ import os
 import numpy as np
 import tensorflow_datasets as tfds
 
-from stochep_jax.data import registry
+from stochep_jax.data import originals, registry
 
 __all__ = [
   'BUILDERS',
@@ -68,7 +68,7 @@ class _SepBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     return {split: self._generate_examples(manual_dir, split) for split in registry.SPLITS}
 
   def _generate_examples(self, manual_dir: str, split: str):
-    images, labels = registry.read_original_split(self.DATASET, split, manual_dir)
+    images, labels = originals.read_original_split(self.DATASET, split, manual_dir)
     for i in range(labels.shape[0]):
       yield i, {'image': images[i], 'label': int(labels[i])}
 
