@@ -96,9 +96,11 @@ def base_config() -> ml_collections.ConfigDict:
   c.augment = ()  # e.g. ('flip', 'crop')
 
   c.network = network_config('dense', hidden=(512,))
-  c.neuron = neuron_config('stochep', decay=0.5, kappa=1.0, noise_bits=32)
+  # The counter-based hash generator: 2.5-3.4x faster steps, exact Bernoulli (stochep_jax.noise).
+  c.neuron = neuron_config('stochep', decay=0.5, kappa=1.0, noise_bits=32, generator='hash')
   c.neuron.oconnor.update(dict(coding='predictive', eta=0.0, eps=1.0))
   c.input = input_config('analog')
+  c.input.bernoulli.generator = 'hash'
   c.simulator = ml_collections.ConfigDict(dict(rate='output', chunk=25, unroll=1))
 
   c.method = 'ep'  # or 'bptt' (CRNN BPTT / SNN BPTT with the neuron's surrogate)
