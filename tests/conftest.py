@@ -4,11 +4,18 @@ Identical programs (the same train step in a resumed run, the same small nets in
 several tests) are compiled once: JAX's persistent compilation cache is kept in
 ``.pytest_cache/jax`` (override with ``JAX_COMPILATION_CACHE_DIR``).
 
+On a CPU-only machine, XLA compiles without LLVM's optimisations
+(``FAST_COMPILE``, added to ``XLA_FLAGS`` and so to the launchers the tests start):
+the tests' programs are small and many, so compiling them is most of the suite's
+time; the HLO passes (and so the programs and their compiled memory) are unchanged. Set
+``STOCHEP_TEST_FULL_OPT=1`` to compile as the launchers do.
+
 absltest's flags are marked parsed (so ``create_tempdir`` works under pytest),
 and every temporary file a test or a library makes (tfds writes ``tmp*``
 folders) lands in pytest's own temporary folder, never in the system's.
 """
 
+import importlib.metadata
 import os
 import tempfile
 
@@ -16,6 +23,23 @@ import jax
 import pytest
 from absl import flags
 from absl.testing import absltest  # noqa: F401  (defines --test_tmpdir)
+
+FAST_COMPILE = '--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true'
+
+
+def _accelerator_plugin() -> bool:
+  """Whether a JAX GPU/TPU plugin is installed (then XLA's defaults are kept)."""
+  names = {(d.metadata['Name'] or '').lower() for d in importlib.metadata.distributions()}
+  return any(
+    n.startswith(('jax-cuda', 'jax_cuda', 'jax-rocm', 'jax_rocm', 'libtpu')) for n in names
+  )
+
+
+if not (os.environ.get('STOCHEP_TEST_FULL_OPT') or os.environ.get('GPU_KIT_TESTS')):
+  if not _accelerator_plugin() and 'xla_backend_optimization_level' not in os.environ.get(
+    'XLA_FLAGS', ''
+  ):
+    os.environ['XLA_FLAGS'] = f'{os.environ.get("XLA_FLAGS", "")} {FAST_COMPILE}'.strip()
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 jax.config.update(

@@ -446,7 +446,7 @@ class EventConfigsTest(parameterized.TestCase):
     m = experiment.train_and_evaluate(c, str(self.dir / 'work'))
     self.assertEqual(m['epochs'], 1)
     self.assertBetween(m['test_accuracy'], 0.0, 1.0)
-    want = {'name': 'frames', 'nudge_input': 'continue', 't_nudge': 10, 'k_avg': 5}
+    want = {'name': 'frames', 'frames': {'nudge_input': 'continue', 't_nudge': 10, 'k_avg': 5}}
     self.assertEqual(m['config']['input'], want)
 
   @parameterized.named_parameters(('ibm', 'ibm'), ('tonic', 'tonic'))
@@ -454,6 +454,9 @@ class EventConfigsTest(parameterized.TestCase):
     synthetic.write_synthetic_dvs_gesture(self.dir / 'dvs', layout=layout, seed=0)
     c = _config('dvs_gesture')
     c.data_dir, c.tfds_dir = str(self.dir / 'dvs'), str(self.dir / 'tfds')
+    # Tinier than the smoke variant: still a step per frame in the free phase (16 frames).
+    c.network.channels, c.network.fc = (2, 2), (4,)
+    c.ep.update(dict(t_free=16, t_nudge=4, k_avg=2))
     m = experiment.train_and_evaluate(c, str(self.dir / 'work'))
     self.assertEqual(m['epochs'], 1)
     self.assertBetween(m['test_accuracy'], 0.0, 1.0)

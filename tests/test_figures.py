@@ -12,6 +12,11 @@ import numpy as np
 from absl.testing import absltest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The smoke runs, shorter still: phases, batches and image counts (not the 784-32-10 shapes).
+# fig3 needs t_free >= 11 and t_free + t_nudge >= 11 (the last 10 steps of each phase).
+PHASES = dict(t_free=12, t_nudge=6, k_avg=3)
+TINY_FIGURES = dict(PHASES, train_batch=8, n_membrane=4, n_samples=4)
+TINY_ENERGY = dict(PHASES, batch=4)
 
 
 def _load(name):
@@ -36,6 +41,7 @@ class EnergyTest(absltest.TestCase):
 
   def test_smoke_json(self):
     energy = _load('energy')
+    energy.SMOKE = dict(energy.SMOKE, **TINY_ENERGY)
     out = os.path.join(tempfile.mkdtemp(), 'energy.json')
     r = energy.run(smoke=True, out=out)
     self.assertTrue(os.path.exists(out))
@@ -69,7 +75,10 @@ class FiguresTest(absltest.TestCase):
   def setUpClass(cls):
     super().setUpClass()
     cls.workdir = tempfile.mkdtemp()
-    cls.summary = _load('figures').run(cls.workdir, smoke=True)
+    figures = _load('figures')
+    smoke_settings = figures.settings
+    figures.settings = lambda smoke: dict(smoke_settings(smoke), **TINY_FIGURES)
+    cls.summary = figures.run(cls.workdir, smoke=True)
 
   def _json(self, name):
     with open(os.path.join(self.workdir, f'{name}.json')) as f:

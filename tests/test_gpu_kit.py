@@ -324,18 +324,22 @@ class ModulesTest(absltest.TestCase):
 
   def test_launchers_help_does_no_work(self):
     with tempfile.TemporaryDirectory() as tmp:
-      for module in ('check', 'slices', 'gemm', 'env'):
-        proc = subprocess.run(
+      procs = [  # all at once: one import per core
+        subprocess.Popen(
           [sys.executable, '-m', f'gpu_kit.{module}', '--help'],
           cwd=ROOT,
           env=dict(os.environ, OUT=tmp),
-          capture_output=True,
+          stdout=subprocess.PIPE,
+          stderr=subprocess.PIPE,
           text=True,
-          timeout=60,
         )
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertIn('--out', proc.stdout)
-        self.assertEqual(os.listdir(tmp), [])
+        for module in ('check', 'slices', 'gemm', 'env')
+      ]
+      for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertIn('--out', out)
+      self.assertEqual(os.listdir(tmp), [])
 
 
 if __name__ == '__main__':

@@ -20,11 +20,12 @@ CONFIG = os.path.join(ROOT, 'experiments', 'configs', 'fashion_mnist.py')
 
 def _env(devices):
   """A subprocess environment on the CPU backend with ``devices`` forced devices
-  (None: no XLA_FLAGS)."""
-  env = dict(
-    os.environ, JAX_PLATFORMS='cpu', XLA_FLAGS=f'--xla_force_host_platform_device_count={devices}'
-  )
-  if devices is None:
+  (None: no forced count); XLA_FLAGS's other flags (conftest's FAST_COMPILE) are kept."""
+  xla = [f for f in os.environ.get('XLA_FLAGS', '').split() if 'device_count' not in f]
+  if devices is not None:
+    xla.append(f'--xla_force_host_platform_device_count={devices}')
+  env = dict(os.environ, JAX_PLATFORMS='cpu', XLA_FLAGS=' '.join(xla))
+  if not xla:
     env.pop('XLA_FLAGS')
   env.pop('JAX_COMPILATION_CACHE_DIR', None)
   return env
@@ -131,6 +132,10 @@ def test_two_processes_agree_with_one(tmp_path):
     '--config.batch_size=32',
     '--config.eval_batch_size=32',
     '--config.num_epochs=1',
+    '--config.network.hidden=(16,)',  # tinier than the smoke variant: the same comparisons
+    '--config.ep.t_free=10',
+    '--config.ep.t_nudge=5',
+    '--config.ep.k_avg=3',
   ]
   subprocess.run(
     [sys.executable, TRAIN, *common, f'--workdir={tmp_path / "single"}'],
