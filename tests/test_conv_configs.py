@@ -48,9 +48,19 @@ def test_config_builds_network_and_optimizer(name, arg):
 def test_lin24_table_values_and_neuron_switch():
   fm, mn = load_config('fashion_mnist_2c2fc'), load_config('mnist_2c2fc')
   for c, beta, eps, t_free in ((fm, 0.2, 1.0, 350), (mn, 0.1, 0.9, 250)):
-    assert (c.ep.beta, c.neuron.sigma_delta.eps, c.ep.t_free, c.ep.t_nudge) == (beta, eps, t_free, 50)
+    assert (c.ep.beta, c.neuron.sigma_delta.eps, c.ep.t_free, c.ep.t_nudge) == (
+      beta,
+      eps,
+      t_free,
+      50,
+    )
     assert tuple(c.optimizer.learning_rates) == (0.25, 0.15, 0.1, 0.08)
-    assert (c.batch_size, c.num_epochs, c.optimizer.momentum, c.neuron.sigma_delta.lam) == (125, 250, 0, 0.6)
+    assert (c.batch_size, c.num_epochs, c.optimizer.momentum, c.neuron.sigma_delta.lam) == (
+      125,
+      250,
+      0,
+      0.6,
+    )
   assert mn.dataset == 'mnist' and fm.dataset == 'fashion_mnist'
   c = load_config('fashion_mnist_2c2fc')
   c.neuron.name = 'sigma_delta'
@@ -63,6 +73,8 @@ def test_cifar10_lab21_smoke_run_on_synthetic_batches(tmp_path):
   data.write_synthetic_cifar10(tmp_path / 'cifar', 512, 256, seed=0)
   c = load_config('cifar10_lab21', 'smoke')
   c.data_dir, c.tfds_dir = str(tmp_path / 'cifar'), str(tmp_path / 'tfds')
+  c.train_subset = 128  # tinier than the smoke variant: 2 steps, shorter phases
+  c.ep.update(dict(t_free=10, t_nudge=4))
   m = experiment.train_and_evaluate(c, str(tmp_path / 'run'))
   assert m['epochs'] == 1
   h = m['history'][0]
