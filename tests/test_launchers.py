@@ -9,8 +9,9 @@ import time
 from absl.testing import absltest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Programs: every experiments/*.py with a __main__ block (not __init__.py, not launch.py's helpers).
 LAUNCHERS = sorted(
-  p for p in glob.glob(os.path.join(ROOT, 'experiments', '*.py')) if not p.endswith('__init__.py')
+  p for p in glob.glob(os.path.join(ROOT, 'experiments', '*.py')) if '__main__' in open(p).read()
 )
 
 
@@ -48,7 +49,7 @@ class LauncherHelpTest(absltest.TestCase):
       check=True,
     ).stdout
     self.assertIn('--print_config', out)
-    self.assertIn('--allow_config_change', out)
+    self.assertIn('--[no]allow_config_change', out)  # a boolean flag, as absl lists it
 
 
 if __name__ == '__main__':
