@@ -14,7 +14,9 @@ class AssemblyTest(absltest.TestCase):
     c.neuron.stochep.kappa = 2.5
     c.neuron.sigma_delta.lam = 0.1  # not used by a StochEP run
     sim = assembly.simulator(c)
-    self.assertEqual(sim.neuron, neurons.StochEP(decay=0.5, kappa=2.5, noise_bits=32))
+    self.assertEqual(
+      sim.neuron, neurons.StochEP(decay=0.5, kappa=2.5, noise_bits=32, generator='hash')
+    )
     self.assertEqual(sim.network.layer_shapes, ((512,), (10,)))
     c.neuron.name = 'sigma_delta'
     self.assertEqual(assembly.simulator(c).neuron.lam, 0.1)

@@ -15,7 +15,7 @@ import numpy as np
 from absl.testing import absltest, parameterized
 
 from stochep_jax import data, experiment
-from stochep_jax.data import dvs_gesture, event_camera, registry, synthetic
+from stochep_jax.data import dvs_gesture, event_camera, originals, synthetic
 from stochep_jax.data import events as ev_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -346,7 +346,7 @@ class EventDatasetsTest(parameterized.TestCase):
     spec = data.DATASETS['fashion_mnist_events']
     cam, settings = spec.camera, spec.frames
     for i in (0, 9):  # example i of the test split: its events, binned over the recording
-      ev = cam.convert(written['test'][0][i], index=registry._TEST_INDEX_OFFSET + i)
+      ev = cam.convert(written['test'][0][i], index=originals._TEST_INDEX_OFFSET + i)
       want = settings.frames(ev, (34, 34), t_start=0, t_stop=cam.duration())
       np.testing.assert_array_equal(x[i], want)
     self.assertTrue(set(np.unique(x).tolist()) <= {0, 85, 170, 255})

@@ -44,7 +44,8 @@ def smoke_config(synthetic, **overrides):
 def test_smoke_run_learns_and_writes_metrics(synthetic, tmp_path):
   m = experiment.train_and_evaluate(smoke_config(synthetic, num_epochs=3), str(tmp_path))
   assert m['epochs'] == 3
-  assert m['test_accuracy'] > 0.6  # 10 classes: chance is 0.1
+  # 10 classes: chance is 0.1; over seeds and generators this smoke run ends at 0.40-0.74
+  assert m['test_accuracy'] > 0.35
   on_disk = json.load(open(tmp_path / 'metrics.json'))
   for k in ('test_accuracy', 'train_accuracy', 'epochs', 'wall_seconds', 'config'):
     assert k in on_disk
