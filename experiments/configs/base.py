@@ -110,8 +110,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.bptt = ml_collections.ConfigDict(dict(checkpoint=False))  # jax.checkpoint each step
   c.optimizer = ml_collections.ConfigDict(
     dict(
-      learning_rates=(0.2, 0.1),
-      momentum=0.0,
+      learning_rates=(0.04, 0.02),  # with momentum 0.9: the sweep's best (BUILD_NOTES 4.1)
+      momentum=0.9,
       nesterov=False,
       weight_decay=0.0,
       schedule='cosine',
