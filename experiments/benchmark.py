@@ -64,7 +64,7 @@ from absl import app, flags
 
 import stochep_jax as sep
 from experiments import launch
-from stochep_jax import opcount, parallel, training
+from stochep_jax import assembly, parallel, synapses, training
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('out', '', 'JSON output file (default: standard output).')
@@ -147,11 +147,10 @@ WORKLOADS = {
 }
 
 
-def _noise(registry, name):
-  """``noise_bits`` and ``generator`` from the flags, for the models that take them."""
-  fields = {f.name for f in dataclasses.fields(registry.get(name)) if f.init}
-  wanted = dict(noise_bits=FLAGS.noise_bits, generator=FLAGS.generator)
-  return {k: v for k, v in wanted.items() if k in fields}
+def _block(registry, name, **wanted):
+  """A config block ``{name, name: fields}`` with the wanted fields the model takes."""
+  fields = registry.fields(name)
+  return {'name': name, name: {k: v for k, v in wanted.items() if k in fields}}
 
 
 def build(w):
@@ -168,8 +167,9 @@ def build(w):
         for c in net.connections
       ),
     )
-  neuron = sep.NEURONS.make(w['neuron'], decay=0.5, kappa=1.0, **_noise(sep.NEURONS, w['neuron']))
-  encoder = sep.ENCODERS.make(w['encoder'], **_noise(sep.ENCODERS, w['encoder']))
+  noise = dict(noise_bits=FLAGS.noise_bits, generator=FLAGS.generator)
+  neuron = assembly.make_neuron(_block(sep.NEURONS, w['neuron'], decay=0.5, kappa=1.0, **noise))
+  encoder = assembly.make_encoder(_block(sep.ENCODERS, w['encoder'], **noise), w['t_free'])
   if encoder.static and not FLAGS.hoist_drive:
     encoder = PerStepAnalogInput()
   return sep.Simulator(net, neuron, encoder, chunk=FLAGS.chunk, unroll=FLAGS.unroll)
@@ -179,7 +179,7 @@ def flop_count(sim, w, nominal: bool = False) -> float:
   """The analytic count of the module docstring, in FLOPs per step."""
   net = sim.network
   in_shapes = (tuple(net.input_shape),) + net.layer_shapes[:-1]
-  f = [opcount.flops(c, s, nominal=nominal) for c, s in zip(net.connections, in_shapes)]
+  f = [synapses.flops(c, s, nominal=nominal) for c, s in zip(net.connections, in_shapes)]
   training_step = w['t_nudge'] > 0
   t = w['t_free'] + (2 * w['t_nudge'] if training_step else 0)
   drive = t if not sim.encoder.static else (3 if training_step else 1)
@@ -195,8 +195,8 @@ def dominant_gemm(sim, w) -> tuple[int, int, int]:
   if isinstance(c, sep.Conv):  # the largest conv layer's im2col product
     shapes = (tuple(net.input_shape),) + net.layer_shapes[:-1]
     conv = [(cc, s) for cc, s in zip(net.connections, shapes) if isinstance(cc, sep.Conv)]
-    cc, s = max(conv, key=lambda p: opcount.flops(*p))
-    m, k, n = opcount.gemm_shape(cc, s)
+    cc, s = max(conv, key=lambda p: synapses.flops(*p))
+    m, k, n = synapses.gemm_shape(cc, s)
     return (w['batch'] * m, k, n)
   return (rows, int(np.prod(net.input_shape)), c.features)
 
