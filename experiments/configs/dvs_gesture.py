@@ -34,7 +34,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.input.frames.t_nudge = c.ep.get_ref('t_nudge')
   c.input.frames.k_avg = c.ep.get_ref('k_avg')
   c.ep.update(dict(t_free=160, t_nudge=40, beta=0.2, k_avg=20))
-  c.optimizer.update(dict(learning_rates=(0.25, 0.15, 0.1, 0.08), schedule='cosine'))
+  c.optimizer.update(dict(learning_rates=(0.25, 0.15, 0.1, 0.08), momentum=0.0, schedule='cosine'))
   c.batch_size, c.eval_batch_size = 32, 96
   c.num_epochs = 60
   if base.variant(arg) == 'smoke':

@@ -30,7 +30,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c = base.base_config()
   c.network = base.network_config('2c2fc', channels=(128, 256), fc=(512,), pool='avg', alpha=4.0)
   c.ep.update(dict(t_free=350, t_nudge=50, beta=0.2, k_avg=25))
-  c.optimizer.update(dict(learning_rates=(0.25, 0.15, 0.1, 0.08), schedule='constant'))
+  c.optimizer.update(
+    dict(learning_rates=(0.25, 0.15, 0.1, 0.08), momentum=0.0, schedule='constant')
+  )
   c.batch_size = 125
   c.num_epochs = 250
 
