@@ -253,8 +253,9 @@ def train_and_evaluate(
   data.check_files(config.dataset, config.data_dir)
   main_process = jax.process_index() == 0
   say = (lambda msg: print(msg, flush=True)) if main_process else (lambda msg: None)
-  (train_src, test_src), (n_train, n_test) = _load(config)
   mesh = parallel.make_mesh()
+  validate.check_batches(config, None, None, mesh.size, jax.process_count())  # before the data
+  (train_src, test_src), (n_train, n_test) = _load(config)
   validate.check_batches(config, n_train, n_test, mesh.size, jax.process_count())
   steps = _assemble(config, sim, mesh, n_train, lambda n, s: say(f'compiled the {n} in {s:.1f}s'))
 

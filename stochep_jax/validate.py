@@ -176,12 +176,21 @@ def _registry_names(kind: str):
 
 
 def check_batches(
-  config: ml_collections.ConfigDict, n_train: int, n_test: int, devices: int, processes: int = 1
+  config: ml_collections.ConfigDict,
+  n_train: int | None,
+  n_test: int | None,
+  devices: int,
+  processes: int = 1,
 ) -> None:
-  """The batch sizes against the (sub)set sizes and the device and process counts."""
+  """The batch sizes against the (sub)set sizes and the device and process counts.
+
+  Before the data are read, pass ``None`` for the sizes: the subsets (if set)
+  stand for them; after, the actual sizes.
+  """
   for name, n, split in (('batch_size', n_train, 'train'), ('eval_batch_size', n_test, 'test')):
     b = config[name]
     subset = config.get(f'{split}_subset') or 0
+    n = n if n is not None else (subset or b)
     if name == 'batch_size' and b > n:
       where = f'{split}_subset={subset}' if subset and subset <= n else f'the {split} split ({n})'
       raise ConfigError(f'config.{name}={b}: larger than {where}')

@@ -231,6 +231,11 @@ class ConfigTest(parameterized.TestCase):
       validate.ConfigError, r'batch_size=128: larger than train_subset=100'
     ):
       validate.check_batches(c, 100, 128, devices=1)
+    validate.check_batches(tiny_config(train_subset=100, batch_size=64), None, None, devices=1)
+    with self.assertRaisesRegex(
+      validate.ConfigError, r'batch_size=128: larger than train_subset=100'
+    ):
+      validate.check_batches(tiny_config(train_subset=100, batch_size=128), None, None, devices=1)
     c = tiny_config(batch_size=66)
     with self.assertRaisesRegex(
       validate.ConfigError, r'batch_size=66: must divide evenly over the 4'
