@@ -71,9 +71,12 @@ def simulators(network, s: dict):
   return stoch, crnn, ep, sep.BPTT(t_free=s['t_free'], k_avg=s['k_avg'])
 
 
-def load_images(data_dir: str, split: str, n: int, offset: int = 0):
-  """The first ``n`` images of a split (from ``offset``), float32 in [0, 1] flattened, and labels."""
-  images, labels = data.read_original_split('fashion_mnist', split, data_dir)
+def load_images(data_dir: str, split: str, n: int, offset: int = 0, dataset: str = 'fashion_mnist'):
+  """The first ``n`` images of a split (from ``offset``), float32 in [0, 1] flattened, and labels.
+
+  ``dataset``: 'fashion_mnist' or 'mnist' (the same IDX format and 784 inputs).
+  """
+  images, labels = data.read_original_split(dataset, split, data_dir)
   sl = slice(offset, offset + n)
   x = images[sl].reshape(len(images[sl]), -1).astype(np.float32) / 255.0
   return x, labels[sl].astype(np.int32)

@@ -93,7 +93,7 @@ def trained(s, data_dir, *, kappa=1.0, n_perclass=1, seed=0, cache=None):
   net = sep.dense(784, list(s['hidden']), 10, n_perclass=n_perclass)
   params = net.init(jax.random.key(seed))
   stoch, _, ep, _ = e.simulators(net, dict(s, kappa=kappa))
-  xt, yt = e.load_images(data_dir, 'train', s['train_steps'] * s['train_batch'])
+  xt, yt = _images(e, data_dir, 'train', s['train_steps'] * s['train_batch'])
   params = e.train_briefly(stoch, ep, params, xt, yt, s['train_steps'], s['train_batch'],
                            s['learning_rates'], seed)  # fmt: skip
   if cache is not None:
@@ -164,7 +164,7 @@ def _baselines():
 def fig3(s, data_dir, out_dir, cache):
   e = _energy_module()
   net, params = trained(s, data_dir, cache=cache)
-  x, y = e.load_images(data_dir, 'train', s['n_membrane'])
+  x, y = _images(e, data_dir, 'train', s['n_membrane'])
   x, y = jnp.asarray(x), jnp.asarray(y)
   _, _, ep, _ = e.simulators(net, s)
   units = min(s['max_units'], int(np.prod(net.layer_shapes[0])))
@@ -207,7 +207,7 @@ def fig3(s, data_dir, out_dir, cache):
 
 def fig4(s, data_dir, out_dir, cache):
   e = _energy_module()
-  x, _ = e.load_images(data_dir, 'test', s['n_samples'])
+  x, _ = _images(e, data_dir, 'test', s['n_samples'])
   x = jnp.asarray(x)
   result = {'kappas': list(KAPPAS), 't_free': s['t_free'], 'n_samples': int(x.shape[0]),
             'density': [], 'rasters_first_image': []}  # fmt: skip
@@ -235,7 +235,7 @@ def fig4(s, data_dir, out_dir, cache):
 
 def fig5(s, data_dir, out_dir, cache):
   e = _energy_module()
-  x, y = e.load_images(data_dir, 'test', s['n_samples'])
+  x, y = _images(e, data_dir, 'test', s['n_samples'])
   x, y = jnp.asarray(x), jnp.asarray(y)
   result = {'n_perclass': list(N_PERCLASS), 't_free': s['t_free'], 't_nudge': s['t_nudge'],
             'beta': s['beta'], 'n_samples': int(x.shape[0]), 'error_signal': []}  # fmt: skip
@@ -269,7 +269,7 @@ def fig5(s, data_dir, out_dir, cache):
 def energy_figure(s, data_dir, out_dir, cache):
   e = _energy_module()
   net, params = trained(s, data_dir, cache=cache)
-  x, y = e.load_images(data_dir, 'test', s['n_samples'])
+  x, y = _images(e, data_dir, 'test', s['n_samples'])
   source = f'StochEP EP, {s["train_steps"]} SGD steps of batch {s["train_batch"]} from init'
   report = e.energy_report(net, params, x, y, s, key=jax.random.key(6), params_source=source)
   fig, ax = plt.subplots(figsize=(6, 3.6))
@@ -337,9 +337,17 @@ def run(workdir: str, smoke: bool = False, data_dir: str = '', train_steps: int 
   return summary
 
 
+DATASET = {'name': 'fashion_mnist'}  # set from --dataset by main
+
+
+def _images(e, data_dir, split, n, offset=0):
+  return e.load_images(data_dir, split, n, offset, dataset=DATASET['name'])
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError('Too many command-line arguments.')
+  DATASET['name'] = FLAGS.dataset
   r = run(FLAGS.workdir, FLAGS.smoke, FLAGS.data_dir, FLAGS.train_steps)
   print(json.dumps({k: r[k] for k in ('fig4_density', 'fig5_mean_error_nudge', 'wall_seconds')}))
 
@@ -347,7 +355,10 @@ def main(argv):
 if __name__ == '__main__':
   flags.DEFINE_string('workdir', None, 'Directory for the PNGs and JSONs.')
   flags.DEFINE_bool('smoke', False, 'Tiny networks, synthetic data (seconds).')
-  flags.DEFINE_string('data_dir', data.DEFAULT_FASHION_MNIST_DIR, 'Fashion-MNIST IDX files.')
+  flags.DEFINE_string('data_dir', data.DEFAULT_FASHION_MNIST_DIR, 'The IDX files of --dataset.')
+  flags.DEFINE_enum(
+    'dataset', 'fashion_mnist', ['fashion_mnist', 'mnist'], "Images (MNIST: the paper's Figs. 3-4)."
+  )
   flags.DEFINE_integer('train_steps', -1, 'SGD steps per network (-1 = 40, smoke 1).')
   flags.mark_flag_as_required('workdir')
   launch.run(main)
