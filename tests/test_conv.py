@@ -1,8 +1,8 @@
 """Convolutional connections, pooling adjoints and conv architectures (SPEC 1, 6)."""
 
-import importlib.util
 import os
 
+import helpers
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -15,10 +15,7 @@ _SCRIPT = os.path.join(os.path.dirname(__file__), '..', 'experiments', 'pooling_
 
 
 def _load_pooling_script():
-  spec = importlib.util.spec_from_file_location('pooling_imbalance', _SCRIPT)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
+  return helpers.launcher('pooling_imbalance')
 
 
 # -- hand-written references (numpy, loops over the kernel taps) -------------

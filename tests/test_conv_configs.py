@@ -1,10 +1,10 @@
 """The 2C2FC / 5C / Lab21 experiment configs build the networks they promise (SPEC 6)."""
 
-import importlib.util
 import json
 import math
 import os
 
+import helpers
 import jax
 import pytest
 
@@ -15,12 +15,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = ('mnist_2c2fc', 'fashion_mnist_2c2fc', 'cifar10_5c', 'cifar10_lab21')
 
 
-def load_config(name, arg=None):
-  path = os.path.join(ROOT, 'experiments', 'configs', f'{name}.py')
-  spec = importlib.util.spec_from_file_location(name, path)
-  mod = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(mod)
-  return mod.get_config(arg)
+load_config = helpers.load_config
 
 
 FULL_SHAPES = {

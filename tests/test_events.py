@@ -6,11 +6,11 @@ formats inside the test's temporary folder; nothing is downloaded.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import struct
 from pathlib import Path
 
+import helpers
 import numpy as np
 from absl.testing import absltest, parameterized
 
@@ -416,11 +416,7 @@ class EventDatasetsTest(parameterized.TestCase):
 
 
 def _config(name: str, arg: str | None = 'smoke'):
-  path = os.path.join(ROOT, 'experiments', 'configs', f'{name}.py')
-  spec = importlib.util.spec_from_file_location(name, path)
-  mod = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(mod)
-  return mod.get_config(arg)
+  return helpers.load_config(name, arg)
 
 
 class EventConfigsTest(parameterized.TestCase):

@@ -1,12 +1,12 @@
 """train_and_evaluate end to end on synthetic IDX files: learning, resume, fast failure."""
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 import time
 
+import helpers
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
@@ -18,11 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def load_config(name='fashion_mnist', arg='smoke'):
-  path = os.path.join(ROOT, 'experiments', 'configs', f'{name}.py')
-  spec = importlib.util.spec_from_file_location(name, path)
-  mod = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(mod)
-  return mod.get_config(arg)
+  return helpers.load_config(name, arg)
 
 
 @pytest.fixture(scope='module')

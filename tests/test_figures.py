@@ -1,13 +1,14 @@
 """experiments/energy.py and experiments/figures.py: their JSON on tiny smoke runs."""
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from unittest import mock
 
+import helpers
 import numpy as np
 from absl.testing import absltest
 
@@ -19,13 +20,7 @@ TINY_FIGURES = dict(PHASES, train_batch=8, n_membrane=4, n_samples=4)
 TINY_ENERGY = dict(PHASES, batch=4)
 
 
-def _load(name):
-  spec = importlib.util.spec_from_file_location(
-    f'{name}_launcher', os.path.join(ROOT, 'experiments', f'{name}.py')
-  )
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
+_load = helpers.launcher
 
 
 class EnergyTest(absltest.TestCase):
@@ -41,9 +36,9 @@ class EnergyTest(absltest.TestCase):
 
   def test_smoke_json(self):
     energy = _load('energy')
-    energy.SMOKE = dict(energy.SMOKE, **TINY_ENERGY)
     out = os.path.join(tempfile.mkdtemp(), 'energy.json')
-    r = energy.run(smoke=True, out=out)
+    with mock.patch.object(energy, 'SMOKE', dict(energy.SMOKE, **TINY_ENERGY)):
+      r = energy.run(smoke=True, out=out)
     self.assertTrue(os.path.exists(out))
     self.assertEqual(set(r['methods']), set(energy.METHODS))
     self.assertEqual(r['params_source'], 'initialisation')
@@ -77,8 +72,9 @@ class FiguresTest(absltest.TestCase):
     cls.workdir = tempfile.mkdtemp()
     figures = _load('figures')
     smoke_settings = figures.settings
-    figures.settings = lambda smoke: dict(smoke_settings(smoke), **TINY_FIGURES)
-    cls.summary = figures.run(cls.workdir, smoke=True)
+    tiny = lambda smoke: dict(smoke_settings(smoke), **TINY_FIGURES)
+    with mock.patch.object(figures, 'settings', tiny):
+      cls.summary = figures.run(cls.workdir, smoke=True)
 
   def _json(self, name):
     with open(os.path.join(self.workdir, f'{name}.json')) as f:
