@@ -88,12 +88,7 @@ class EP:
       raise ValueError('need 1 <= k_avg <= min(t_free, t_nudge)')
 
 
-def _keys(key: Array | None, batch: int, indices: Array | None) -> Array | None:
-  if key is None:
-    return None
-  if indices is None:
-    indices = jnp.arange(batch)
-  return keys_lib.example_keys(key, indices)
+_keys = keys_lib.batch_example_keys
 
 
 _phase = keys_lib.phase_keys
@@ -186,7 +181,7 @@ def ep_update(
 
   if ep.nudging == 'symmetric':
     b1, b2 = ep.beta, -ep.beta
-    r1, r2 = nudge(b1, PLUS), nudge(b2, PLUS if ep.shared_noise else MINUS)
+    r1, r2 = nudge(b1, PLUS), nudge(b2, keys_lib.minus_phase(ep.shared_noise))
   else:
     b1 = ep.beta
     if ep.nudging == 'random_sign':

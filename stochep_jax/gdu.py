@@ -131,11 +131,7 @@ def ep_step_updates(
   """
   b, k, net = x.shape[0], gdu.k, sim.network
   free = estimators.free_phase(sim, params, x, key, t_free=gdu.t_free)
-  keys = (
-    None
-    if key is None
-    else keys_lib.phase_keys(keys_lib.example_keys(key, jnp.arange(b)), keys_lib.PLUS)
-  )
+  keys = keys_lib.phase_keys(keys_lib.batch_example_keys(key, b), keys_lib.PLUS)
   x_rate = sim.encoder.mean(x)
   dphi = jax.grad(net.nudged_phi)
 

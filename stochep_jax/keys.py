@@ -32,6 +32,7 @@ folded into the same batch key, so they can never meet an example's key.
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
 
 Array = jax.Array
 
@@ -56,6 +57,18 @@ def batch_key(train_key: Array, step) -> Array:
 def example_keys(key: Array, indices: Array) -> Array:
   """Per-example keys ``fold_in(key, index_i)`` (index = global example index)."""
   return jax.vmap(jax.random.fold_in, (None, 0))(key, indices)
+
+
+def batch_example_keys(key: Array | None, batch: int, indices: Array | None = None):
+  """``example_keys`` of a batch (indices default to 0..batch-1); None stays None."""
+  if key is None:
+    return None
+  return example_keys(key, jnp.arange(batch) if indices is None else indices)
+
+
+def minus_phase(shared_noise: bool) -> int:
+  """The stream of the −β phase: PLUS's when the nudged phases share their noise, else MINUS."""
+  return PLUS if shared_noise else MINUS
 
 
 def fold_in_each(keys: Array, data) -> Array:

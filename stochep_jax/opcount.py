@@ -266,10 +266,7 @@ def phase_ops(
   return _order(counts), res
 
 
-def _example_keys(key, batch, indices):
-  if key is None:
-    return None
-  return keys_lib.example_keys(key, jnp.arange(batch) if indices is None else indices)
+_example_keys = keys_lib.batch_example_keys
 
 
 _phase_keys = keys_lib.phase_keys
@@ -359,7 +356,7 @@ def ep_training_ops(
     out = {'free': free_c}
     if ep.nudging == 'symmetric':
       out['plus'] = nudge(ep.beta, estimators.PLUS)
-      out['minus'] = nudge(-ep.beta, estimators.PLUS if ep.shared_noise else estimators.MINUS)
+      out['minus'] = nudge(-ep.beta, keys_lib.minus_phase(ep.shared_noise))
     else:
       out['plus'] = nudge(ep.beta, estimators.PLUS)
     return out

@@ -154,9 +154,7 @@ def phase_stability(
   if not 1 <= k <= min(ep.t_free, ep.t_nudge):
     raise ValueError(f'need 1 <= k <= min(t_free, t_nudge), got k={k}')
   b = x.shape[0]
-  keys = None
-  if key is not None:
-    keys = keys_lib.example_keys(key, jnp.arange(b) if indices is None else indices)
+  keys = keys_lib.batch_example_keys(key, b, indices)
 
   def measure(membranes):
     stats = [step_changes(mb, k, tol) for mb in membranes]
@@ -174,7 +172,7 @@ def phase_stability(
     last=k,
   )
   out = {'free': measure(mb)}
-  minus_phase = keys_lib.PLUS if ep.shared_noise else keys_lib.MINUS
+  minus_phase = keys_lib.minus_phase(ep.shared_noise)
   for name, beta, phase in (('plus', ep.beta, keys_lib.PLUS), ('minus', -ep.beta, minus_phase)):
     _, mb = membrane_trajectory(
       sim,

@@ -54,6 +54,18 @@ class KeyTreeTest(absltest.TestCase):
     np.testing.assert_array_equal(data(aug[1]), data(want))
     self.assertIsNone(keys.phase_keys(None, keys.FREE))
 
+  def test_batch_example_keys_and_the_minus_stream(self):
+    batch = jax.random.key(4)
+    self.assertIsNone(keys.batch_example_keys(None, 3))
+    np.testing.assert_array_equal(
+      data(keys.batch_example_keys(batch, 3)), data(keys.example_keys(batch, jnp.arange(3)))
+    )
+    np.testing.assert_array_equal(
+      data(keys.batch_example_keys(batch, 2, jnp.array([7, 9]))),
+      data(keys.example_keys(batch, jnp.array([7, 9]))),
+    )
+    self.assertEqual((keys.minus_phase(True), keys.minus_phase(False)), (keys.PLUS, keys.MINUS))
+
   def test_phases_are_distinct_streams(self):
     ex = keys.example_keys(jax.random.key(0), jnp.arange(2))
     free, plus, minus = (data(keys.phase_keys(ex, p)) for p in (keys.FREE, keys.PLUS, keys.MINUS))
