@@ -45,22 +45,29 @@ def param_labels(params: Params) -> Params:
   }
 
 
+OPTIMIZERS = ('sgd', 'adam')
+
+
 def make_optimizer(
   params: Params,
   learning_rates: Sequence[float],
   *,
+  name: str = 'sgd',
   momentum: float = 0.0,
   nesterov: bool = False,
   weight_decay: float = 0.0,
   decay_steps: int = 0,
   final_lr_fraction: float = 0.0,
 ) -> optax.GradientTransformation:
-  """SGD with one learning rate per parameter group (SPEC 4: plain SGD by default).
+  """One learning rate per parameter group (SPEC 4: plain SGD by default).
 
   Args:
     params: the parameters (their structure gives the groups).
     learning_rates: one per connection, then one for a cross-entropy readout if
       the network has one.
+    name: ``'sgd'`` (``optax.sgd``, with ``momentum``/``nesterov``) or
+      ``'adam'`` (``optax.adam`` with its default moments; ``momentum`` and
+      ``nesterov`` must then be left at 0 / False).
     momentum: SGD momentum (0 = none).
     nesterov: Nesterov momentum.
     weight_decay: decoupled L2 weight decay, scaled by each group's rate.
@@ -68,6 +75,10 @@ def make_optimizer(
       down to ``final_lr_fraction`` of its initial value; 0 = constant rates.
     final_lr_fraction: see ``decay_steps``.
   """
+  if name not in OPTIMIZERS:
+    raise ValueError(f'optimizer name={name!r}: use one of {OPTIMIZERS}')
+  if name == 'adam' and (momentum or nesterov):
+    raise ValueError("optimizer 'adam' takes no momentum/nesterov (its moments are optax's)")
   groups = list(energy.param_groups(params))
   if len(learning_rates) != len(groups):
     raise ValueError(
@@ -77,6 +88,8 @@ def make_optimizer(
   def group_opt(lr):
     if decay_steps:
       lr = optax.cosine_decay_schedule(lr, decay_steps, alpha=final_lr_fraction)
+    if name == 'adam':  # decoupled weight decay, scaled by the rate (AdamW)
+      return optax.adamw(lr, weight_decay=weight_decay)
     parts = []
     if weight_decay:
       parts.append(optax.add_decayed_weights(weight_decay))

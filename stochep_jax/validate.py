@@ -22,7 +22,7 @@ import numbers
 import jax
 import ml_collections
 
-from stochep_jax import assembly, data, energy, estimators, inputs, neurons
+from stochep_jax import assembly, data, energy, estimators, inputs, neurons, training
 
 DTYPES = ('float32', 'bfloat16', 'float16', 'float64')
 PROGRESS = ('auto', 'bar', 'lines', 'none')
@@ -155,7 +155,13 @@ def check_fields(config: ml_collections.ConfigDict) -> None:
     raise ConfigError(
       f'config.optimizer.learning_rates={lrs!r}: must be a tuple of finite numbers >= 0'
     )
+  if c.optimizer.get('name', 'sgd') not in training.OPTIMIZERS:
+    raise ConfigError(
+      f'config.optimizer.name={c.optimizer.name!r}: must be one of {training.OPTIMIZERS}'
+    )
   _float(c, 'optimizer.momentum', 0.0, hi=1.0)
+  if c.optimizer.get('name') == 'adam' and (c.optimizer.momentum or c.optimizer.nesterov):
+    raise ConfigError("config.optimizer.momentum/nesterov: must be 0/False with name='adam'")
   _float(c, 'optimizer.weight_decay', 0.0)
   _choice(c, 'optimizer.schedule', SCHEDULES)
   _float(c, 'optimizer.final_lr_fraction', 0.0, hi=1.0)

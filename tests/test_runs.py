@@ -220,10 +220,16 @@ class ConfigTest(parameterized.TestCase):
     ('optimizer.learning_rates', (0.1,), r'need 2 \(one per group: layer1, readout\)|need 2'),
     ('neuron.stochep.kappa', -1.0, r'config\.neuron\.stochep'),
     ('num_epochs', 0, r'config\.num_epochs=0'),
+    ('optimizer.name', 'rmsprop', r"config\.optimizer\.name='rmsprop': must be one of"),
   )
   def test_bad_field_names_itself(self, field, value, message):
     with self.assertRaisesRegex(validate.ConfigError, message):
       validate.check_config(tiny_config(**{field: value}) if '.' in field else _set(field, value))
+
+  def test_adam_with_momentum_is_refused(self):
+    with self.assertRaisesRegex(validate.ConfigError, r'momentum/nesterov: must be 0/False'):
+      validate.check_config(tiny_config(**{'optimizer.name': 'adam', 'optimizer.momentum': 0.9}))
+    validate.check_config(tiny_config(**{'optimizer.name': 'adam', 'optimizer.momentum': 0.0}))
 
   def test_batch_against_subset_and_devices(self):
     c = tiny_config(train_subset=100, batch_size=128)

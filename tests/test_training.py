@@ -35,6 +35,21 @@ class TrainingTest(absltest.TestCase):
     np.testing.assert_allclose(u1['layers'][1]['w'], -0.2 * (1 + 0.5 * w), rtol=1e-6)
     np.testing.assert_allclose(u2['layers'][1]['w'], -0.2 * 1.9 * (1 + 0.5 * w), rtol=1e-6)
 
+  def test_adam_per_group_rates_and_bad_names(self):
+    net = sep.dense(4, [3], 2)
+    params = net.init(jax.random.key(0))
+    opt = training.make_optimizer(params, (0.1, 0.01), name='adam')
+    g = jax.tree_util.tree_map(lambda p: 3.0 * jnp.ones_like(p), params)
+    u, _ = opt.update(g, opt.init(params), params)
+    # Adam's first step is -lr * g / (|g| + eps) = -lr (bias-corrected moments; float32's
+    # 1 - 0.999 is off by 1e-5).
+    np.testing.assert_allclose(u['layers'][0]['w'], -0.1, rtol=1e-4)
+    np.testing.assert_allclose(u['layers'][1]['b'], -0.01, rtol=1e-4)
+    with self.assertRaisesRegex(ValueError, "name='rmsprop'"):
+      training.make_optimizer(params, (0.1, 0.01), name='rmsprop')
+    with self.assertRaisesRegex(ValueError, 'no momentum'):
+      training.make_optimizer(params, (0.1, 0.01), name='adam', momentum=0.9)
+
   def test_train_step_applies_ep_gradient_and_never_retraces(self):
     net = sep.dense(6, [5], 3)
     sim = sep.Simulator(net, sep.StochEP(decay=0.5, kappa=2.0))

@@ -36,7 +36,8 @@ Fields:
 * ``method`` (``ESTIMATORS``: 'ep' or 'bptt'); ``ep``: the phases (t_free,
   t_nudge, β, nudging, k_avg, noise sharing; BPTT uses t_free and k_avg);
   ``bptt``: BPTT's own fields (``checkpoint``);
-* ``optimizer``: ``training.make_optimizer`` (one learning rate per layer);
+* ``optimizer``: ``training.make_optimizer`` (``name`` 'sgd' or 'adam', one
+  learning rate per layer);
 * loop: ``batch_size``, ``eval_batch_size``, ``num_epochs``,
   ``stop_after_epoch`` (> 0: stop there and resume later), ``seed``, ``dtype``
   ('bfloat16' for accelerators), ``log_every_steps`` (also how often the loss
@@ -110,6 +111,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.bptt = ml_collections.ConfigDict(dict(checkpoint=False))  # jax.checkpoint each step
   c.optimizer = ml_collections.ConfigDict(
     dict(
+      name='sgd',  # or 'adam' (training.OPTIMIZERS)
       learning_rates=(0.04, 0.02),  # with momentum 0.9: the sweep's best (BUILD_NOTES 4.1)
       momentum=0.9,
       nesterov=False,
