@@ -16,7 +16,8 @@ The pieces, each in its own module (imports run one way, top to bottom):
 * ``gdu``          the GDU property: EP's updates against BPTT's, step by step
 * ``stability``    how much membranes still move at the end of a phase
 * ``synapses``     fan-out, fan-in, synapses, FLOPs and GEMM shapes of a connection
-* ``opcount``      synaptic operations (AC / MAC) and energy per layer and phase
+* ``synops``       synaptic operations (AC / MAC) of a step and a phase, per layer, from outputs
+* ``opcount``      operations and energy of inference and training steps, ANN reference
 * ``training``     optimiser, train and evaluation steps, metrics
 * ``parallel``     data parallelism over devices and hosts (``jax.sharding``)
 * ``data``         datasets: original files -> tfds array_record -> batches; events
