@@ -15,7 +15,8 @@ Encoders:
 * ``FrameInput``: time-varying input ``x`` of shape [B, F, ...]; frames are
   spread evenly over the free phase; what the nudge phases see is
   ``nudge_input`` **[choice]**: the last frame (default), the time-averaged
-  frame, or the sequence continuing to play (cycling).
+  frame, or the sequence continuing to play (cycling); optionally through an
+  input trace (``trace_decay``, a normalised exponential filter of the frames).
 """
 
 from __future__ import annotations
@@ -91,20 +92,28 @@ NUDGE_INPUTS = ('last', 'mean', 'continue')
 class FrameInput:
   """A frame sequence x[:, f] (F frames) spread over the free phase of ``t_free`` steps.
 
-  Free phase: step t < t_free sees frame ⌊t F / t_free⌋. What the nudge
+  Free phase: step t < t_free plays frame ⌊t F / t_free⌋. What the nudge
   phases (t ≥ t_free, both start at t_free) see is ``nudge_input``
   **[choice]**:
 
-  * ``'last'`` (default): frame F − 1 (a time-varying input then settles on its
-    last frame, SPEC 4.1);
+  * ``'last'`` (default): the input the free phase ended with, held (frame
+    F − 1 without a trace; SPEC 4.1);
   * ``'mean'``: the time-averaged frame (1/F) Σ_f x[:, f];
   * ``'continue'``: the sequence keeps playing at the same rate, cycling: step t
-    sees frame ⌊t F / t_free⌋ mod F, so the nudge phases restart at frame 0
-    at t = t_free and see frame ⌊(t − t_free) F / t_free⌋ mod F.
+    plays frame ⌊t F / t_free⌋ mod F, so the nudge phases restart at frame 0
+    at t = t_free and play frame ⌊(t − t_free) F / t_free⌋ mod F.
+
+  Input trace ``trace_decay`` = γ **[choice]** (default 0: none): layer 1
+  receives the normalised exponential trace of the frames played so far,
+  x̃^t = Σ_{s≤t} γ^{t−s} x^{f(s)} / Σ_{s≤t} γ^{t−s} (a synaptic filter on the
+  input; γ = 0 is the frame itself, γ = 1 the running mean of the frames so
+  far). With ``'last'`` the nudge phases hold x̃^{t_free−1}, so the nudged
+  phases and inference see the same input; with ``'continue'`` the trace
+  keeps integrating the frames played (needs ``t_nudge``).
 
   ``mean(x)``, the input at which EP evaluates ∂Φ/∂θ, is what the nudged
-  rates were measured with: the last frame, the averaged frame, or for
-  ``'continue'`` the average of the frames of the rate window (steps
+  rates were measured with: the held input (``'last'``), the averaged frame,
+  or for ``'continue'`` the average input of the rate window (steps
   t_free + t_nudge − k_avg … t_free + t_nudge − 1) when ``t_nudge`` and
   ``k_avg`` are given, else the average of all frames. Configs should tie
   those two to the ``ep`` block (``config.ep.get_ref('k_avg')``).
@@ -114,12 +123,14 @@ class FrameInput:
     nudge_input: ``'last'``, ``'mean'`` or ``'continue'``.
     t_nudge: nudge-phase length (used by ``'continue'`` only; 0 = unknown).
     k_avg: rate window of the nudge phases (``'continue'`` only; 0 = unknown).
+    trace_decay: γ in [0, 1] of the input trace (0 = the frames themselves).
   """
 
   t_free: int
   nudge_input: str = 'last'
   t_nudge: int = 0
   k_avg: int = 0
+  trace_decay: float = 0.0
   static = False
 
   def __post_init__(self):
@@ -133,32 +144,56 @@ class FrameInput:
       raise ValueError(
         f'FrameInput needs 0 <= k_avg <= t_nudge, got k_avg={self.k_avg}, t_nudge={self.t_nudge}'
       )
+    if not 0.0 <= self.trace_decay <= 1.0:
+      raise ValueError(f'FrameInput trace_decay must be in [0, 1], got {self.trace_decay}')
+    if self.trace_decay and self.nudge_input == 'continue' and not self.t_nudge:
+      raise ValueError("FrameInput trace_decay with nudge_input='continue' needs t_nudge > 0")
 
   def noise(self, key, shape, dtype=jnp.float32):
     del key, shape, dtype
     return None
 
   def frame_index(self, t, num_frames):
-    """The frame step t sees (free phase, and nudge phases for 'last'/'continue')."""
+    """The frame step t plays (free phase, and nudge phases for 'last'/'continue')."""
     played = (t * num_frames) // self.t_free
     if self.nudge_input == 'continue':
       return played % num_frames
     return jnp.minimum(played, num_frames - 1)
 
+  def trace_weights(self, t, num_frames):
+    """The weight of each frame in x̃^t ([F], sums to 1): the normalised trace."""
+    if self.nudge_input == 'continue':
+      steps, now = jnp.arange(self.t_free + self.t_nudge), t
+    else:  # the free phase's trace, held from t_free - 1 on
+      steps, now = jnp.arange(self.t_free), jnp.minimum(t, self.t_free - 1)
+    age = now - steps
+    decay = jnp.where(age >= 0, jnp.power(self.trace_decay, jnp.maximum(age, 0)), 0.0)
+    w = jax.ops.segment_sum(decay, self.frame_index(steps, num_frames), num_frames)
+    return w / jnp.sum(w)
+
+  def _traced(self, x, t):
+    return jnp.tensordot(self.trace_weights(t, x.shape[1]).astype(x.dtype), x, axes=(0, 1))
+
   def encode(self, x, noise, t):
     del noise
-    frame = jnp.take(x, self.frame_index(t, x.shape[1]), axis=1)
+    if self.trace_decay:
+      played = self._traced(x, t)
+    else:
+      played = jnp.take(x, self.frame_index(t, x.shape[1]), axis=1)
     if self.nudge_input == 'mean':
-      return jnp.where(t >= self.t_free, jnp.mean(x, axis=1), frame)
-    return frame
+      return jnp.where(t >= self.t_free, jnp.mean(x, axis=1), played)
+    return played
 
   def mean(self, x):
     if self.nudge_input == 'last':
-      return x[:, -1]
+      return self._traced(x, self.t_free - 1) if self.trace_decay else x[:, -1]
     if self.nudge_input == 'continue' and self.t_nudge and self.k_avg:
       start = self.t_free + self.t_nudge - self.k_avg
-      idx = self.frame_index(jnp.arange(start, start + self.k_avg), x.shape[1])
-      return jnp.mean(jnp.take(x, idx, axis=1), axis=1)
+      window = jnp.arange(start, start + self.k_avg)
+      if self.trace_decay:
+        w = jnp.mean(jax.vmap(lambda t: self.trace_weights(t, x.shape[1]))(window), axis=0)
+        return jnp.tensordot(w.astype(x.dtype), x, axes=(0, 1))
+      return jnp.mean(jnp.take(x, self.frame_index(window, x.shape[1]), axis=1), axis=1)
     return jnp.mean(x, axis=1)
 
   def example_shape(self, x_shape):

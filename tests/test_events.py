@@ -442,7 +442,8 @@ class EventConfigsTest(parameterized.TestCase):
     m = experiment.train_and_evaluate(c, str(self.dir / 'work'))
     self.assertEqual(m['epochs'], 1)
     self.assertBetween(m['test_accuracy'], 0.0, 1.0)
-    want = {'name': 'frames', 'frames': {'nudge_input': 'continue', 't_nudge': 10, 'k_avg': 5}}
+    frames = {'nudge_input': 'continue', 't_nudge': 10, 'k_avg': 5, 'trace_decay': 0.0}
+    want = {'name': 'frames', 'frames': frames}
     self.assertEqual(m['config']['input'], want)
 
   @parameterized.named_parameters(('ibm', 'ibm'), ('tonic', 'tonic'))

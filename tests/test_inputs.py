@@ -40,6 +40,38 @@ class FrameInputTest(parameterized.TestCase):
     enc = sep.FrameInput(t_free=10, **kwargs)
     np.testing.assert_allclose(enc.mean(X), np.full((2, 4), value))
 
+  def test_running_mean_trace_hand_computed(self):
+    # γ = 1: the mean of the frames played so far; the nudge phases hold 9/10.
+    enc = sep.FrameInput(t_free=10, trace_decay=1.0)
+    got = [float(enc.encode(X, None, t)[0, 0]) for t in range(13)]
+    want = [0, 0, 0, 0, 1 / 5, 2 / 6, 3 / 7, 5 / 8, 7 / 9, 9 / 10, 0.9, 0.9, 0.9]
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(enc.mean(X), np.full((2, 4), 0.9), rtol=1e-6)
+
+  @parameterized.named_parameters(('last', 'last', 10), ('continue', 'continue', 16))
+  def test_exponential_trace_is_its_definition(self, nudge_input, t_total):
+    g = 0.5
+    enc = sep.FrameInput(t_free=10, nudge_input=nudge_input, t_nudge=6, k_avg=4, trace_decay=g)
+    played = FREE + ([2] * 6 if nudge_input == 'last' else [0, 0, 0, 0, 1, 1])
+    for t in range(t_total):
+      w = [g ** (t - s) for s in range(t + 1)]
+      want = sum(wi * played[s] for s, wi in enumerate(w)) / sum(w)
+      np.testing.assert_allclose(float(enc.encode(X, None, t)[1, 3]), want, rtol=1e-6)
+    # t = 4: (1 + 0.5·0 + ...) / (1 + 0.5 + 0.25 + 0.125 + 0.0625), by hand.
+    np.testing.assert_allclose(float(enc.encode(X, None, 4)[0, 0]), 1 / 1.9375, rtol=1e-6)
+
+  def test_trace_last_holds_what_the_free_phase_ended_with(self):
+    enc = sep.FrameInput(t_free=10, trace_decay=0.8)
+    end = enc.encode(X, None, 9)
+    for t in (10, 15, 40):
+      np.testing.assert_array_equal(enc.encode(X, None, t), end)
+    np.testing.assert_allclose(enc.mean(X), end, rtol=1e-6)
+
+  def test_trace_continue_mean_is_the_window_average(self):
+    enc = sep.FrameInput(t_free=10, nudge_input='continue', t_nudge=6, k_avg=4, trace_decay=0.7)
+    window = np.mean([enc.encode(X, None, t) for t in range(12, 16)], axis=0)
+    np.testing.assert_allclose(enc.mean(X), window, rtol=1e-6)
+
   def test_default_is_last(self):
     self.assertEqual(sep.FrameInput(t_free=5).nudge_input, 'last')
 
@@ -47,6 +79,8 @@ class FrameInputTest(parameterized.TestCase):
     ('name', dict(nudge_input='first'), "nudge_input must be one of .*'first'"),
     ('k_avg', dict(t_nudge=3, k_avg=4), 'k_avg=4, t_nudge=3'),
     ('t_free', dict(t_free=0), 't_free must be >= 1, got 0'),
+    ('trace', dict(trace_decay=1.5), r'trace_decay must be in \[0, 1\], got 1.5'),
+    ('trace_continue', dict(nudge_input='continue', trace_decay=0.5), 'needs t_nudge > 0'),
   )
   def test_bad_options_one_line_error(self, kwargs, message):
     with self.assertRaisesRegex(ValueError, message) as cm:
