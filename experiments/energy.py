@@ -36,7 +36,7 @@ from absl import app, flags
 
 import stochep_jax as sep
 from experiments import launch
-from stochep_jax import data, opcount, training
+from stochep_jax import assembly, data, opcount, training
 
 FLAGS = flags.FLAGS
 METHODS = ('stochep_ep', 'crnn_ep', 'snn_bptt', 'ann_bp')
@@ -115,7 +115,7 @@ def load_checkpoint(workdir: str):
 
   with open(os.path.join(workdir, 'metrics.json')) as f:
     config = ml_collections.ConfigDict(json.load(f)['config'])
-  sim = experiment.build_simulator(config)
+  sim = assembly.simulator(config)
   template = sim.network.init(experiment.run_keys(config)[0])
   with ocp.CheckpointManager(
     os.path.abspath(os.path.join(workdir, experiment.CHECKPOINT_DIR))

@@ -29,7 +29,7 @@ from absl import app, flags
 from flax import serialization
 
 from experiments import launch
-from stochep_jax import data, experiment
+from stochep_jax import assembly, data, experiment
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'A train.py workdir (metrics.json and checkpoints/).')
@@ -44,7 +44,7 @@ def per_class(workdir: str, n_test: int = 0, mean_field: bool = True) -> dict:
   """The report of the module docstring (also written to ``<workdir>/per_class.json``)."""
   with open(os.path.join(workdir, 'metrics.json')) as f:
     config = ml_collections.ConfigDict(json.load(f)['config'])
-  sim = experiment.build_simulator(config)
+  sim = assembly.simulator(config)
   mean_field = bool(mean_field and sim.neuron.stochastic)
   if mean_field:
     sim = dataclasses.replace(sim, neuron=sim.neuron.mean_field())
@@ -60,7 +60,7 @@ def per_class(workdir: str, n_test: int = 0, mean_field: bool = True) -> dict:
   source = data.ArraySource(
     *data.load_arrays(config.dataset, 'test', config.data_dir, config.get('tfds_dir') or None)
   )
-  free_fn = jax.jit(experiment.build_free_fn(config, sim))
+  free_fn = jax.jit(assembly.eval_fn(config, sim))
   preds, labels, max_rate = [], [], None
   for b in data.reader_batches(
     source,

@@ -180,7 +180,7 @@ def time_slice(
   import jax.numpy as jnp  # noqa: PLC0415
   import numpy as np  # noqa: PLC0415
 
-  from stochep_jax import data, experiment, parallel, training  # noqa: PLC0415
+  from stochep_jax import assembly, data, experiment, parallel, training  # noqa: PLC0415
 
   out = {'config': _summary(config), 'status': 'started', 'device': jax.devices()[0].device_kind}
   report = report or (lambda result: None)
@@ -204,7 +204,7 @@ def time_slice(
   phase('data', data=kind, data_s=time.perf_counter() - t)
 
   mesh = parallel.make_mesh()
-  sim = experiment.build_simulator(config)
+  sim = assembly.simulator(config)
   init_key, train_key, eval_key = experiment.run_keys(config)
   dtype = jnp.dtype(config.get('dtype') or 'float32')
   params = sim.network.init(init_key, dtype)
@@ -214,7 +214,7 @@ def time_slice(
     opt_cfg['decay_steps'] = config.num_epochs * steps_per_epoch
   optimizer = training.make_optimizer(params, opt_cfg.pop('learning_rates'), **opt_cfg)
   state = parallel.replicate(training.init_train_state(params, optimizer), mesh)
-  train_fn = training.make_train_step(experiment.build_gradient_fn(config, sim), optimizer)
+  train_fn = training.make_train_step(assembly.gradient_fn(config, sim), optimizer)
   train_step = parallel.data_parallel(
     lambda st, b: train_fn(st, b, train_key), mesh, donate_state=True
   )
@@ -259,7 +259,7 @@ def time_slice(
   eval_batches = math.ceil(n_test / ebs)
   projected_eval = None
   if eval_steps > 0 and not (max_s and time.perf_counter() - start > 0.8 * max_s):
-    eval_fn = training.make_eval_step(experiment.build_free_fn(config, sim))
+    eval_fn = training.make_eval_step(assembly.eval_fn(config, sim))
     eval_step = parallel.data_parallel(lambda p, b: eval_fn(p, b, eval_key), mesh)
     batch = next(data.reader_batches(test_src, ebs, limit=ebs, seed=0, epoch=0, shuffle=False))
     batch['mask'] = np.ones(batch['label'].shape, bool)

@@ -23,7 +23,8 @@ import numpy as np
 from stochep_jax import assembly, data, keys, parallel, reporting, training, validate
 from stochep_jax import workdir as workdir_lib
 
-# Kept importable from here (they moved to ``assembly`` / ``keys`` / ``workdir``).
+# Kept importable from here for users' code (the project itself calls ``assembly`` /
+# ``keys`` / ``workdir``, where each lives).
 AUGMENTATIONS = assembly.AUGMENTATIONS
 AUGMENT_STREAM = keys.AUGMENT_STREAM
 CHECKPOINT_DIR = workdir_lib.CHECKPOINT_DIR
