@@ -6,7 +6,7 @@ import os
 
 import helpers
 import jax
-import pytest
+from absl.testing import absltest, parameterized
 
 from experiments.configs import base
 from stochep_jax import data, experiment, training, validate
@@ -26,72 +26,72 @@ FULL_SHAPES = {
 }
 
 
-@pytest.mark.parametrize('name', CONFIGS)
-@pytest.mark.parametrize('arg', [None, 'smoke'])
-def test_config_builds_network_and_optimizer(name, arg):
-  c = load_config(name, arg)
-  sim = experiment.build_simulator(c)
-  if arg is None:
-    assert sim.network.layer_shapes == FULL_SHAPES[name]
-  params = jax.eval_shape(sim.network.init, jax.random.key(0))
-  training.make_optimizer(params, c.optimizer.learning_rates)  # one rate per group
-  experiment.build_gradient_fn(c, sim)  # augmentations are known
-  validate.check_config(c)  # every field in range
-  assert c.ep.k_avg <= min(c.ep.t_free, c.ep.t_nudge)
+def _fields(c, prefix=''):
+  """The dotted names of a config's fields (``network`` counts as one field)."""
+  out = set()
+  for k, v in c.items():
+    out |= _fields(v, f'{prefix}{k}.') if k != 'network' and hasattr(v, 'items') else {prefix + k}
+  return out
 
 
-def test_lin24_table_values_and_neuron_switch():
-  fm, mn = load_config('fashion_mnist_2c2fc'), load_config('mnist_2c2fc')
-  for c, beta, eps, t_free in ((fm, 0.2, 1.0, 350), (mn, 0.1, 0.9, 250)):
-    assert (c.ep.beta, c.neuron.sigma_delta.eps, c.ep.t_free, c.ep.t_nudge) == (
-      beta,
-      eps,
-      t_free,
-      50,
-    )
-    assert tuple(c.optimizer.learning_rates) == (0.25, 0.15, 0.1, 0.08)
-    assert (c.batch_size, c.num_epochs, c.optimizer.momentum, c.neuron.sigma_delta.lam) == (
-      125,
-      250,
-      0,
-      0.6,
-    )
-  assert mn.dataset == 'mnist' and fm.dataset == 'fashion_mnist'
-  c = load_config('fashion_mnist_2c2fc')
-  c.neuron.name = 'sigma_delta'
-  neuron = experiment.build_simulator(c).neuron
-  assert (type(neuron).__name__, neuron.lam, neuron.eps) == ('SigmaDelta', 0.6, 1.0)
+class ConvConfigsTest(parameterized.TestCase):
+  @parameterized.product(name=CONFIGS, arg=(None, 'smoke'))
+  def test_config_builds_network_and_optimizer(self, name, arg):
+    c = load_config(name, arg)
+    sim = experiment.build_simulator(c)
+    if arg is None:
+      self.assertEqual(sim.network.layer_shapes, FULL_SHAPES[name])
+    params = jax.eval_shape(sim.network.init, jax.random.key(0))
+    training.make_optimizer(params, c.optimizer.learning_rates)  # one rate per group
+    experiment.build_gradient_fn(c, sim)  # augmentations are known
+    validate.check_config(c)  # every field in range
+    self.assertLessEqual(c.ep.k_avg, min(c.ep.t_free, c.ep.t_nudge))
+
+  def test_lin24_table_values_and_neuron_switch(self):
+    fm, mn = load_config('fashion_mnist_2c2fc'), load_config('mnist_2c2fc')
+    for c, beta, eps, t_free in ((fm, 0.2, 1.0, 350), (mn, 0.1, 0.9, 250)):
+      self.assertEqual(
+        (c.ep.beta, c.neuron.sigma_delta.eps, c.ep.t_free, c.ep.t_nudge), (beta, eps, t_free, 50)
+      )
+      self.assertEqual(tuple(c.optimizer.learning_rates), (0.25, 0.15, 0.1, 0.08))
+      self.assertEqual(
+        (c.batch_size, c.num_epochs, c.optimizer.momentum, c.neuron.sigma_delta.lam),
+        (125, 250, 0, 0.6),
+      )
+    self.assertEqual(mn.dataset, 'mnist')
+    self.assertEqual(fm.dataset, 'fashion_mnist')
+    c = load_config('fashion_mnist_2c2fc')
+    c.neuron.name = 'sigma_delta'
+    neuron = experiment.build_simulator(c).neuron
+    self.assertEqual((type(neuron).__name__, neuron.lam, neuron.eps), ('SigmaDelta', 0.6, 1.0))
+
+  def test_cifar10_lab21_smoke_run_on_synthetic_batches(self):
+    """The launcher path end to end: conv + max pooling + CE readout + flip/crop."""
+    tmp = self.create_tempdir().full_path
+    data.write_synthetic_cifar10(os.path.join(tmp, 'cifar'), 512, 256, seed=0)
+    c = load_config('cifar10_lab21', 'smoke')
+    c.data_dir, c.tfds_dir = os.path.join(tmp, 'cifar'), os.path.join(tmp, 'tfds')
+    c.train_subset = 128  # tinier than the smoke variant: 2 steps, shorter phases
+    c.ep.update(dict(t_free=10, t_nudge=4))
+    m = experiment.train_and_evaluate(c, os.path.join(tmp, 'run'))
+    self.assertEqual(m['epochs'], 1)
+    h = m['history'][0]
+    # Small logits at the start: the CE of a near-uniform softmax is ln 10.
+    self.assertLess(abs(h['test_loss'] - math.log(10)), 0.05)
+    for l in range(1, 5):
+      self.assertGreater(h[f'train_rate{l}'], 0.0)
+      self.assertLess(h[f'train_rate{l}'], 1.0)
+    on_disk = json.load(open(os.path.join(tmp, 'run', 'metrics.json')))
+    self.assertEqual(on_disk['config']['augment'], ['flip', 'crop'])
+    self.assertEqual(on_disk['config']['network']['architecture'], 'lab21_cifar')
+
+  @parameterized.product(name=CONFIGS + ('fashion_mnist',), arg=(None, 'smoke'))
+  def test_every_training_config_has_every_base_field(self, name, arg):
+    """Configs start from base.base_config(): the same fields (and sections) everywhere."""
+    self.assertEqual(_fields(load_config(name, arg)), _fields(base.base_config()))
+    with self.assertRaisesRegex(ValueError, 'unknown config variant'):
+      load_config(name, 'tiny')
 
 
-def test_cifar10_lab21_smoke_run_on_synthetic_batches(tmp_path):
-  """The launcher path end to end: conv + max pooling + CE readout + flip/crop."""
-  data.write_synthetic_cifar10(tmp_path / 'cifar', 512, 256, seed=0)
-  c = load_config('cifar10_lab21', 'smoke')
-  c.data_dir, c.tfds_dir = str(tmp_path / 'cifar'), str(tmp_path / 'tfds')
-  c.train_subset = 128  # tinier than the smoke variant: 2 steps, shorter phases
-  c.ep.update(dict(t_free=10, t_nudge=4))
-  m = experiment.train_and_evaluate(c, str(tmp_path / 'run'))
-  assert m['epochs'] == 1
-  h = m['history'][0]
-  # Small logits at the start: the CE of a near-uniform softmax is ln 10.
-  assert abs(h['test_loss'] - math.log(10)) < 0.05
-  assert all(0.0 < h[f'train_rate{l}'] < 1.0 for l in range(1, 5))
-  on_disk = json.load(open(tmp_path / 'run' / 'metrics.json'))
-  assert on_disk['config']['augment'] == ['flip', 'crop']
-  assert on_disk['config']['network']['architecture'] == 'lab21_cifar'
-
-
-@pytest.mark.parametrize('name', CONFIGS + ('fashion_mnist',))
-@pytest.mark.parametrize('arg', [None, 'smoke'])
-def test_every_training_config_has_every_base_field(name, arg):
-  """Configs start from base.base_config(): the same fields (and sections) everywhere."""
-
-  def fields(c, prefix=''):
-    out = set()
-    for k, v in c.items():
-      out |= fields(v, f'{prefix}{k}.') if k != 'network' and hasattr(v, 'items') else {prefix + k}
-    return out
-
-  assert fields(load_config(name, arg)) == fields(base.base_config())
-  with pytest.raises(ValueError, match='unknown config variant'):
-    load_config(name, 'tiny')
+if __name__ == '__main__':
+  absltest.main()
