@@ -29,6 +29,11 @@ to ``--workdir`` a PNG and a JSON of the plotted numbers for each of:
 * ``energy``: the table of ``experiments/energy.py`` (``energy_report``) on the κ = 1
   network and 128 test images, drawn as bars of pJ per example.
 
+Networks and simulators are assembled (``stochep_jax.assembly``) from ``config(s)``:
+``base_config()`` with the run's sizes, StochEP with threefry noise and the EP phases; the
+panels of Fig. 3 change only ``neuron.name``, Fig. 4 ``neuron.stochep.kappa``, Fig. 5
+``network.n_perclass``.
+
 ``summary.json`` holds every figure's headline numbers and the wall time.
 """
 
@@ -40,12 +45,14 @@ import time
 import jax
 import jax.numpy as jnp
 import matplotlib
+import ml_collections
 import numpy as np
 from absl import app, flags
 
 import stochep_jax as sep
 from experiments import launch
-from stochep_jax import data, dynamics, estimators
+from experiments.configs import base
+from stochep_jax import assembly, data, dynamics, estimators
 
 matplotlib.use('Agg')
 from matplotlib import pyplot as plt
@@ -82,17 +89,50 @@ def settings(smoke: bool) -> dict:
 
 
 # --------------------------------------------------------------------------
-# Training and tracing
+# Configs, training and tracing
 # --------------------------------------------------------------------------
+def config(
+  s: dict, *, kappa: float | None = None, n_perclass: int = 1
+) -> ml_collections.ConfigDict:
+  """``base_config()`` with the settings ``s``: StochEP (threefry) 784-hidden-(10·n_perclass), EP.
+
+  ``kappa`` (default ``s['kappa']``) and ``n_perclass`` are what Figs. 4 and 5 vary.
+  """
+  c = base.base_config()
+  c.dataset = DATASET['name']
+  c.network = base.network_config('dense', hidden=tuple(s['hidden']))
+  c.network.n_perclass = n_perclass
+  kappa = s['kappa'] if kappa is None else kappa
+  c.neuron.stochep.update(decay=s['decay'], kappa=kappa, generator='threefry')
+  c.ep.update(t_free=s['t_free'], t_nudge=s['t_nudge'], beta=s['beta'], k_avg=s['k_avg'])
+  return c
+
+
+def network(c: ml_collections.ConfigDict):
+  """The config's network on flattened images (``load_images``: 784 inputs, 10 classes)."""
+  return assembly.make_network(c.network, 784, 10)
+
+
+def simulator(c: ml_collections.ConfigDict, net):
+  """The config's simulator (neuron ``c.neuron.name``, analog input, chunk 25) on ``net``."""
+  return assembly.make_simulator(net, c.neuron, c.input, c.simulator, t_free=c.ep.t_free)
+
+
+def ep_settings(c: ml_collections.ConfigDict) -> estimators.EP:
+  """The config's EP phases (``train_briefly`` and the traces take them as ``EP``)."""
+  return estimators.EP(**assembly.estimator_settings(c))
+
+
 def trained(s, data_dir, *, kappa=1.0, n_perclass=1, seed=0, cache=None):
   """A StochEP 784-hidden-(10·n_perclass) network trained briefly; (network, params)."""
   e = _energy_module()
   k = (kappa, n_perclass)
   if cache is not None and k in cache:
     return cache[k]
-  net = sep.dense(784, list(s['hidden']), 10, n_perclass=n_perclass)
+  c = config(s, kappa=kappa, n_perclass=n_perclass)
+  net = network(c)
   params = net.init(jax.random.key(seed))
-  stoch, _, ep, _ = e.simulators(net, dict(s, kappa=kappa))
+  stoch, ep = simulator(c, net), ep_settings(c)
   xt, yt = _images(e, data_dir, 'train', s['train_steps'] * s['train_batch'])
   params = e.train_briefly(stoch, ep, params, xt, yt, s['train_steps'], s['train_batch'],
                            s['learning_rates'], seed)  # fmt: skip
@@ -166,15 +206,16 @@ def fig3(s, data_dir, out_dir, cache):
   net, params = trained(s, data_dir, cache=cache)
   x, y = _images(e, data_dir, 'train', s['n_membrane'])
   x, y = jnp.asarray(x), jnp.asarray(y)
-  _, _, ep, _ = e.simulators(net, s)
+  c = config(s)
+  ep = ep_settings(c)
   units = min(s['max_units'], int(np.prod(net.layer_shapes[0])))
-  models = {'a': ('stochep', sep.StochEP(decay=s['decay'], kappa=s['kappa']))}
-  for panel, name in _baselines().items():
-    models[panel] = (name, sep.NEURONS.make(name))
+  models = {'a': 'stochep', **_baselines()}  # panel -> neuron.name (baselines: their defaults)
   result = {'t_free': ep.t_free, 't_nudge': ep.t_nudge, 'n_samples': int(x.shape[0]),
             'units': units, 'panels': {}, 'missing_baselines': sorted(set('bcd') - set(models))}  # fmt: skip
-  for panel, (name, neuron) in models.items():
-    sim = sep.Simulator(net, neuron, chunk=25)
+  for panel, name in models.items():
+    c.neuron.name = name
+    sim = simulator(c, net)
+    neuron = sim.neuron
     key = jax.random.key(3) if sim.has_noise(x.shape) else None
     v = jax.jit(lambda p, x, y, k, sim=sim: free_then_nudge(
       sim, p, x, y, ep, k, lambda st, n=neuron: _membrane(n, st[0])[:, :units]))(params, x, y, key)  # fmt: skip
@@ -213,7 +254,7 @@ def fig4(s, data_dir, out_dir, cache):
             'density': [], 'rasters_first_image': []}  # fmt: skip
   for kappa in KAPPAS:
     net, params = trained(s, data_dir, kappa=kappa, cache=cache)
-    sim = sep.Simulator(net, sep.StochEP(decay=s['decay'], kappa=kappa), chunk=25)
+    sim = simulator(config(s, kappa=kappa), net)
     spikes = jax.jit(lambda p, x, sim=sim: estimators.free_phase(
       sim, p, x, jax.random.key(4), t_free=s['t_free'], trace_fn=lambda st: st[0].s).trace)(
       params, x)  # fmt: skip
@@ -241,7 +282,8 @@ def fig5(s, data_dir, out_dir, cache):
             'beta': s['beta'], 'n_samples': int(x.shape[0]), 'error_signal': []}  # fmt: skip
   for n in N_PERCLASS:
     net, params = trained(s, data_dir, n_perclass=n, cache=cache)
-    sim, _, ep, _ = e.simulators(net, s)
+    c = config(s, n_perclass=n)
+    sim, ep = simulator(c, net), ep_settings(c)
 
     def trace(st, net=net, sim=sim, params=params):
       g = net.cost_grad(params, sim.neuron.mean(st[-1]), y)

@@ -22,6 +22,8 @@ It reports per layer
   gradient of the mean-field network (StochEP with ``stochastic=False``) over
   all parameters.
 
+The simulators are assembled (``stochep_jax.assembly``) from ``config``:
+``base_config()`` with the flags' 2C2FC, StochEP (threefry noise) and EP fields.
 Writes ``<workdir>/pooling_imbalance.json``.
 """
 
@@ -33,12 +35,14 @@ import time
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 from absl import flags
 
 import stochep_jax as sep
 from experiments import launch
-from stochep_jax import data
+from experiments.configs import base
+from stochep_jax import assembly, data
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'Directory for pooling_imbalance.json.')
@@ -56,6 +60,28 @@ flags.DEFINE_float('ep_beta', 0.1, 'β of the EP comparison.')
 flags.DEFINE_integer('ep_t_nudge', 50, 'T_nudge of the EP comparison.')
 flags.DEFINE_integer('ep_k_avg', 40, 'k_avg of the EP comparison.')
 flags.DEFINE_enum('ep_rate', 'mean', ['mean', 'output'], 'Rates of the EP comparison.')
+
+
+def config(
+  *,
+  channels=(128, 256),
+  fc=(512,),
+  pool: str = 'avg',
+  t_free: int = 100,
+  t_nudge: int = 50,
+  beta: float = 0.1,
+  k_avg: int = 40,
+  decay: float = 0.5,
+  kappa: float = 1.0,
+  rate: str = 'output',
+) -> ml_collections.ConfigDict:
+  """``base_config()`` with a 2C2FC network, StochEP (threefry noise) and the EP phases."""
+  c = base.base_config()
+  c.network = base.network_config('2c2fc', channels=tuple(channels), fc=tuple(fc), pool=pool)
+  c.neuron.stochep.update(decay=decay, kappa=kappa, generator='threefry')
+  c.simulator.rate = rate
+  c.ep.update(t_free=t_free, t_nudge=t_nudge, beta=beta, k_avg=k_avg)
+  return c
 
 
 def _cos(a, b):
@@ -111,9 +137,14 @@ def ep_vs_meanfield_bptt(
   rate: str = 'mean',
 ) -> float:
   """Cosine of StochEP's EP gradient with the mean-field network's BPTT gradient."""
-  spiking = sep.Simulator(net, sep.StochEP(decay=decay, kappa=kappa), rate=rate, chunk=25)
-  meanfield = sep.Simulator(net, sep.StochEP(decay=decay, kappa=kappa, stochastic=False))
-  g_ep, _ = sep.ep_gradient(spiking, sep.EP(t_free, t_nudge, beta, k_avg=k_avg), params, x, y, key)
+  c = config(t_free=t_free, t_nudge=t_nudge, beta=beta, k_avg=k_avg, decay=decay, kappa=kappa,
+             rate=rate)  # fmt: skip
+  spiking = assembly.make_simulator(net, c.neuron, c.input, c.simulator, t_free=t_free)
+  ep_gradient = assembly.gradient_fn(c, spiking)  # EP(t_free, t_nudge, beta, k_avg), symmetric
+  # The mean field: no noise, so the simulator's chunk plays no part.
+  c.neuron.stochep.stochastic, c.simulator.rate = False, 'output'
+  meanfield = assembly.make_simulator(net, c.neuron, c.input, c.simulator, t_free=t_free)
+  g_ep, _ = ep_gradient(params, x, y, key)
 
   def loss(p):
     rates = sep.free_phase(meanfield, p, x, None, t_free=t_free).rates
@@ -147,10 +178,10 @@ def main(argv):
       )
     }
   }
-  neuron = sep.StochEP(decay=FLAGS.decay, kappa=FLAGS.kappa)
   for pool in ('avg', 'max'):
-    net = sep.ARCHITECTURES.make('2c2fc', channels=channels, fc=fc, pool=pool)
-    sim = sep.Simulator(net, neuron, chunk=25)
+    c = config(channels=channels, fc=fc, pool=pool, decay=FLAGS.decay, kappa=FLAGS.kappa)
+    sim = assembly.simulator(c)  # 2C2FC on 28×28×1 Fashion-MNIST, StochEP, chunk 25
+    net = sim.network
     balance = jax.jit(
       lambda p, x, k: current_balance(sim, p, x, k, t_free=FLAGS.t_free, window=FLAGS.window)
     )

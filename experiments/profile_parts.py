@@ -5,8 +5,9 @@
 Prints JSON (median ms of 7 runs, compile excluded): the uniforms one training
 step draws (per-example keys, 25 steps at once, 8- and 32-bit), the input-drive
 GEMMs of one FC step with Bernoulli input, and 150 free steps of full-size
-2C2FC with the CRNN and with StochEP (8-bit noise). BUILD_NOTES.md, section 5,
-uses them to say where the time of a step goes.
+2C2FC with the CRNN and with StochEP (8-bit noise), both assembled from
+``base_config()`` (``conv_config``). BUILD_NOTES.md, section 5, uses them to say
+where the time of a step goes.
 """
 
 import json
@@ -19,7 +20,8 @@ from absl import app
 
 import stochep_jax as sep
 from experiments import launch
-from stochep_jax import noise
+from experiments.configs import base
+from stochep_jax import assembly, noise
 
 
 def timeit(f, *a, n=7):
@@ -30,6 +32,15 @@ def timeit(f, *a, n=7):
     jax.block_until_ready(f(*a))
     ts.append(time.perf_counter() - t)
   return float(np.median(ts)) * 1e3
+
+
+def conv_config(neuron: str):
+  """base_config with full-size 2C2FC and ``neuron``: 'crnn', or 'stochep' with 8-bit threefry."""
+  c = base.base_config()
+  c.network = base.network_config('2c2fc')
+  c.neuron.name = neuron
+  c.neuron.stochep.update(noise_bits=8, generator='threefry')
+  return c
 
 
 def main(argv):
@@ -66,11 +77,13 @@ def main(argv):
       )
     )
     out[f'conv_uniforms_per_step_ms_bits{bits}'] = timeit(f, keys32)
-  net = sep.ARCHITECTURES.make('2c2fc')
-  params = net.init(jax.random.key(0))
+  sims = {
+    name: assembly.simulator(conv_config(n))
+    for name, n in (('crnn', 'crnn'), ('stochep8', 'stochep'))
+  }
+  params = sims['crnn'].network.init(jax.random.key(0))
   xc = jax.random.uniform(jax.random.key(1), (32, 28, 28, 1))
-  for name, neuron in (('crnn', sep.CRNN()), ('stochep8', sep.StochEP(0.5, 1.0, noise_bits=8))):
-    sim = sep.Simulator(net, neuron, chunk=25)
+  for name, sim in sims.items():
     f = jax.jit(lambda p, x, k: sep.free_phase(sim, p, x, k, t_free=150).rates)
     out[f'conv_150_free_steps_ms_{name}'] = timeit(
       f, params, xc, None if name == 'crnn' else jax.random.key(3), n=3
