@@ -65,8 +65,9 @@ def define_flags():
 # --------------------------------------------------------------------------
 def simulators(network, s: dict):
   """(StochEP simulator, CRNN simulator, EP settings, BPTT settings) for settings ``s``."""
-  stoch = sep.Simulator(network, sep.StochEP(decay=s['decay'], kappa=s['kappa']), chunk=25)
-  crnn = sep.Simulator(network, sep.CRNN())
+  stochep = {'name': 'stochep', 'stochep': {'decay': s['decay'], 'kappa': s['kappa']}}
+  stoch = assembly.make_simulator(network, stochep, simulator_block={'chunk': 25})
+  crnn = assembly.make_simulator(network, {'name': 'crnn', 'crnn': {}})
   ep = sep.EP(s['t_free'], s['t_nudge'], beta=s['beta'], k_avg=s['k_avg'])
   return stoch, crnn, ep, sep.BPTT(t_free=s['t_free'], k_avg=s['k_avg'])
 
