@@ -171,7 +171,7 @@ def build(w):
   neuron = assembly.make_neuron(_block(sep.NEURONS, w['neuron'], decay=0.5, kappa=1.0, **noise))
   encoder = assembly.make_encoder(_block(sep.ENCODERS, w['encoder'], **noise), w['t_free'])
   if encoder.static and not FLAGS.hoist_drive:
-    encoder = PerStepAnalogInput()
+    encoder = PerStepAnalogInput()  # the benchmark's own encoder: not in the registry
   return sep.Simulator(net, neuron, encoder, chunk=FLAGS.chunk, unroll=FLAGS.unroll)
 
 

@@ -54,15 +54,17 @@ def build(workload: str, generator: str, bits: int, batch: int):
   import jax.numpy as jnp
 
   import stochep_jax as sep
-  from stochep_jax import noise, parallel, training
+  from stochep_jax import assembly, noise, parallel, training
 
   if workload == 'generator':
     keys = sep.example_keys(jax.random.key(0), jnp.arange(CHUNK * batch))
     f = jax.jit(jax.vmap(lambda k: noise.uniform(k, (512,), bits, jnp.float32, generator)))
     return f, (keys,), CHUNK
   net = sep.dense(784, [512], 10)
-  neuron = sep.StochEP(decay=0.5, kappa=1.0, noise_bits=bits, generator=generator)
-  sim = sep.Simulator(net, neuron, chunk=CHUNK)
+  fields = dict(decay=0.5, kappa=1.0, noise_bits=bits, generator=generator)
+  sim = assembly.make_simulator(
+    net, {'name': 'stochep', 'stochep': fields}, simulator_block={'chunk': CHUNK}
+  )
   params = net.init(jax.random.key(0))
   x = jax.random.uniform(jax.random.key(1), (batch, 784))
   key = jax.random.key(2)
