@@ -3,6 +3,7 @@
 The pieces, each in its own module (imports run one way, top to bottom):
 
 * ``keys``         the PRNG key tree (seed -> step -> example -> phase -> time -> layer)
+* ``pooling``      average / max pooling of conv layers and their adjoints
 * ``connections``  dense (and convolutional) connections F_ℓ
 * ``energy``       Φ(x, s; θ), the Hopfield energy, MSE / cross-entropy readouts
 * ``architectures`` named networks (784-512-10, 2C2FC, 5C, [Lab21]'s CIFAR-10 net)

@@ -9,17 +9,7 @@ connection only has to implement its forward map. SPEC 1:
 * conv:  F(s) = P(W ∗ s) + b, NHWC, with P one of 2×2 average pooling
   (default), 2×2 max pooling, or identity (``Conv``).
 
-Pooling adjoints, which ``jax.grad`` of Φ applies in the backward currents
-I_b = ∂⟨F_{ℓ+1}(s_ℓ), s_{ℓ+1}⟩/∂s_ℓ and in the weight updates:
-
-* average pooling over F×F windows: nearest-neighbour upsampling divided by
-  α = F² ([Lin24]'s inverse pooling with its α). **[choice]** α is exposed;
-  α ≠ F² is implemented with ``jax.custom_vjp`` and is then *not* the
-  gradient of Φ: the dynamics leave the energy form (SPEC 1).
-* max pooling: each value is routed to the arg-max position of the current
-  forward input (the first one on ties, ``lax.reduce_window``'s rule) —
-  kept so that [Lin24]'s finding (it misaligns in spiking networks) can be
-  reproduced.
+Pooling and its adjoints are in ``pooling`` (re-exported here).
 
 A connection is a frozen dataclass (hashable, so it can sit in static jit
 arguments) with:
@@ -32,7 +22,6 @@ arguments) with:
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -41,6 +30,8 @@ import jax
 import jax.numpy as jnp
 from flax.linen import initializers
 from jax import lax
+
+from stochep_jax.pooling import POOLS, avg_pool, max_pool, upsample  # noqa: F401 (re-exported)
 
 Array = jax.Array
 Params = Any
@@ -93,67 +84,6 @@ class Dense:
     if self.use_bias:
       y = y + params['b']
     return y
-
-
-# --------------------------------------------------------------------------
-# Pooling (NHWC, F×F windows with stride F, trailing rows/columns dropped)
-# --------------------------------------------------------------------------
-POOLS = ('avg', 'max', 'none')
-
-
-def upsample(g: Array, size: int, shape: tuple[int, ...]) -> Array:
-  """Nearest-neighbour upsampling of ``g`` by ``size``, zero-padded to ``shape``.
-
-  Every pooled value is copied to the F×F window it came from; rows and
-  columns that no window covered (H or W not a multiple of F) get 0.
-  """
-  up = jnp.repeat(jnp.repeat(g, size, axis=1), size, axis=2)
-  pad = [(0, n - m) for n, m in zip(shape, up.shape)]
-  return jnp.pad(up, pad)
-
-
-def _crop_windows(x: Array, size: int) -> Array:
-  b, h, w, c = x.shape
-  hp, wp = h // size, w // size
-  return x[:, : hp * size, : wp * size].reshape(b, hp, size, wp, size, c)
-
-
-@functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2))
-def _avg_pool_alpha(x: Array, size: int, alpha: float) -> Array:
-  return _crop_windows(x, size).mean(axis=(2, 4))
-
-
-def _avg_pool_alpha_fwd(x, size, alpha):
-  return _avg_pool_alpha(x, size, alpha), x.shape
-
-
-def _avg_pool_alpha_bwd(size, alpha, shape, g):
-  return (upsample(g, size, shape) / alpha,)
-
-
-_avg_pool_alpha.defvjp(_avg_pool_alpha_fwd, _avg_pool_alpha_bwd)
-
-
-def avg_pool(x: Array, size: int = 2, alpha: float | None = None) -> Array:
-  """F×F average pooling, whose adjoint is upsampling / α.
-
-  Args:
-    x: ``[B, H, W, C]``.
-    size: F (window and stride).
-    alpha: the adjoint's divisor; None or F² gives the exact adjoint (plain
-      autodiff), any other value a ``jax.custom_vjp`` with that divisor.
-
-  Returns:
-    ``[B, H // F, W // F, C]``.
-  """
-  if alpha is None or alpha == size * size:
-    return _crop_windows(x, size).mean(axis=(2, 4))
-  return _avg_pool_alpha(x, size, float(alpha))
-
-
-def max_pool(x: Array, size: int = 2) -> Array:
-  """F×F max pooling; its adjoint routes to the (first) arg-max of each window."""
-  return lax.reduce_window(x, -jnp.inf, lax.max, (1, size, size, 1), (1, size, size, 1), 'VALID')
 
 
 def _pairs(v, n: int = 2) -> tuple:
