@@ -99,7 +99,7 @@ def config(
   ``kappa`` (default ``s['kappa']``) and ``n_perclass`` are what Figs. 4 and 5 vary.
   """
   c = base.base_config()
-  c.dataset = DATASET['name']
+  c.dataset = s['dataset']
   c.network = base.network_config('dense', hidden=tuple(s['hidden']))
   c.network.n_perclass = n_perclass
   kappa = s['kappa'] if kappa is None else kappa
@@ -133,7 +133,7 @@ def trained(s, data_dir, *, kappa=1.0, n_perclass=1, seed=0, cache=None):
   net = network(c)
   params = net.init(jax.random.key(seed))
   stoch, ep = simulator(c, net), ep_settings(c)
-  xt, yt = _images(e, data_dir, 'train', s['train_steps'] * s['train_batch'])
+  xt, yt = _images(e, s, data_dir, 'train', s['train_steps'] * s['train_batch'])
   params = e.train_briefly(stoch, ep, params, xt, yt, s['train_steps'], s['train_batch'],
                            s['learning_rates'], seed)  # fmt: skip
   if cache is not None:
@@ -204,7 +204,7 @@ def _baselines():
 def fig3(s, data_dir, out_dir, cache):
   e = _energy_module()
   net, params = trained(s, data_dir, cache=cache)
-  x, y = _images(e, data_dir, 'train', s['n_membrane'])
+  x, y = _images(e, s, data_dir, 'train', s['n_membrane'])
   x, y = jnp.asarray(x), jnp.asarray(y)
   c = config(s)
   ep = ep_settings(c)
@@ -248,7 +248,7 @@ def fig3(s, data_dir, out_dir, cache):
 
 def fig4(s, data_dir, out_dir, cache):
   e = _energy_module()
-  x, _ = _images(e, data_dir, 'test', s['n_samples'])
+  x, _ = _images(e, s, data_dir, 'test', s['n_samples'])
   x = jnp.asarray(x)
   result = {'kappas': list(KAPPAS), 't_free': s['t_free'], 'n_samples': int(x.shape[0]),
             'density': [], 'rasters_first_image': []}  # fmt: skip
@@ -276,7 +276,7 @@ def fig4(s, data_dir, out_dir, cache):
 
 def fig5(s, data_dir, out_dir, cache):
   e = _energy_module()
-  x, y = _images(e, data_dir, 'test', s['n_samples'])
+  x, y = _images(e, s, data_dir, 'test', s['n_samples'])
   x, y = jnp.asarray(x), jnp.asarray(y)
   result = {'n_perclass': list(N_PERCLASS), 't_free': s['t_free'], 't_nudge': s['t_nudge'],
             'beta': s['beta'], 'n_samples': int(x.shape[0]), 'error_signal': []}  # fmt: skip
@@ -311,7 +311,7 @@ def fig5(s, data_dir, out_dir, cache):
 def energy_figure(s, data_dir, out_dir, cache):
   e = _energy_module()
   net, params = trained(s, data_dir, cache=cache)
-  x, y = _images(e, data_dir, 'test', s['n_samples'])
+  x, y = _images(e, s, data_dir, 'test', s['n_samples'])
   source = f'StochEP EP, {s["train_steps"]} SGD steps of batch {s["train_batch"]} from init'
   report = e.energy_report(net, params, x, y, s, key=jax.random.key(6), params_source=source)
   fig, ax = plt.subplots(figsize=(6, 3.6))
@@ -332,10 +332,16 @@ def energy_figure(s, data_dir, out_dir, cache):
   return report
 
 
-def run(workdir: str, smoke: bool = False, data_dir: str = '', train_steps: int = -1) -> dict:
+def run(
+  workdir: str,
+  smoke: bool = False,
+  data_dir: str = '',
+  train_steps: int = -1,
+  dataset: str = 'fashion_mnist',
+) -> dict:
   """Trains, draws and writes everything (module docstring); returns the summary."""
   start = time.time()
-  s = settings(smoke)
+  s = dict(settings(smoke), dataset=dataset)
   if train_steps >= 0:
     s['train_steps'] = train_steps
   os.makedirs(workdir, exist_ok=True)
@@ -379,18 +385,15 @@ def run(workdir: str, smoke: bool = False, data_dir: str = '', train_steps: int 
   return summary
 
 
-DATASET = {'name': 'fashion_mnist'}  # set from --dataset by main
-
-
-def _images(e, data_dir, split, n, offset=0):
-  return e.load_images(data_dir, split, n, offset, dataset=DATASET['name'])
+def _images(e, s, data_dir, split, n, offset=0):
+  """The first ``n`` images of a split of the run's dataset (``s['dataset']``)."""
+  return e.load_images(data_dir, split, n, offset, dataset=s['dataset'])
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError('Too many command-line arguments.')
-  DATASET['name'] = FLAGS.dataset
-  r = run(FLAGS.workdir, FLAGS.smoke, FLAGS.data_dir, FLAGS.train_steps)
+  r = run(FLAGS.workdir, FLAGS.smoke, FLAGS.data_dir, FLAGS.train_steps, FLAGS.dataset)
   print(json.dumps({k: r[k] for k in ('fig4_density', 'fig5_mean_error_nudge', 'wall_seconds')}))
 
 

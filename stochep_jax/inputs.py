@@ -25,6 +25,7 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from stochep_jax import noise as noise_lib
 from stochep_jax import registry
@@ -160,19 +161,25 @@ class FrameInput:
       return played % num_frames
     return jnp.minimum(played, num_frames - 1)
 
-  def trace_weights(self, t, num_frames):
-    """The weight of each frame in x̃^t ([F], sums to 1): the normalised trace."""
-    if self.nudge_input == 'continue':
-      steps, now = jnp.arange(self.t_free + self.t_nudge), t
-    else:  # the free phase's trace, held from t_free - 1 on
-      steps, now = jnp.arange(self.t_free), jnp.minimum(t, self.t_free - 1)
-    age = now - steps
-    decay = jnp.where(age >= 0, jnp.power(self.trace_decay, jnp.maximum(age, 0)), 0.0)
-    w = jax.ops.segment_sum(decay, self.frame_index(steps, num_frames), num_frames)
-    return w / jnp.sum(w)
+  def trace_weights(self, num_frames: int) -> np.ndarray:
+    """Row t: the weight of each frame in x̃^t ([T, F], rows sum to 1), the normalised trace.
+
+    A constant of the encoder (numpy, built at trace time, not per step): T =
+    t_free rows ('last'/'mean': the free phase's trace, held from t_free − 1
+    on) or t_free + t_nudge rows ('continue').
+    """
+    n = self.t_free + (self.t_nudge if self.nudge_input == 'continue' else 0)
+    steps = np.arange(n)
+    age = steps[:, None] - steps[None, :]  # [t, s]
+    decay = np.where(age >= 0, float(self.trace_decay) ** np.maximum(age, 0), 0.0)
+    frames = np.asarray(self.frame_index(steps, num_frames))
+    w = decay @ np.eye(num_frames)[frames]
+    return w / w.sum(axis=1, keepdims=True)
 
   def _traced(self, x, t):
-    return jnp.tensordot(self.trace_weights(t, x.shape[1]).astype(x.dtype), x, axes=(0, 1))
+    table = self.trace_weights(x.shape[1])
+    row = jnp.asarray(table, x.dtype)[jnp.minimum(t, table.shape[0] - 1)]
+    return jnp.tensordot(row, x, axes=(0, 1))
 
   def encode(self, x, noise, t):
     del noise
@@ -191,8 +198,8 @@ class FrameInput:
       start = self.t_free + self.t_nudge - self.k_avg
       window = jnp.arange(start, start + self.k_avg)
       if self.trace_decay:
-        w = jnp.mean(jax.vmap(lambda t: self.trace_weights(t, x.shape[1]))(window), axis=0)
-        return jnp.tensordot(w.astype(x.dtype), x, axes=(0, 1))
+        w = self.trace_weights(x.shape[1])[start:].mean(axis=0)
+        return jnp.tensordot(jnp.asarray(w, x.dtype), x, axes=(0, 1))
       return jnp.mean(jnp.take(x, self.frame_index(window, x.shape[1]), axis=1), axis=1)
     return jnp.mean(x, axis=1)
 
