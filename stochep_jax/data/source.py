@@ -154,7 +154,7 @@ def get_builder(
         )
       except Exception as e:  # noqa: BLE001  (the original files' reader failed)
         shutil.rmtree(builder_dir, ignore_errors=True)  # nothing half-built stays
-        reason = (str(e).strip().splitlines() or [type(e).__name__])[-1][:300]
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[-1][:1000]
         raise OriginalFileError(f'preparing {name} from {folder} failed: {reason}') from e
   return builder
 
