@@ -15,8 +15,12 @@ and bins them into T = 10 frames of 17×17×2 (2×2 pooling, counts clipped at
 run prepares the cache (minutes for the 70 000 images).
 
 Input: ``FrameInput`` spreads the 10 frames over the free phase (10 steps
-each); what the nudge phases see is ``--config.input.frames.nudge_input``
-**[choice]**: ``last`` (default), ``mean`` or ``continue``. Network: dense
+each) through the input trace with γ = 1 (``--config.input.frames.trace_decay``
+**[choice]**: layer 1 sees the running mean of the frames so far; 15.46 % test
+error at 10 epochs against 16.79 % for γ = 0 and 25.22 % for γ = 0.97, see
+BUILD_NOTES 4.6); what the nudge phases see is
+``--config.input.frames.nudge_input`` **[choice]**: ``last`` (default: the
+trace the free phase ended with, held), ``mean`` or ``continue``. Network: dense
 578-512-10 StochEP, as ``fashion_mnist.py`` otherwise.
 """
 
@@ -28,7 +32,7 @@ from experiments.configs import base
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c = base.base_config()
   c.dataset = 'fashion_mnist_events'
-  c.input = base.input_config('frames', nudge_input='last')
+  c.input = base.input_config('frames', nudge_input='last', trace_decay=1.0)
   # 'continue' averages the rate window's frames for EP's ∂Φ/∂θ: tie it to the phases.
   c.input.frames.t_nudge = c.ep.get_ref('t_nudge')
   c.input.frames.k_avg = c.ep.get_ref('k_avg')
