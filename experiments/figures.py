@@ -255,7 +255,7 @@ def fig4(s, data_dir, out_dir, cache):
   for kappa in KAPPAS:
     net, params = trained(s, data_dir, kappa=kappa, cache=cache)
     sim = simulator(config(s, kappa=kappa), net)
-    spikes = jax.jit(lambda p, x, sim=sim: estimators.free_phase(
+    spikes = jax.jit(lambda p, x, sim=sim: dynamics.free_phase(
       sim, p, x, jax.random.key(4), t_free=s['t_free'], trace_fn=lambda st: st[0].s).trace)(
       params, x)  # fmt: skip
     spikes = np.asarray(spikes)  # [T, B, hidden]

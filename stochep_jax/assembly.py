@@ -127,7 +127,7 @@ def eval_fn(config: ml_collections.ConfigDict, sim: dynamics.Simulator):
   t_free, k_avg = config.ep.t_free, config.ep.k_avg
 
   def free_fn(params, x, labels, key, indices):
-    rates = estimators.free_phase(
+    rates = dynamics.free_phase(
       sim, params, x, key, t_free=t_free, k_avg=k_avg, indices=indices
     ).rates
     net = sim.network

@@ -23,6 +23,10 @@ Speed (all exact: the same keys give the same spikes):
 Rates: ``PhaseResult.rates`` is the mean over the last ``k_avg`` steps of the
 outputs (``rate='output'``, the spikes for StochEP, SPEC 3.2 default) or of the
 neurons' means (``rate='mean'``, the firing probabilities: less variance).
+
+Entry points: ``free_phase`` (β = 0 from the zero state, the free-phase keys of
+``stochep_jax.keys``) and ``predict`` (its class scores, i.e. inference); EP's
+nudged phases and BPTT (``estimators``) start from them.
 """
 
 from __future__ import annotations
@@ -262,3 +266,53 @@ class Simulator:
     _, new = self.step(params, drive, states, outs, (None,) * len(states), beta, labels)
     sq = sum(jnp.sum((n - o).reshape(n.shape[0], -1) ** 2, axis=-1) for n, o in zip(new, outs))
     return jnp.sqrt(sq)
+
+
+def free_phase(
+  sim: Simulator,
+  params: Params,
+  x: Array,
+  key: Array | None,
+  *,
+  t_free: int,
+  k_avg: int = 1,
+  indices: Array | None = None,
+  trace_fn=None,
+) -> PhaseResult:
+  """The free phase (β = 0) from the zero state.
+
+  Args:
+    sim: the simulated system.
+    params: network parameters.
+    x: batched input.
+    key: the batch's key (None for deterministic systems).
+    t_free: the number of free steps T_free (as ``predict`` and ``EP``).
+    k_avg: rates average the last k_avg steps.
+    indices: global example indices [B] (default 0..B-1) for per-example keys.
+    trace_fn: optional per-step recording (see ``Simulator.run_phase``).
+  """
+  keys = keys_lib.batch_example_keys(key, x.shape[0], indices)
+  return sim.run_phase(
+    params,
+    x,
+    keys_lib.phase_keys(keys, keys_lib.FREE),
+    sim.init_states(x.shape[0], x.dtype),
+    steps=t_free,
+    k_avg=k_avg,
+    trace_fn=trace_fn,
+  )
+
+
+def predict(
+  sim: Simulator,
+  params: Params,
+  x: Array,
+  key: Array | None,
+  *,
+  t_free: int,
+  k_avg: int = 1,
+  indices: Array | None = None,
+) -> Array:
+  """Class scores [B, n_classes] after the free phase (inference)."""
+  res = free_phase(sim, params, x, key, t_free=t_free, k_avg=k_avg, indices=indices)
+  return sim.network.scores(params, res.rates)

@@ -88,60 +88,9 @@ class EP:
       raise ValueError('need 1 <= k_avg <= min(t_free, t_nudge)')
 
 
-_keys = keys_lib.batch_example_keys
-
-
-_phase = keys_lib.phase_keys
-
-
-def free_phase(
-  sim: dynamics.Simulator,
-  params: Params,
-  x: Array,
-  key: Array | None,
-  *,
-  t_free: int,
-  k_avg: int = 1,
-  indices: Array | None = None,
-  trace_fn=None,
-) -> dynamics.PhaseResult:
-  """The free phase (β = 0) from the zero state.
-
-  Args:
-    sim: the simulated system.
-    params: network parameters.
-    x: batched input.
-    key: the batch's key (None for deterministic systems).
-    t_free: the number of free steps T_free (as ``predict`` and ``EP``).
-    k_avg: rates average the last k_avg steps.
-    indices: global example indices [B] (default 0..B-1) for per-example keys.
-    trace_fn: optional per-step recording (see ``Simulator.run_phase``).
-  """
-  keys = _keys(key, x.shape[0], indices)
-  return sim.run_phase(
-    params,
-    x,
-    _phase(keys, FREE),
-    sim.init_states(x.shape[0], x.dtype),
-    steps=t_free,
-    k_avg=k_avg,
-    trace_fn=trace_fn,
-  )
-
-
-def predict(
-  sim: dynamics.Simulator,
-  params: Params,
-  x: Array,
-  key: Array | None,
-  *,
-  t_free: int,
-  k_avg: int = 1,
-  indices: Array | None = None,
-) -> Array:
-  """Class scores [B, n_classes] after the free phase (inference)."""
-  res = free_phase(sim, params, x, key, t_free=t_free, k_avg=k_avg, indices=indices)
-  return sim.network.scores(params, res.rates)
+# The free phase and inference live in ``dynamics`` (one home); kept here by name.
+free_phase = dynamics.free_phase
+predict = dynamics.predict
 
 
 def ep_update(
@@ -161,16 +110,21 @@ def ep_update(
     the free ``rates`` of every layer and the ``beta`` used.
   """
   b = x.shape[0]
-  keys = _keys(key, b, indices)
+  keys = keys_lib.batch_example_keys(key, b, indices)
   free = sim.run_phase(
-    params, x, _phase(keys, FREE), sim.init_states(b, x.dtype), steps=ep.t_free, k_avg=ep.k_avg
+    params,
+    x,
+    keys_lib.phase_keys(keys, FREE),
+    sim.init_states(b, x.dtype),
+    steps=ep.t_free,
+    k_avg=ep.k_avg,
   )
 
   def nudge(beta, phase):
     return sim.run_phase(
       params,
       x,
-      _phase(keys, phase),
+      keys_lib.phase_keys(keys, phase),
       free.states,
       steps=ep.t_nudge,
       t0=ep.t_free,

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from stochep_jax import assembly, data, keys, parallel, reporting, training, validate
+from stochep_jax import assembly, data, evaluation, keys, parallel, reporting, training, validate
 from stochep_jax import workdir as workdir_lib
 
 # Kept importable from here for users' code (the project itself calls ``assembly`` /
@@ -32,6 +32,7 @@ augmented = assembly.augmented
 build_simulator = assembly.simulator
 build_gradient_fn = assembly.gradient_fn
 build_free_fn = assembly.eval_fn
+evaluate = evaluation.evaluate
 
 
 class DivergenceError(RuntimeError):
@@ -41,41 +42,6 @@ class DivergenceError(RuntimeError):
 def run_keys(config: ml_collections.ConfigDict):
   """The run's (init, train, eval) keys (``keys.run_keys(config.seed)``)."""
   return keys.run_keys(config.seed)
-
-
-def _padded(batches, size: int):
-  """Batches padded to ``size`` rows (one compilation), with a ``mask`` of real rows."""
-  for batch in batches:
-    n = batch['label'].shape[0]
-    batch = {
-      k: np.concatenate([v, np.zeros((size - n,) + v.shape[1:], v.dtype)]) for k, v in batch.items()
-    }
-    batch['mask'] = np.arange(size) < n
-    yield batch
-
-
-def evaluate(
-  eval_step, params, source, batch_size: int, mesh, *, limit: int | None = None, dtype=np.float32
-) -> dict[str, float]:
-  """Free-phase metrics over a whole split (this process feeds its slice of each batch)."""
-  pcount = jax.process_count()
-  local = data.reader_batches(
-    source,
-    batch_size,
-    limit=limit,
-    seed=0,
-    epoch=0,
-    shuffle=False,
-    drop_remainder=False,
-    process_index=jax.process_index(),
-    process_count=pcount,
-  )
-  sums = None
-  for batch in _padded(local, batch_size // pcount):
-    batch['image'] = batch['image'].astype(dtype)
-    m = eval_step(params, parallel.global_batch(batch, mesh))
-    sums = m if sums is None else jax.tree_util.tree_map(jnp.add, sums, m)
-  return training.summarize(sums)
 
 
 class _FirstCall:

@@ -58,7 +58,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from stochep_jax import dynamics, energy, estimators
+from stochep_jax import dynamics, energy
 from stochep_jax import keys as keys_lib
 
 Array = jax.Array
@@ -130,7 +130,7 @@ def ep_step_updates(
     (divided by B); d_s a tuple of [K, B, ...] per layer, or None.
   """
   b, k, net = x.shape[0], gdu.k, sim.network
-  free = estimators.free_phase(sim, params, x, key, t_free=gdu.t_free)
+  free = dynamics.free_phase(sim, params, x, key, t_free=gdu.t_free)
   keys = keys_lib.phase_keys(keys_lib.batch_example_keys(key, b), keys_lib.PLUS)
   x_rate = sim.encoder.mean(x)
   dphi = jax.grad(net.nudged_phi)
@@ -186,7 +186,7 @@ def bptt_step_gradients(
   start = (
     sim.init_states(b, x.dtype)
     if gdu.t_free == k
-    else estimators.free_phase(sim, params, x, None, t_free=gdu.t_free - k).states
+    else dynamics.free_phase(sim, params, x, None, t_free=gdu.t_free - k).states
   )
   no_noise = (None,) * net.num_layers
 

@@ -154,12 +154,16 @@ class FrameInput:
     del key, shape, dtype
     return None
 
-  def frame_index(self, t, num_frames):
-    """The frame step t plays (free phase, and nudge phases for 'last'/'continue')."""
+  def frame_index(self, t, num_frames, xp=jnp):
+    """The frame step t plays (free phase, and nudge phases for 'last'/'continue').
+
+    ``xp=np`` gives a numpy constant (for tables built at trace time: inside a
+    ``jit`` a ``jnp`` result would be a tracer even for constant ``t``).
+    """
     played = (t * num_frames) // self.t_free
     if self.nudge_input == 'continue':
       return played % num_frames
-    return jnp.minimum(played, num_frames - 1)
+    return xp.minimum(played, num_frames - 1)
 
   def trace_weights(self, num_frames: int) -> np.ndarray:
     """Row t: the weight of each frame in x̃^t ([T, F], rows sum to 1), the normalised trace.
@@ -172,7 +176,7 @@ class FrameInput:
     steps = np.arange(n)
     age = steps[:, None] - steps[None, :]  # [t, s]
     decay = np.where(age >= 0, float(self.trace_decay) ** np.maximum(age, 0), 0.0)
-    frames = np.asarray(self.frame_index(steps, num_frames))
+    frames = self.frame_index(steps, num_frames, xp=np)
     w = decay @ np.eye(num_frames)[frames]
     return w / w.sum(axis=1, keepdims=True)
 

@@ -67,6 +67,14 @@ class FrameInputTest(parameterized.TestCase):
       np.testing.assert_array_equal(enc.encode(X, None, t), end)
     np.testing.assert_allclose(enc.mean(X), end, rtol=1e-6)
 
+  def test_trace_inside_jit_is_the_eager_value(self):
+    # The weight table is a numpy constant even while jit traces the encoder.
+    enc = sep.FrameInput(t_free=10, trace_decay=1.0)
+    for t in (4, 12):
+      got = jax.jit(lambda x, t=t: enc.encode(x, None, jnp.asarray(t)))(X)
+      np.testing.assert_allclose(got, enc.encode(X, None, t), rtol=1e-6)
+    np.testing.assert_allclose(jax.jit(enc.mean)(X), enc.mean(X), rtol=1e-6)
+
   def test_trace_continue_mean_is_the_window_average(self):
     enc = sep.FrameInput(t_free=10, nudge_input='continue', t_nudge=6, k_avg=4, trace_decay=0.7)
     window = np.mean([enc.encode(X, None, t) for t in range(12, 16)], axis=0)

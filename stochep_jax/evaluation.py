@@ -1,0 +1,51 @@
+"""Free-phase metrics over a whole split, on every device and host.
+
+``evaluate`` reads the split in order (no shuffle, the last batch kept), pads
+each process's slice of a batch to a fixed size so the step compiles once, and
+marks the real rows with ``mask`` so padding never counts; ``eval_step`` (from
+``training.make_eval_step``) returns sums that are added up here and turned
+into means by ``training.summarize``.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from stochep_jax import data, parallel, training
+
+
+def _padded(batches, size: int):
+  """Batches padded to ``size`` rows (one compilation), with a ``mask`` of real rows."""
+  for batch in batches:
+    n = batch['label'].shape[0]
+    batch = {
+      k: np.concatenate([v, np.zeros((size - n,) + v.shape[1:], v.dtype)]) for k, v in batch.items()
+    }
+    batch['mask'] = np.arange(size) < n
+    yield batch
+
+
+def evaluate(
+  eval_step, params, source, batch_size: int, mesh, *, limit: int | None = None, dtype=np.float32
+) -> dict[str, float]:
+  """Free-phase metrics over a whole split (this process feeds its slice of each batch)."""
+  pcount = jax.process_count()
+  local = data.reader_batches(
+    source,
+    batch_size,
+    limit=limit,
+    seed=0,
+    epoch=0,
+    shuffle=False,
+    drop_remainder=False,
+    process_index=jax.process_index(),
+    process_count=pcount,
+  )
+  sums = None
+  for batch in _padded(local, batch_size // pcount):
+    batch['image'] = batch['image'].astype(dtype)
+    m = eval_step(params, parallel.global_batch(batch, mesh))
+    sums = m if sums is None else jax.tree_util.tree_map(jnp.add, sums, m)
+  return training.summarize(sums)
