@@ -12,7 +12,8 @@ The pieces, each in its own module (imports run one way, top to bottom):
                    field and the surrogate BPTT differentiates)
 * ``noise``        the random numbers of a step (threefry, or a counter-based hash)
 * ``inputs``       input encoders: analog, Bernoulli spikes, frame sequences
-* ``dynamics``     a phase = one ``lax.scan`` of neuron steps (``Simulator``)
+* ``dynamics``     a phase = one ``lax.scan`` of neuron steps (``Simulator``); the free
+                   phase and inference (``free_phase``, ``predict``)
 * ``estimators``   EP (symmetric, one-sided, random sign) and the BPTT reference
 * ``gdu``          the GDU property: EP's updates against BPTT's, step by step
 * ``stability``    how much membranes still move at the end of a phase
@@ -23,6 +24,7 @@ The pieces, each in its own module (imports run one way, top to bottom):
 * ``parallel``     data parallelism over devices and hosts (``jax.sharding``)
 * ``data``         datasets: original files -> tfds array_record -> batches; events
 * ``assembly``     one builder: a config's simulator, estimator, evaluation, optimiser
+* ``evaluation``   metrics over a whole split, padded and masked, on every device and host
 * ``validate``     config checks before any data is read or anything compiled
 * ``workdir``      one run per folder, checkpoints with fallback, strict metrics.json
 * ``reporting``    progress bar, TensorBoard events, learning curves
