@@ -75,7 +75,7 @@ class TrainAndEvaluateTest(parameterized.TestCase):
     counts, accs = np.array(r['per_class_count']), np.array(r['per_class_accuracy'])
     self.assertEqual(counts.sum(), 256)
     np.testing.assert_allclose(np.sum(counts * accs) / 256, r['accuracy'], rtol=1e-12)
-    self.assertLen(r['last_layer_max_rate'], 10)
+    self.assertLen(r['last_layer_max_rate'], 10 * config.network.n_perclass)  # output units
     self.assertLessEqual(max(r['last_layer_max_rate']), 1.0)
 
   def test_resume_continues_where_it_stopped(self):
