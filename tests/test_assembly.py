@@ -17,7 +17,7 @@ class AssemblyTest(absltest.TestCase):
     self.assertEqual(
       sim.neuron, neurons.StochEP(decay=0.5, kappa=2.5, noise_bits=32, generator='hash')
     )
-    self.assertEqual(sim.network.layer_shapes, ((512,), (10,)))
+    self.assertEqual(sim.network.layer_shapes, ((512,), (40,)))  # 4 output units per class
     c.neuron.name = 'sigma_delta'
     self.assertEqual(assembly.simulator(c).neuron.lam, 0.1)
 
