@@ -32,7 +32,7 @@ augmented = assembly.augmented
 build_simulator = assembly.simulator
 build_gradient_fn = assembly.gradient_fn
 build_free_fn = assembly.eval_fn
-evaluate = evaluation.evaluate
+evaluate = evaluation.evaluate  # kept for users; the project calls evaluation
 
 
 class DivergenceError(RuntimeError):
@@ -251,7 +251,7 @@ def train_and_evaluate(
           progress,
           last_good,
         )
-        test = evaluate(
+        test = evaluation.evaluate(
           steps.eval,
           steps.state.params,
           test_src,
