@@ -24,12 +24,11 @@ import os
 import jax
 import ml_collections
 import numpy as np
-import orbax.checkpoint as ocp
 from absl import app, flags
-from flax import serialization
 
 from experiments import launch
-from stochep_jax import assembly, data, experiment
+from stochep_jax import assembly, data, experiment, training
+from stochep_jax import workdir as workdir_lib
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'A train.py workdir (metrics.json and checkpoints/).')
@@ -49,13 +48,14 @@ def per_class(workdir: str, n_test: int = 0, mean_field: bool = True) -> dict:
   if mean_field:
     sim = dataclasses.replace(sim, neuron=sim.neuron.mean_field())
   init_key, _, eval_key = experiment.run_keys(config)
-  template = sim.network.init(init_key)
-  with ocp.CheckpointManager(
-    os.path.abspath(os.path.join(workdir, experiment.CHECKPOINT_DIR))
-  ) as mngr:
-    epoch = mngr.latest_step()
-    restored = mngr.restore(epoch, args=ocp.args.Composite(state=ocp.args.StandardRestore()))
-  params = serialization.from_state_dict(template, restored['state']['params'])
+  params = sim.network.init(init_key)
+  # The whole train state as the target, on this process's devices: the checkpoint may
+  # come from another device count (orbax restores onto the target's shardings).
+  state = training.init_train_state(params, assembly.optimizer(config, params, 1))
+  state, _, epoch = workdir_lib.Checkpoints(workdir).restore(state, main_process=False)
+  if not epoch:
+    raise FileNotFoundError(f'no checkpoint in {workdir}/{experiment.CHECKPOINT_DIR}')
+  params = state.params
 
   source = data.ArraySource(
     *data.load_arrays(config.dataset, 'test', config.data_dir, config.get('tfds_dir') or None)

@@ -16,6 +16,7 @@ from stochep_jax import data
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRAIN = os.path.join(ROOT, 'experiments', 'train.py')
 CONFIG = os.path.join(ROOT, 'experiments', 'configs', 'fashion_mnist.py')
+PER_CLASS = os.path.join(ROOT, 'experiments', 'per_class.py')
 
 
 def _env(devices):
@@ -118,6 +119,18 @@ class DevicesTest(parameterized.TestCase):
     metrics = json.load(open(os.path.join(tmp, 'run', 'metrics.json')))
     self.assertEqual(metrics['epochs'], 1)
     self.assertLen(metrics['devices'], 2)
+    # Regression: a checkpoint written by 2 devices restores in a 1-device process
+    # (orbax's 'Topology mismatch' before), and the evaluation is the launcher's, exactly.
+    report = subprocess.run(
+      [sys.executable, PER_CLASS, f'--workdir={os.path.join(tmp, "run")}', '--nomean_field'],
+      env=_env(1),
+      timeout=300,
+      capture_output=True,
+      text=True,
+    )
+    self.assertEqual(report.returncode, 0, report.stderr[-3000:])
+    per_class = json.load(open(os.path.join(tmp, 'run', 'per_class.json')))
+    self.assertEqual(per_class['accuracy'], metrics['test_accuracy'])
     self.assertLen(metrics['history'], 1)
     self.assertIsNotNone(metrics['test_accuracy'])
 
