@@ -108,22 +108,9 @@ def train_briefly(sim, ep, params, x, y, steps: int, batch: int, learning_rates,
 
 def load_checkpoint(workdir: str):
   """(network, params, settings overrides) of a train.py workdir's last checkpoint."""
-  import ml_collections
-  import orbax.checkpoint as ocp
-  from flax import serialization
-
   from stochep_jax import experiment
 
-  with open(os.path.join(workdir, 'metrics.json')) as f:
-    config = ml_collections.ConfigDict(json.load(f)['config'])
-  sim = assembly.simulator(config)
-  template = sim.network.init(experiment.run_keys(config)[0])
-  with ocp.CheckpointManager(
-    os.path.abspath(os.path.join(workdir, experiment.CHECKPOINT_DIR))
-  ) as mngr:
-    epoch = mngr.latest_step()
-    restored = mngr.restore(epoch, args=ocp.args.Composite(state=ocp.args.StandardRestore()))
-  params = serialization.from_state_dict(template, restored['state']['params'])
+  config, sim, params, epoch = experiment.load_trained(workdir)
   ep = config.ep
   over = dict(t_free=ep.t_free, t_nudge=ep.t_nudge, beta=ep.beta, k_avg=ep.k_avg)
   neuron = config.neuron[config.neuron.name]
@@ -228,6 +215,7 @@ def run(workdir=None, smoke=False, train_steps=0, batch=0, data_dir='', seed=0, 
         params = train_briefly(stoch, ep, params, xt, yt, train_steps, s['train_batch'],
                                s['learning_rates'], seed)  # fmt: skip
         source = f'StochEP EP, {train_steps} SGD steps of batch {s["train_batch"]} from init'
+  x = x.reshape(len(x), *network.input_shape)  # a trained net may take images [28, 28, 1]
   report = energy_report(network, params, x, y, s, key=jax.random.key(seed + 2),
                          params_source=source)  # fmt: skip
   report['data'] = 'synthetic' if smoke else data_dir

@@ -22,13 +22,11 @@ import json
 import os
 
 import jax
-import ml_collections
 import numpy as np
 from absl import app, flags
 
 from experiments import launch
-from stochep_jax import assembly, data, experiment, training
-from stochep_jax import workdir as workdir_lib
+from stochep_jax import assembly, data, experiment
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'A train.py workdir (metrics.json and checkpoints/).')
@@ -41,21 +39,11 @@ flags.mark_flag_as_required('workdir')
 
 def per_class(workdir: str, n_test: int = 0, mean_field: bool = True) -> dict:
   """The report of the module docstring (also written to ``<workdir>/per_class.json``)."""
-  with open(os.path.join(workdir, 'metrics.json')) as f:
-    config = ml_collections.ConfigDict(json.load(f)['config'])
-  sim = assembly.simulator(config)
+  config, sim, params, epoch = experiment.load_trained(workdir)
   mean_field = bool(mean_field and sim.neuron.stochastic)
   if mean_field:
     sim = dataclasses.replace(sim, neuron=sim.neuron.mean_field())
-  init_key, _, eval_key = experiment.run_keys(config)
-  params = sim.network.init(init_key)
-  # The whole train state as the target, on this process's devices: the checkpoint may
-  # come from another device count (orbax restores onto the target's shardings).
-  state = training.init_train_state(params, assembly.optimizer(config, params, 1))
-  state, _, epoch = workdir_lib.Checkpoints(workdir).restore(state, main_process=False)
-  if not epoch:
-    raise FileNotFoundError(f'no checkpoint in {workdir}/{experiment.CHECKPOINT_DIR}')
-  params = state.params
+  eval_key = experiment.run_keys(config)[2]
 
   source = data.ArraySource(
     *data.load_arrays(config.dataset, 'test', config.data_dir, config.get('tfds_dir') or None)

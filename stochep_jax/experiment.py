@@ -328,3 +328,23 @@ def _metrics(config: ml_collections.ConfigDict, meta: dict) -> dict:
     'settings': [{k: v for k, v in s.items() if k != 'config'} for s in meta.get('settings', [])],
     'config': assembly.used_config(config),
   }
+
+
+def load_trained(workdir: str):
+  """``(config, sim, params, epoch)`` of a finished or stopped run's newest checkpoint.
+
+  The config is the one ``metrics.json`` records; the parameters land on this
+  process's default device, whatever device count wrote them (the whole train state
+  is the restore target, so orbax reshards).
+  """
+  import json
+
+  with open(os.path.join(workdir, 'metrics.json')) as f:
+    config = ml_collections.ConfigDict(json.load(f)['config'])
+  sim = assembly.simulator(config)
+  params = sim.network.init(run_keys(config)[0])
+  state = training.init_train_state(params, assembly.optimizer(config, params, 1))
+  state, _, epoch = workdir_lib.Checkpoints(workdir).restore(state, main_process=False)
+  if not epoch:
+    raise FileNotFoundError(f'no checkpoint in {os.path.join(workdir, CHECKPOINT_DIR)}')
+  return config, sim, state.params, epoch

@@ -17,6 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRAIN = os.path.join(ROOT, 'experiments', 'train.py')
 CONFIG = os.path.join(ROOT, 'experiments', 'configs', 'fashion_mnist.py')
 PER_CLASS = os.path.join(ROOT, 'experiments', 'per_class.py')
+ENERGY = os.path.join(ROOT, 'experiments', 'energy.py')
 
 
 def _env(devices):
@@ -131,6 +132,23 @@ class DevicesTest(parameterized.TestCase):
     self.assertEqual(report.returncode, 0, report.stderr[-3000:])
     per_class = json.load(open(os.path.join(tmp, 'run', 'per_class.json')))
     self.assertEqual(per_class['accuracy'], metrics['test_accuracy'])
+    # energy.py counts the same checkpoint (its images reshaped to the net's [28, 28, 1])
+    energy = subprocess.run(
+      [
+        sys.executable,
+        ENERGY,
+        f'--workdir={os.path.join(tmp, "run")}',
+        f'--data_dir={os.path.join(tmp, "idx")}',
+        '--batch=16',
+      ],
+      env=_env(1),
+      timeout=300,
+      capture_output=True,
+      text=True,
+    )
+    self.assertEqual(energy.returncode, 0, energy.stderr[-3000:])
+    counted = json.load(open(os.path.join(tmp, 'run', 'energy.json')))
+    self.assertIn('epoch 1', counted['params_source'])
     self.assertLen(metrics['history'], 1)
     self.assertIsNotNone(metrics['test_accuracy'])
 
