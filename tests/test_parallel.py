@@ -120,37 +120,26 @@ class DevicesTest(parameterized.TestCase):
     metrics = json.load(open(os.path.join(tmp, 'run', 'metrics.json')))
     self.assertEqual(metrics['epochs'], 1)
     self.assertLen(metrics['devices'], 2)
-    # Regression: a checkpoint written by 2 devices restores in a 1-device process
-    # (orbax's 'Topology mismatch' before), and the evaluation is the launcher's, exactly.
-    report = subprocess.run(
-      [sys.executable, PER_CLASS, f'--workdir={os.path.join(tmp, "run")}', '--nomean_field'],
-      env=_env(1),
-      timeout=300,
-      capture_output=True,
-      text=True,
-    )
-    self.assertEqual(report.returncode, 0, report.stderr[-3000:])
-    per_class = json.load(open(os.path.join(tmp, 'run', 'per_class.json')))
-    self.assertEqual(per_class['accuracy'], metrics['test_accuracy'])
-    # energy.py counts the same checkpoint (its images reshaped to the net's [28, 28, 1])
-    energy = subprocess.run(
-      [
-        sys.executable,
-        ENERGY,
-        f'--workdir={os.path.join(tmp, "run")}',
-        f'--data_dir={os.path.join(tmp, "idx")}',
-        '--batch=16',
-      ],
-      env=_env(1),
-      timeout=300,
-      capture_output=True,
-      text=True,
-    )
-    self.assertEqual(energy.returncode, 0, energy.stderr[-3000:])
-    counted = json.load(open(os.path.join(tmp, 'run', 'energy.json')))
-    self.assertIn('epoch 1', counted['params_source'])
     self.assertLen(metrics['history'], 1)
     self.assertIsNotNone(metrics['test_accuracy'])
+    # Regression: a checkpoint written by 2 devices restores in a 1-device process
+    # (orbax's 'Topology mismatch' before), and the evaluation is the launcher's, exactly.
+    workdir = os.path.join(tmp, 'run')
+    self._one_device_script(PER_CLASS, f'--workdir={workdir}', '--nomean_field')
+    per_class = json.load(open(os.path.join(workdir, 'per_class.json')))
+    self.assertEqual(per_class['accuracy'], metrics['test_accuracy'])
+    # energy.py counts the same checkpoint (its images reshaped to the net's [28, 28, 1])
+    self._one_device_script(
+      ENERGY, f'--workdir={workdir}', f'--data_dir={os.path.join(tmp, "idx")}', '--batch=16'
+    )
+    counted = json.load(open(os.path.join(workdir, 'energy.json')))
+    self.assertIn('epoch 1', counted['params_source'])
+
+  def _one_device_script(self, script, *args):
+    done = subprocess.run(
+      [sys.executable, script, *args], env=_env(1), timeout=300, capture_output=True, text=True
+    )
+    self.assertEqual(done.returncode, 0, done.stderr[-3000:])
 
 
 class ProcessesTest(absltest.TestCase):
