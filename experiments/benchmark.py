@@ -20,8 +20,11 @@ gives each generator's own throughput: ``uniforms_per_s`` of threefry and hash a
 and 8 bits (512 per key, vmapped over per-example keys, as a phase draws them; timed
 interleaved in the same run) and ``speedup_vs_threefry32``.
 
-For each: ``ms_per_step`` (median of ``--repeats`` ≥ 5 timed steps after two warm-up
-steps; compilation excluded), ``samples_per_s``, ``compile_s`` (lower + compile),
+Every workload is compiled first, then all are timed round-robin (each of
+``--repeats`` ≥ 5 rounds runs one step of every workload, after two warm-up steps
+each), so that the machine's load affects them alike. For each: ``ms_per_step``
+(median over the rounds; compilation excluded), ``over_crnn_fc`` (the median of the
+per-round ratios to ``crnn_fc``, when both run), ``samples_per_s``, ``compile_s`` (lower + compile),
 ``gflop_per_step`` counted analytically, ``gflops`` achieved, and ``efficiency`` =
 gflops / ``gemm_peak_gflops``, the best float32 GEMM rate measured in the same run
 over the workloads' dominant matrix shapes: the best of ``jnp.dot`` on one device,
@@ -267,36 +270,54 @@ def _shard(tree, mesh):
   return jax.device_put(tree, parallel.batch_sharding(mesh))
 
 
-def run(name):
+def compile_workload(name):
+  """(compiled step, its state, its other arguments, next_state, compile_s, sim, w)."""
   w = WORKLOADS[name]
   sim = build(w)
   fn, args, next_state = make_step(sim, w)
   t = time.perf_counter()
   compiled = fn.lower(*args).compile()
-  compile_s = time.perf_counter() - t
-  state, rest = args[0], args[1:]
-  times = []
-  for i in range(2 + FLAGS.repeats):
+  return [compiled, args[0], args[1:], next_state, time.perf_counter() - t, sim, w]
+
+
+def run_all(names) -> dict:
+  """Every workload compiled first, then timed round-robin: each round runs one step of
+  every workload, so that a change of the machine's load affects them alike."""
+  entries = {name: compile_workload(name) for name in names}
+
+  def once(e):
     t = time.perf_counter()
-    out = compiled(state, *rest)
+    out = e[0](e[1], *e[2])
     jax.block_until_ready(out)
-    if i >= 2:
-      times.append(time.perf_counter() - t)
-    state = next_state(state, out)
-  ms = float(np.median(times) * 1e3)
-  gflop = flop_count(sim, w) / 1e9
-  return {
-    'ms_per_step': ms,
-    'samples_per_s': w['batch'] / ms * 1e3,
-    'compile_s': compile_s,
-    'gflop_per_step': gflop,
-    'gflops': gflop / ms * 1e3,
-    'gflop_per_step_nominal': flop_count(sim, w, nominal=True) / 1e9,
-    'dominant_gemm': dominant_gemm(sim, w),
-    'times_ms': [t * 1e3 for t in times],
-    'devices': _mesh(w['batch']).devices.size,
-    'settings': w,
-  }
+    e[1] = e[3](e[1], out)
+    return time.perf_counter() - t
+
+  for e in entries.values():  # two warm-up steps each
+    once(e), once(e)
+  times = {name: [] for name in names}
+  for _ in range(FLAGS.repeats):
+    for name, e in entries.items():
+      times[name].append(once(e))
+  results = {}
+  for name, (_, _, _, _, compile_s, sim, w) in entries.items():
+    ms = float(np.median(times[name]) * 1e3)
+    gflop = flop_count(sim, w) / 1e9
+    results[name] = {
+      'ms_per_step': ms,
+      'samples_per_s': w['batch'] / ms * 1e3,
+      'compile_s': compile_s,
+      'gflop_per_step': gflop,
+      'gflops': gflop / ms * 1e3,
+      'gflop_per_step_nominal': flop_count(sim, w, nominal=True) / 1e9,
+      'dominant_gemm': dominant_gemm(sim, w),
+      'times_ms': [t * 1e3 for t in times[name]],
+      'devices': _mesh(w['batch']).devices.size,
+      'settings': w,
+    }
+    if name != 'crnn_fc' and 'crnn_fc' in times:  # per-round ratios: the same moment's load
+      ratio = np.asarray(times[name]) / np.asarray(times['crnn_fc'])
+      results[name]['over_crnn_fc'] = float(np.median(ratio))
+  return results
 
 
 def generator_throughput(draws: int, repeats: int) -> dict:
@@ -335,11 +356,11 @@ def main(argv):
   if unknown:
     raise app.UsageError(f'unknown workloads {sorted(unknown)}; choose from {sorted(WORKLOADS)}')
   parallel.set_cpu_devices(FLAGS.cpu_devices)
-  results = {}
   with jax.threefry_partitionable(FLAGS.threefry_partitionable):
-    for name in FLAGS.workloads:
-      results[name] = run(name)
-      print(f'{name}: {results[name]["ms_per_step"]:.1f} ms/step', file=sys.stderr, flush=True)
+    results = run_all(FLAGS.workloads)
+    for name, r in results.items():
+      ratio = f' ({r["over_crnn_fc"]:.2f}x crnn_fc)' if 'over_crnn_fc' in r else ''
+      print(f'{name}: {r["ms_per_step"]:.1f} ms/step{ratio}', file=sys.stderr, flush=True)
     generators = None
     if FLAGS.generator_draws:
       generators = generator_throughput(FLAGS.generator_draws, FLAGS.repeats)

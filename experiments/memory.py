@@ -14,8 +14,9 @@ neurons), ``bptt_snn`` / ``bptt_crnn`` (SNN BPTT with the straight-through
 surrogate / CRNN BPTT), and, on request (``--methods=...``), ``*_remat`` (BPTT
 with every step ``jax.checkpoint``-ed). The nudged phases have ``--t_nudge``
 steps whatever T.
-The StochEP noise of ``--chunk`` steps is drawn at once, so EP's memory grows
-with the chunk, not with T.
+The keys of ``--chunk`` steps are drawn at once and the StochEP neurons'
+uniforms inside each step (``Simulator.fuse_noise``), so EP's memory grows
+with neither T nor the chunk.
 
 Writes ``<workdir>/memory.json``:
 ``{"settings": {...}, "results": {arch: {method: {T: {"temp_bytes",
@@ -51,7 +52,7 @@ flags.DEFINE_list(
 flags.DEFINE_integer('batch_size', 128, 'Batch size ([Lin24] used 10).')
 flags.DEFINE_integer('t_nudge', 25, 'Steps of each nudged phase (EP).')
 flags.DEFINE_integer('k_avg', 10, 'Rates average the last k_avg steps of a phase.')
-flags.DEFINE_integer('chunk', 25, 'Steps of StochEP noise drawn at once.')
+flags.DEFINE_integer('chunk', 25, 'Simulator.chunk: steps whose keys are drawn at once.')
 flags.mark_flags_as_required(['workdir'])
 
 # name -> (estimator, neuron model, estimator settings)

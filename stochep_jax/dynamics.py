@@ -15,9 +15,12 @@ on.
 Speed (all exact: the same keys give the same spikes):
 
 * a static input's drive F_1(x) is computed once per phase, outside the loop;
-* ``chunk`` steps' noise is drawn at once and a time-varying input's drive is
-  one matrix product over the chunk (a GEMM of chunk·B rows); memory grows
-  with ``chunk``, not with the number of steps;
+* the keys of ``chunk`` steps are drawn at once; the neurons' uniforms are
+  then drawn inside each step from its keys (``fuse_noise``: fused with the
+  neuron update, never stored), the input encoder's for the whole chunk, so
+  that a time-varying input's drive is one matrix product over the chunk (a
+  GEMM of chunk·B rows); memory grows with ``chunk``, not with the number of
+  steps;
 * ``unroll`` is passed to the inner ``lax.scan``.
 
 Rates: ``PhaseResult.rates`` is the mean over the last ``k_avg`` steps of the
@@ -79,6 +82,10 @@ class Simulator:
     rate: ``'output'`` or ``'mean'`` (see the module docstring).
     chunk: steps whose noise (and time-varying drive) are generated at once.
     unroll: ``lax.scan`` unroll factor of the step loop.
+    fuse_noise: draw each step's neuron noise inside the step, from keys drawn
+      for the chunk (the draws fuse with the neuron update and are never
+      stored); False draws the chunk's neuron noise at once, before its steps.
+      The same spikes either way.
   """
 
   network: energy_lib.Network
@@ -87,6 +94,7 @@ class Simulator:
   rate: str = 'output'
   chunk: int = 1
   unroll: int = 1
+  fuse_noise: bool = True
 
   def __post_init__(self):
     if self.rate not in ('output', 'mean'):
@@ -126,27 +134,46 @@ class Simulator:
     new = [self.neuron.update(s, i, n) for s, i, n in zip(states, currents, layer_noise)]
     return tuple(n[0] for n in new), tuple(n[1] for n in new)
 
-  def _noise(self, keys: Array, ts: Array, x_shape, dtype):
-    """Noise of steps ``ts`` for every example: (input, per-layer), leading [c, B]."""
-    ex_shape = self.encoder.example_shape(x_shape)
+  def _step_keys(self, keys: Array, ts: Array):
+    """Keys of steps ``ts`` for every example: (input, per-layer tuple), each [c, B]."""
 
     def one(k, t):
       kt = keys_lib.time_key(k, t)
-      enc = self.encoder.noise(keys_lib.layer_key(kt, None), ex_shape, dtype)
-      layers = tuple(
-        self.neuron.noise(keys_lib.layer_key(kt, l), shape, dtype)
-        for l, shape in enumerate(self.network.layer_shapes)
-      )
-      return enc, layers
+      layers = tuple(keys_lib.layer_key(kt, l) for l in range(self.network.num_layers))
+      return keys_lib.layer_key(kt, None), layers
 
     return jax.vmap(lambda t: jax.vmap(lambda k: one(k, t))(keys))(ts)
 
-  def has_noise(self, x_shape, dtype=jnp.float32) -> bool:
+  def _layer_noise(self, layer_keys: tuple, dtype, lead: int = 1) -> tuple:
+    """The neurons' noise from their keys: per layer, keys with ``lead`` leading axes
+    ([B] for one step, [c, B] for a chunk)."""
+    out = []
+    for k, shape in zip(layer_keys, self.network.layer_shapes):
+      draw = lambda kk, shape=shape: self.neuron.noise(kk, shape, dtype)
+      for _ in range(lead):
+        draw = jax.vmap(draw)
+      out.append(draw(k))
+    return tuple(out)
+
+  def _encoder_noise(self, enc_keys: Array, x_shape, dtype):
+    ex_shape = self.encoder.example_shape(x_shape)
+    return jax.vmap(jax.vmap(lambda k: self.encoder.noise(k, ex_shape, dtype)))(enc_keys)
+
+  def _noise(self, keys: Array, ts: Array, x_shape, dtype):
+    """Noise of steps ``ts`` for every example: (input, per-layer), leading [c, B]."""
+    enc_keys, layer_keys = self._step_keys(keys, ts)
+    return self._encoder_noise(enc_keys, x_shape, dtype), self._layer_noise(layer_keys, dtype, 2)
+
+  def _noisy(self, x_shape, dtype) -> tuple[bool, bool]:
+    """(the encoder draws noise, the neurons draw noise)."""
     key = jax.random.key(0)
-    shapes = jax.eval_shape(
+    enc, layers = jax.eval_shape(
       lambda: self._noise(key[None], jnp.zeros((1,), jnp.int32), x_shape, dtype)
     )
-    return bool(jax.tree_util.tree_leaves(shapes))
+    return bool(jax.tree_util.tree_leaves(enc)), bool(jax.tree_util.tree_leaves(layers))
+
+  def has_noise(self, x_shape, dtype=jnp.float32) -> bool:
+    return any(self._noisy(x_shape, dtype))
 
   # -- a phase -----------------------------------------------------------------
   def run_phase(
@@ -191,7 +218,8 @@ class Simulator:
         f'(x must be [{lead}, {", ".join(map(str, want))}])'
       )
     dtype = jax.tree_util.tree_leaves(states)[0].dtype
-    noisy = self.has_noise(x.shape, dtype)
+    enc_noisy, neuron_noisy = self._noisy(x.shape, dtype)
+    noisy = enc_noisy or neuron_noisy
     if noisy and keys is None:
       raise ValueError('this neuron model or encoder is stochastic: pass per-example keys')
     static_drive = self.network.input_drive(params, x) if self.encoder.static else None
@@ -202,6 +230,8 @@ class Simulator:
       st, outs, acc = carry
       t_local, drive, layer_noise = xs
       drive = static_drive if drive is None else drive
+      if self.fuse_noise and layer_noise is not None:  # keys: draw this step's noise here
+        layer_noise = self._layer_noise(layer_noise, dtype)
       st, outs = self.step(
         params, drive, st, outs, no_noise if layer_noise is None else layer_noise, beta, labels
       )
@@ -215,7 +245,13 @@ class Simulator:
       ts = t0 + ts_local
       enc_noise = layer_noise = drive = None
       if noisy:
-        enc_noise, layer_noise = self._noise(keys, ts, x_shape, dtype)
+        enc_keys, layer_noise = self._step_keys(keys, ts)
+        if enc_noisy:
+          enc_noise = self._encoder_noise(enc_keys, x_shape, dtype)
+        if not neuron_noisy:
+          layer_noise = None
+        elif not self.fuse_noise:
+          layer_noise = self._layer_noise(layer_noise, dtype, 2)
       if not self.encoder.static:
         # Frames batch-major, [B, c, ...]: merging (B, c) keeps a batch-sharded
         # input sharded (merging (c, B) would make GSPMD all-gather the frames and

@@ -131,6 +131,7 @@ def check_fields(config: ml_collections.ConfigDict) -> None:
   _choice(c, 'simulator.rate', RATES)
   _int(c, 'simulator.chunk', 1)
   _int(c, 'simulator.unroll', 1)
+  _bool(c, 'simulator.fuse_noise')
   _choice(c, 'method', estimators.ESTIMATORS.names())
   t_free = _int(c, 'ep.t_free', 1)
   t_nudge = _int(c, 'ep.t_nudge', 1)

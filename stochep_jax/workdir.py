@@ -45,6 +45,7 @@ NOT_RESULT_FIELDS = (
   'tensorboard',
   'simulator.chunk',
   'simulator.unroll',
+  'simulator.fuse_noise',
 )
 
 

@@ -55,6 +55,34 @@ class BenchmarkTest(parameterized.TestCase):
     self.assertApprox(w['efficiency'], w['gflops'] / d['gemm_peak_gflops'])
     self.assertEqual(d['options']['cpu_devices'], cpu_devices)
 
+  def test_workloads_timed_round_robin_with_ratios_to_crnn(self):
+    """Two workloads timed in the same rounds: each has ``--repeats`` times, and the
+    ratio to crnn_fc is the median of the per-round ratios."""
+    out = os.path.join(self.create_tempdir().full_path, 'bench.json')
+    env = dict(os.environ, JAX_PLATFORMS='cpu')
+    env.pop('XLA_FLAGS', None)
+    subprocess.run(
+      [
+        sys.executable,
+        os.path.join(ROOT, 'experiments', 'benchmark.py'),
+        '--workloads=inference_fc,crnn_fc',
+        '--repeats=5',
+        '--cpu_devices=1',
+        '--generator_draws=0',
+        f'--out={out}',
+      ],
+      env=env,
+      check=True,
+      timeout=600,
+      capture_output=True,
+    )
+    w = json.load(open(out))['workloads']
+    self.assertNotIn('over_crnn_fc', w['crnn_fc'])
+    a, b = w['inference_fc']['times_ms'], w['crnn_fc']['times_ms']
+    self.assertLen(a, 5)
+    self.assertLen(b, 5)
+    self.assertApprox(w['inference_fc']['over_crnn_fc'], sorted(x / y for x, y in zip(a, b))[2])
+
 
 if __name__ == '__main__':
   absltest.main()

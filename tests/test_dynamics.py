@@ -84,22 +84,33 @@ class DynamicsTest(parameterized.TestCase):
       for u, v in zip(full.trace, alone.trace):
         np.testing.assert_array_equal(u[:, i], v[:, 0])
 
-  def test_chunking_and_unrolling_give_identical_spikes(self):
-    def run(chunk, unroll):
+  def test_chunking_unrolling_and_fused_noise_give_identical_spikes(self):
+    """Noise drawn per chunk or inside each step (``fuse_noise``), any chunk and unroll:
+    the same spikes, for both generators and a stochastic encoder."""
+
+    def run(chunk, unroll, fuse, generator):
       sim = sep.Simulator(
         NET,
-        sep.StochEP(decay=0.5, kappa=2.0),
-        encoder=sep.BernoulliInput(),
+        sep.StochEP(decay=0.5, kappa=2.0, generator=generator),
+        encoder=sep.BernoulliInput(generator=generator),
         chunk=chunk,
         unroll=unroll,
+        fuse_noise=fuse,
       )
       return jax.jit(lambda: _spikes(sim, t0=9))()
 
-    base = run(1, 1)
-    for chunk, unroll in ((7, 1), (4, 3), (32, 1)):  # remainder, unrolled, chunk > steps
-      fast = run(chunk, unroll)
-      chex.assert_trees_all_equal(base.trace, fast.trace)
-      chex.assert_trees_all_close(base.rates, fast.rates, atol=1e-6)
+    for generator in ('threefry', 'hash'):
+      base = run(1, 1, False, generator)
+      for chunk, unroll, fuse in (
+        (1, 1, True),
+        (7, 1, True),
+        (7, 1, False),
+        (4, 3, True),
+        (32, 1, False),
+      ):
+        fast = run(chunk, unroll, fuse, generator)  # remainder, unrolled, chunk > steps
+        chex.assert_trees_all_equal(base.trace, fast.trace)
+        chex.assert_trees_all_close(base.rates, fast.rates, atol=1e-6)
 
   def test_static_drive_computed_once_equals_recomputed_every_step(self):
     """The loop-invariant F_1(x) hoisted out of the scan: same spikes as recomputing it."""

@@ -58,6 +58,14 @@ class MemoryTest(absltest.TestCase):
         self.assertEqual(a[key], b[key], method)
       self.assertLessEqual(abs(a['temp_bytes'] - b['temp_bytes']), 256, method)
 
+  def test_stochep_noise_is_not_stored(self):
+    """The neurons' uniforms are drawn inside each step (``Simulator.fuse_noise``): StochEP
+    EP's memory exceeds the CRNN's by far less than one chunk of pre-drawn noise."""
+    chunk_bytes = 25 * BATCH * UNITS * 4  # memory.py's chunk of float32 uniforms
+    for t in ('50', '500'):
+      extra = self.results['ep_snn'][t]['total_bytes'] - self.results['ep_crnn'][t]['total_bytes']
+      self.assertLess(extra, chunk_bytes // 4, t)
+
   def test_bptt_memory_grows_with_steps(self):
     # At least one float32 state per unit, example and extra step must be kept.
     floor = 450 * BATCH * UNITS * 4

@@ -102,7 +102,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.neuron.oconnor.update(dict(coding='predictive', eta=0.0, eps=1.0))
   c.input = input_config('analog')
   c.input.bernoulli.generator = 'hash'
-  c.simulator = ml_collections.ConfigDict(dict(rate='output', chunk=25, unroll=1))
+  c.simulator = ml_collections.ConfigDict(dict(rate='output', chunk=25, unroll=1, fuse_noise=True))
 
   c.method = 'ep'  # or 'bptt' (CRNN BPTT / SNN BPTT with the neuron's surrogate)
   c.ep = ml_collections.ConfigDict(
