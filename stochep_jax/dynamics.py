@@ -230,11 +230,14 @@ class Simulator:
       st, outs, acc = carry
       t_local, drive, layer_noise = xs
       drive = static_drive if drive is None else drive
-      if self.fuse_noise and layer_noise is not None:  # keys: draw this step's noise here
+      fused = self.fuse_noise and layer_noise is not None
+      if fused:  # keys: draw this step's noise here
         layer_noise = self._layer_noise(layer_noise, dtype)
       st, outs = self.step(
         params, drive, st, outs, no_noise if layer_noise is None else layer_noise, beta, labels
       )
+      if fused:  # the spikes stored once: XLA would otherwise redo the draws in each consumer
+        st, outs = lax.optimization_barrier((st, outs))
       vals = outs if self.rate == 'output' else self.means(st)
       w = (t_local >= steps - k_avg).astype(dtype)
       acc = tuple(a + w * v for a, v in zip(acc, vals))

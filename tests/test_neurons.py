@@ -65,14 +65,13 @@ class NeuronTest(parameterized.TestCase):
   @chex.variants(with_jit=True, without_jit=True)
   def test_stochep_update_equations(self):
     model = sep.StochEP(decay=0.7, kappa=2.0)
-    prev = sep.neurons.StochEPState(u=jnp.array([0.1, 0.4, -0.2]), p=jnp.zeros(3), s=jnp.zeros(3))
+    prev = sep.neurons.StochEPState(u=jnp.array([0.1, 0.4, -0.2]), s=jnp.zeros(3))
     current = jnp.array([0.5, 0.0, 1.0])
     u_noise = jnp.array([0.5, 0.99, 0.01])
     state, out = self.variant(model.update)(prev, current, u_noise)
     u = 0.7 * np.array([0.1, 0.4, -0.2]) + 0.3 * np.array([0.5, 0.0, 1.0])
     p = np.clip(2.0 * u, 0, 1)  # [0.44, 0.56, 0.32]
     np.testing.assert_allclose(state.u, u, rtol=1e-6)
-    np.testing.assert_allclose(state.p, p, rtol=1e-6)
     np.testing.assert_array_equal(out, (np.array(u_noise) < p).astype(np.float32))
     np.testing.assert_array_equal(out, [0.0, 0.0, 1.0])
     np.testing.assert_array_equal(state.s, out)
@@ -177,7 +176,7 @@ class ProtocolTest(parameterized.TestCase):
     a, b, c = jnp.array([1.0]), jnp.array([2.0]), jnp.array([3.0])
     self.assertIs(sep.CRNN().membrane(n.CRNNState(a)), a)
     self.assertIs(sep.Hopfield().membrane(n.HopfieldState(a)), a)
-    self.assertIs(sep.StochEP().membrane(n.StochEPState(u=a, p=b, s=c)), a)  # u, not p
+    self.assertIs(sep.StochEP().membrane(n.StochEPState(u=a, s=c)), a)  # u, not s
     coded = n.SpikeCodedState(d=a, xi=b, v=c, s=a, t=jnp.array(0.0))
     for model in (sep.OConnor(), sep.SigmaDelta(), n.LIFPredictive()):
       self.assertIs(model.membrane(coded), b)  # ξ, not the Σ-Δ residual V

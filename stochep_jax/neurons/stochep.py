@@ -17,8 +17,9 @@ from stochep_jax.neurons.base import NEURONS, Array, NeuronModel, spike
 # --------------------------------------------------------------------------
 @struct.dataclass
 class StochEPState:
+  """u and the last output; the firing probability p = ρ(κ u) is ``StochEP.mean``."""
+
   u: Array  # membrane potential
-  p: Array  # firing probability ρ(κ u)
   s: Array  # last spike (0/1), or p for the mean-field network
 
 
@@ -70,14 +71,17 @@ class StochEP(NeuronModel):
 
   def init_state(self, shape, dtype=jnp.float32):
     z = jnp.zeros(shape, dtype)
-    p = activations.get(self.rho)(self.kappa * z)
-    return StochEPState(u=z, p=p, s=z if self.stochastic else p)
+    return StochEPState(u=z, s=z if self.stochastic else self._p(z))
 
   def output(self, state):
     return state.s
 
+  def _p(self, u):
+    return activations.get(self.rho)(self.kappa * u)
+
   def mean(self, state):
-    return state.p
+    """The firing probability p = ρ(κ u) (recomputed from u: a state need not store it)."""
+    return self._p(state.u)
 
   def membrane(self, state):
     return state.u
@@ -99,10 +103,10 @@ class StochEP(NeuronModel):
 
   def update(self, state, current, noise=None):
     u = self.decay * state.u + (1.0 - self.decay) * current
-    p = activations.get(self.rho)(self.kappa * u)
+    p = self._p(u)
     if not self.stochastic:
       s = p
     else:
       grad = 'straight_through' if self.straight_through else None
       s = spike((noise < p).astype(p.dtype), p - noise, grad)
-    return StochEPState(u=u, p=p, s=s), s
+    return StochEPState(u=u, s=s), s
