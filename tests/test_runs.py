@@ -132,7 +132,7 @@ class WorkdirTest(absltest.TestCase):
     changed = tiny_config(num_epochs=2)
     changed.optimizer.learning_rates = (0.1, 0.05)
     with self.assertRaisesRegex(
-      workdir.WorkdirError, r'optimizer\.learning_rates: \(0\.001, 0\.0005\) -> \(0\.1, 0\.05\)'
+      workdir.WorkdirError, r'optimizer\.learning_rates: \(0\.0007, 0\.00035\) -> \(0\.1, 0\.05\)'
     ):
       experiment.train_and_evaluate(changed, wd)
     m = experiment.train_and_evaluate(changed, wd, allow_config_change=True)

@@ -9,7 +9,7 @@
 The demo's settings (the best of the sweep in BUILD_NOTES 4.1, over the base
 config): rates for learning from the firing probabilities over the whole nudge
 phase (``simulator.rate='mean'``, ``ep.k_avg=40``), 4 output units per class,
-Adam (lr 1e-3 for layer 1, 5e-4 for the readout, cosine to 0), 26 epochs: the
+Adam (lr 7e-4 for layer 1, 3.5e-4 for the readout, cosine to 0), 26 epochs: the
 count that fits ``make demo`` into 10 minutes on a 2-core CPU.
 
 Override any field on the command line, e.g. ``--config.neuron.stochep.kappa=2.0``;
@@ -26,7 +26,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.simulator.rate = 'mean'
   c.ep.k_avg = 40
   c.network.n_perclass = 4
-  c.optimizer.update(dict(name='adam', momentum=0.0, learning_rates=(0.001, 0.0005)))
+  c.optimizer.update(dict(name='adam', momentum=0.0, learning_rates=(0.0007, 0.00035)))
   c.num_epochs = 26
   if base.variant(arg) == 'smoke':
     c.train_subset, c.test_subset = 2048, 500
