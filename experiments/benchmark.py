@@ -116,6 +116,11 @@ flags.DEFINE_integer(
   'XLA:CPU devices to create (parallel.set_cpu_devices; default one per '
   'core). Only the CPU backend; ignored when XLA_FLAGS forces a count.',
 )
+flags.DEFINE_bool(
+  'fuse_noise',
+  True,
+  "Simulator.fuse_noise: the neurons' uniforms drawn inside each step (False: per chunk).",
+)
 flags.DEFINE_bool('fuse_pool', True, 'Conv.fuse_pool: average pooling as a pooled-kernel conv.')
 flags.DEFINE_bool(
   'hoist_drive',
@@ -175,7 +180,9 @@ def build(w):
   encoder = assembly.make_encoder(_block(sep.ENCODERS, w['encoder'], **noise), w['t_free'])
   if encoder.static and not FLAGS.hoist_drive:
     encoder = PerStepAnalogInput()  # the benchmark's own encoder: not in the registry
-  return sep.Simulator(net, neuron, encoder, chunk=FLAGS.chunk, unroll=FLAGS.unroll)
+  return sep.Simulator(
+    net, neuron, encoder, chunk=FLAGS.chunk, unroll=FLAGS.unroll, fuse_noise=FLAGS.fuse_noise
+  )
 
 
 def flop_count(sim, w, nominal: bool = False) -> float:
@@ -391,6 +398,7 @@ def main(argv):
         'donate',
         'dtype',
         'hoist_drive',
+        'fuse_noise',
         'conv_impl',
         'fuse_pool',
         'devices',
