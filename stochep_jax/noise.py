@@ -28,8 +28,8 @@ only, never on the batch, the chunk or the device it is computed in:
 
   about 18 integer operations per word against Threefry's ~60. Measured on
   our 2-core CPU (``experiments/noise_speed.py``, interleaved in one
-  process): 15-39× threefry's uniforms per second, and the demo's StochEP
-  train step 2.5-3.4× faster than with threefry at 32 bits (1.2-1.3×
+  process): 28-38× threefry's uniforms per second, and the demo's StochEP
+  train step 2.6-2.8× faster than with threefry at 32 bits (1.5-1.8×
   faster than threefry at 8 bits). On GPUs it is plausibly faster too (fewer
   operations, fused elementwise), not measured here. With ``'hash'``, 8-bit
   packing is slower than 32 bits on CPU (unpacking bytes costs more than the

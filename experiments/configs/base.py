@@ -97,7 +97,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.augment = ()  # e.g. ('flip', 'crop')
 
   c.network = network_config('dense', hidden=(512,))
-  # The counter-based hash generator: 2.5-3.4x faster steps, exact Bernoulli (stochep_jax.noise).
+  # The counter-based hash generator: 2.6-2.8x faster steps, exact Bernoulli (stochep_jax.noise).
   c.neuron = neuron_config('stochep', decay=0.5, kappa=1.0, noise_bits=32, generator='hash')
   c.neuron.oconnor.update(dict(coding='predictive', eta=0.0, eps=1.0))
   c.input = input_config('analog')
