@@ -277,42 +277,55 @@ def _shard(tree, mesh):
   return jax.device_put(tree, parallel.batch_sharding(mesh))
 
 
-def compile_workload(name):
-  """(compiled step, its state, its other arguments, next_state, compile_s, sim, w)."""
+@dataclasses.dataclass
+class Compiled:
+  """A workload's compiled step and what it runs on (``state`` advances every step)."""
+
+  step: object
+  state: object
+  rest: tuple
+  next_state: object
+  compile_s: float
+  sim: sep.Simulator
+  w: dict
+
+  def run_once(self) -> float:
+    """One step; returns its wall time in seconds."""
+    t = time.perf_counter()
+    out = self.step(self.state, *self.rest)
+    jax.block_until_ready(out)
+    self.state = self.next_state(self.state, out)
+    return time.perf_counter() - t
+
+
+def compile_workload(name) -> Compiled:
   w = WORKLOADS[name]
   sim = build(w)
   fn, args, next_state = make_step(sim, w)
   t = time.perf_counter()
   compiled = fn.lower(*args).compile()
-  return [compiled, args[0], args[1:], next_state, time.perf_counter() - t, sim, w]
+  return Compiled(compiled, args[0], args[1:], next_state, time.perf_counter() - t, sim, w)
 
 
 def run_all(names) -> dict:
   """Every workload compiled first, then timed round-robin: each round runs one step of
   every workload, so that a change of the machine's load affects them alike."""
   entries = {name: compile_workload(name) for name in names}
-
-  def once(e):
-    t = time.perf_counter()
-    out = e[0](e[1], *e[2])
-    jax.block_until_ready(out)
-    e[1] = e[3](e[1], out)
-    return time.perf_counter() - t
-
   for e in entries.values():  # two warm-up steps each
-    once(e), once(e)
+    e.run_once(), e.run_once()
   times = {name: [] for name in names}
   for _ in range(FLAGS.repeats):
     for name, e in entries.items():
-      times[name].append(once(e))
+      times[name].append(e.run_once())
   results = {}
-  for name, (_, _, _, _, compile_s, sim, w) in entries.items():
+  for name, e in entries.items():
+    sim, w = e.sim, e.w
     ms = float(np.median(times[name]) * 1e3)
     gflop = flop_count(sim, w) / 1e9
     results[name] = {
       'ms_per_step': ms,
       'samples_per_s': w['batch'] / ms * 1e3,
-      'compile_s': compile_s,
+      'compile_s': e.compile_s,
       'gflop_per_step': gflop,
       'gflops': gflop / ms * 1e3,
       'gflop_per_step_nominal': flop_count(sim, w, nominal=True) / 1e9,

@@ -80,7 +80,8 @@ class Simulator:
     neuron: a neuron model (``neurons``); the same model for every layer.
     encoder: an input encoder (``inputs``).
     rate: ``'output'`` or ``'mean'`` (see the module docstring).
-    chunk: steps whose noise (and time-varying drive) are generated at once.
+    chunk: steps whose keys (and the encoder's noise and a time-varying drive)
+      are generated at once.
     unroll: ``lax.scan`` unroll factor of the step loop.
     fuse_noise: draw each step's neuron noise inside the step, from keys drawn
       for the chunk (the draws fuse with the neuron update and are never
@@ -228,11 +229,10 @@ class Simulator:
 
     def body(carry, xs):
       st, outs, acc = carry
-      t_local, drive, layer_noise = xs
+      t_local, drive, layer_xs = xs  # layer_xs: this step's keys (fuse_noise) or noise
       drive = static_drive if drive is None else drive
-      fused = self.fuse_noise and layer_noise is not None
-      if fused:  # keys: draw this step's noise here
-        layer_noise = self._layer_noise(layer_noise, dtype)
+      fused = self.fuse_noise and layer_xs is not None
+      layer_noise = self._layer_noise(layer_xs, dtype) if fused else layer_xs
       st, outs = self.step(
         params, drive, st, outs, no_noise if layer_noise is None else layer_noise, beta, labels
       )
@@ -246,15 +246,13 @@ class Simulator:
     def run_chunk(carry, start, c):
       ts_local = start + jnp.arange(c)
       ts = t0 + ts_local
-      enc_noise = layer_noise = drive = None
+      enc_noise = layer_xs = drive = None
       if noisy:
-        enc_keys, layer_noise = self._step_keys(keys, ts)
+        enc_keys, layer_keys = self._step_keys(keys, ts)
         if enc_noisy:
           enc_noise = self._encoder_noise(enc_keys, x_shape, dtype)
-        if not neuron_noisy:
-          layer_noise = None
-        elif not self.fuse_noise:
-          layer_noise = self._layer_noise(layer_noise, dtype, 2)
+        if neuron_noisy:
+          layer_xs = layer_keys if self.fuse_noise else self._layer_noise(layer_keys, dtype, 2)
       if not self.encoder.static:
         # Frames batch-major, [B, c, ...]: merging (B, c) keeps a batch-sharded
         # input sharded (merging (c, B) would make GSPMD all-gather the frames and
@@ -264,7 +262,7 @@ class Simulator:
         )(enc_noise, ts)
         flat = self.network.input_drive(params, frames.reshape((-1,) + frames.shape[2:]))
         drive = jnp.swapaxes(flat.reshape(frames.shape[:2] + flat.shape[1:]), 0, 1)
-      return lax.scan(body, carry, (ts_local, drive, layer_noise), unroll=min(self.unroll, c))
+      return lax.scan(body, carry, (ts_local, drive, layer_xs), unroll=min(self.unroll, c))
 
     acc0 = tuple(jnp.zeros(v.shape, dtype) for v in self.outputs(states))
     carry = (states, self.outputs(states), acc0)

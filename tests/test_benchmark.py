@@ -17,26 +17,26 @@ class BenchmarkTest(parameterized.TestCase):
       abs(actual - expected), max(1e-6 * abs(expected), 1e-12), f'{actual} != approx({expected})'
     )
 
-  @parameterized.named_parameters(('one_device', 1), ('two_devices', 2))
-  def test_inference_workload_json(self, cpu_devices):
+  def run_benchmark(self, *flags) -> dict:
+    """benchmark.py with ``flags`` on the CPU backend (no forced device count); its JSON."""
     out = os.path.join(self.create_tempdir().full_path, 'bench.json')
     env = dict(os.environ, JAX_PLATFORMS='cpu')
     env.pop('XLA_FLAGS', None)
     subprocess.run(
-      [
-        sys.executable,
-        os.path.join(ROOT, 'experiments', 'benchmark.py'),
-        '--workloads=inference_fc',
-        '--repeats=5',
-        f'--cpu_devices={cpu_devices}',
-        f'--out={out}',
-      ],
+      [sys.executable, os.path.join(ROOT, 'experiments', 'benchmark.py'), *flags, f'--out={out}'],
       env=env,
       check=True,
       timeout=600,
       capture_output=True,
     )
-    d = json.load(open(out))
+    with open(out) as f:
+      return json.load(f)
+
+  @parameterized.named_parameters(('one_device', 1), ('two_devices', 2))
+  def test_inference_workload_json(self, cpu_devices):
+    d = self.run_benchmark(
+      '--workloads=inference_fc', '--repeats=5', f'--cpu_devices={cpu_devices}'
+    )
     w = d['workloads']['inference_fc']
     self.assertEqual(w['devices'], cpu_devices)
     self.assertLen(w['times_ms'], 5)
@@ -58,25 +58,9 @@ class BenchmarkTest(parameterized.TestCase):
   def test_workloads_timed_round_robin_with_ratios_to_crnn(self):
     """Two workloads timed in the same rounds: each has ``--repeats`` times, and the
     ratio to crnn_fc is the median of the per-round ratios."""
-    out = os.path.join(self.create_tempdir().full_path, 'bench.json')
-    env = dict(os.environ, JAX_PLATFORMS='cpu')
-    env.pop('XLA_FLAGS', None)
-    subprocess.run(
-      [
-        sys.executable,
-        os.path.join(ROOT, 'experiments', 'benchmark.py'),
-        '--workloads=inference_fc,crnn_fc',
-        '--repeats=5',
-        '--cpu_devices=1',
-        '--generator_draws=0',
-        f'--out={out}',
-      ],
-      env=env,
-      check=True,
-      timeout=600,
-      capture_output=True,
-    )
-    w = json.load(open(out))['workloads']
+    w = self.run_benchmark(
+      '--workloads=inference_fc,crnn_fc', '--repeats=5', '--cpu_devices=1', '--generator_draws=0'
+    )['workloads']
     self.assertNotIn('over_crnn_fc', w['crnn_fc'])
     a, b = w['inference_fc']['times_ms'], w['crnn_fc']['times_ms']
     self.assertLen(a, 5)
