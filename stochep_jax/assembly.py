@@ -2,7 +2,8 @@
 
 Every launcher assembles its pieces here, from the names the registries know:
 
-* ``simulator(config)``: network (``ARCHITECTURES``), neuron model
+* ``simulator(config)``: network (``ARCHITECTURES``) under the precision policy
+  (``config.precision``, ``precision.Precision``), neuron model
   (``NEURONS``, the sub-block ``config.neuron[config.neuron.name]``), input
   encoder (``ENCODERS``) and ``Simulator`` fields; ``make_simulator`` takes the
   blocks directly (launchers with their own configs use it);
@@ -22,7 +23,17 @@ from typing import Any
 import jax.numpy as jnp
 import ml_collections
 
-from stochep_jax import architectures, data, dynamics, estimators, inputs, keys, neurons, training
+from stochep_jax import (
+  architectures,
+  data,
+  dynamics,
+  estimators,
+  inputs,
+  keys,
+  neurons,
+  precision,
+  training,
+)
 
 AUGMENTATIONS = {'flip': data.random_flip, 'crop': data.random_crop}
 AUGMENT_STREAM = keys.AUGMENT_STREAM  # kept importable from here
@@ -68,6 +79,11 @@ def make_network(block, input_shape, n_classes: int):
   )
 
 
+def make_precision(block) -> precision.Precision:
+  """The precision policy of a ``precision`` block (None or missing: float32 throughout)."""
+  return precision.Precision(**as_dict(block))
+
+
 def make_simulator(
   network, neuron_block, input_block=None, simulator_block=None, *, t_free: int = 0
 ) -> dynamics.Simulator:
@@ -80,6 +96,7 @@ def simulator(config: ml_collections.ConfigDict) -> dynamics.Simulator:
   """Network, neuron model and input encoder named by an experiment config."""
   spec = data.DATASETS[config.dataset]
   network = make_network(config.network, spec.image_shape, spec.num_classes)
+  network = make_precision(config.get('precision')).apply(network)
   return make_simulator(
     network, config.neuron, config.input, config.simulator, t_free=config.ep.t_free
   )

@@ -22,6 +22,7 @@ arguments) with:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -60,11 +61,14 @@ class Dense:
     features: number of output units.
     use_bias: whether b is present.
     init_scale: weights and biases are U(-a, a) with a = init_scale/√fan_in.
+    compute_dtype: operand type of the product (``matmul``; None: the
+      operands' own), set by a precision policy (``precision``).
   """
 
   features: int
   use_bias: bool = True
   init_scale: float = 1.0
+  compute_dtype: str | None = None
 
   def out_shape(self, in_shape):
     return (self.features,)
@@ -80,10 +84,52 @@ class Dense:
 
   def apply(self, params, s):
     s = s.reshape(s.shape[0], -1)
-    y = s @ params['w']
+    y = matmul(s, params['w'], self.compute_dtype)
     if self.use_bias:
       y = y + params['b']
     return y
+
+
+def matmul(a: Array, w: Array, compute_dtype: str | None = None) -> Array:
+  """``a @ w`` (``a``: [..., K], ``w``: [K, N]) under a precision policy (``precision``).
+
+  With ``compute_dtype`` None (or equal to the operands' type) this is ``a @ w``.
+  Otherwise, mixed precision as the field trains it: the products of the
+  dynamics take ``compute_dtype`` operands (e.g. bfloat16) with float32
+  accumulation, forward and transposed (``∂/∂a`` = ``g @ wᵀ``, the backward
+  current of the layer below), while the weight gradient ``∂/∂w = aᵀ g`` (EP's
+  update at the rates) is exact in the operands' own type. The result and
+  ``∂/∂a`` have the operands' type (float32 states stay float32).
+  """
+  if compute_dtype is None or jnp.dtype(compute_dtype) == jnp.result_type(a, w):
+    return a @ w
+  return _mixed_matmul(a, w, jnp.dtype(compute_dtype).name)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _mixed_matmul(a, w, compute_dtype):
+  out = jnp.result_type(a, w)
+  return jnp.matmul(
+    a.astype(compute_dtype), w.astype(compute_dtype), preferred_element_type=jnp.float32
+  ).astype(out)
+
+
+def _mixed_matmul_fwd(a, w, compute_dtype):
+  return _mixed_matmul(a, w, compute_dtype), (a, w)
+
+
+def _mixed_matmul_bwd(compute_dtype, res, g):
+  a, w = res
+  da = jnp.matmul(
+    g.astype(compute_dtype), w.T.astype(compute_dtype), preferred_element_type=jnp.float32
+  )
+  acc = jnp.result_type(a, w, jnp.float32)
+  a2, g2 = a.reshape(-1, a.shape[-1]).astype(acc), g.reshape(-1, g.shape[-1]).astype(acc)
+  dw = jnp.matmul(a2.T, g2, precision=lax.Precision.HIGHEST)
+  return da.astype(a.dtype), dw.astype(w.dtype)
+
+
+_mixed_matmul.defvjp(_mixed_matmul_fwd, _mixed_matmul_bwd)
 
 
 def _pairs(v, n: int = 2) -> tuple:
@@ -91,7 +137,11 @@ def _pairs(v, n: int = 2) -> tuple:
 
 
 def conv_taps(
-  s: Array, w: Array, strides: tuple[int, int], pads: Sequence[tuple[int, int]]
+  s: Array,
+  w: Array,
+  strides: tuple[int, int],
+  pads: Sequence[tuple[int, int]],
+  compute_dtype: str | None = None,
 ) -> Array:
   """W ∗ s as a sum over the kernel taps of (strided slice of s) @ W[p, q].
 
@@ -99,6 +149,7 @@ def conv_taps(
 
   The same cross-correlation as ``lax.conv_general_dilated`` (NHWC, HWIO);
   its autodiff adjoint is made of pads and matrix products as well.
+  ``compute_dtype``: see ``matmul``.
 
   Args:
     s: ``[B, H, W, C]``.
@@ -122,20 +173,24 @@ def conv_taps(
         (b, p + strides[0] * (ho - 1) + 1, q + strides[1] * (wo - 1) + 1, c),
         (1, *strides, 1),
       )
-      y = tap @ w[p, q]
+      y = matmul(tap, w[p, q], compute_dtype)
       out = y if out is None else out + y
   return out
 
 
 def conv_im2col(
-  s: Array, w: Array, strides: tuple[int, int], pads: Sequence[tuple[int, int]]
+  s: Array,
+  w: Array,
+  strides: tuple[int, int],
+  pads: Sequence[tuple[int, int]],
+  compute_dtype: str | None = None,
 ) -> Array:
   """W ∗ s as one matrix product: the kernel taps' strided slices side by side.
 
   ``[B·H'·W', kh·kw·C] @ [kh·kw·C, K]``: the same cross-correlation as
   ``conv_taps`` with one GEMM of depth kh·kw·C instead of kh·kw GEMMs of depth
   C (much better for small C, as in a first layer with C = 1). Its autodiff
-  adjoint is one GEMM and strided pads.
+  adjoint is one GEMM and strided pads. ``compute_dtype``: see ``matmul``.
   """
   s = jnp.pad(s, ((0, 0), *pads, (0, 0)))
   b, h, wd, c = s.shape
@@ -152,7 +207,62 @@ def conv_im2col(
     for q in range(kw)
   ]
   cols = jnp.concatenate(taps, axis=-1)  # [B, H', W', kh·kw·C], (p, q, c) order
-  return cols @ w.reshape(kh * kw * c, k)
+  return matmul(cols, w.reshape(kh * kw * c, k), compute_dtype)
+
+
+_NHWC = ('NHWC', 'HWIO', 'NHWC')
+
+
+def conv_xla(
+  s: Array,
+  w: Array,
+  strides: tuple[int, int],
+  pads: Sequence[tuple[int, int]],
+  compute_dtype: str | None = None,
+) -> Array:
+  """W ∗ s by XLA's convolution (NHWC, HWIO); ``compute_dtype`` as in ``matmul``."""
+  strides, pads = tuple(strides), tuple(tuple(p) for p in pads)
+  if compute_dtype is None or jnp.dtype(compute_dtype) == jnp.result_type(s, w):
+    return lax.conv_general_dilated(s, w, strides, pads, dimension_numbers=_NHWC)
+  return _mixed_conv(s, w, strides, pads, jnp.dtype(compute_dtype).name)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))
+def _mixed_conv(s, w, strides, pads, compute_dtype):
+  y = lax.conv_general_dilated(
+    s.astype(compute_dtype),
+    w.astype(compute_dtype),
+    strides,
+    pads,
+    dimension_numbers=_NHWC,
+    preferred_element_type=jnp.float32,
+  )
+  return y.astype(jnp.result_type(s, w))
+
+
+def _mixed_conv_fwd(s, w, strides, pads, compute_dtype):
+  return _mixed_conv(s, w, strides, pads, compute_dtype), (s, w)
+
+
+def _mixed_conv_bwd(strides, pads, compute_dtype, res, g):
+  s, w = res
+  wc = w.astype(compute_dtype)
+  _, vjp_s = jax.vjp(
+    lambda v: lax.conv_general_dilated(v, wc, strides, pads, dimension_numbers=_NHWC),
+    s.astype(compute_dtype),
+  )
+  (ds,) = vjp_s(g.astype(compute_dtype))
+  _, vjp_w = jax.vjp(
+    lambda v: lax.conv_general_dilated(
+      s, v, strides, pads, dimension_numbers=_NHWC, precision=lax.Precision.HIGHEST
+    ),
+    w,
+  )
+  (dw,) = vjp_w(g.astype(w.dtype))
+  return ds.astype(s.dtype), dw
+
+
+_mixed_conv.defvjp(_mixed_conv_fwd, _mixed_conv_bwd)
 
 
 def pooled_kernel(w: Array, size: int, strides: tuple[int, int]) -> Array:
@@ -216,6 +326,9 @@ class Conv:
       map (to float rounding) at about (k+σ(F−1))²/(F²k²) of the
       multiply-adds (16/36 for 3×3 kernels and 2×2 pooling), and so the
       same currents and EP updates. Ignored for other pools and α.
+    compute_dtype: operand type of the convolution's products (``matmul``,
+      ``conv_xla``; None: the operands' own), set by a precision policy
+      (``precision``).
   """
 
   features: int
@@ -229,6 +342,7 @@ class Conv:
   init_scale: float = 1.0
   impl: str = 'auto'
   fuse_pool: bool = True
+  compute_dtype: str | None = None
 
   def __post_init__(self):
     if self.impl not in CONV_IMPLS:
@@ -282,12 +396,13 @@ class Conv:
     impl = self.impl
     if impl == 'auto':
       impl = 'im2col' if jax.default_backend() == 'cpu' else 'xla'
+    cd = self.compute_dtype
     if impl == 'taps':
-      y = conv_taps(s, w, strides, pads)
+      y = conv_taps(s, w, strides, pads, cd)
     elif impl == 'im2col':
-      y = conv_im2col(s, w, strides, pads)
+      y = conv_im2col(s, w, strides, pads, cd)
     else:
-      y = lax.conv_general_dilated(s, w, strides, pads, dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+      y = conv_xla(s, w, strides, pads, cd)
     if pool == 'avg':
       y = avg_pool(y, self.pool_size, self.alpha)
     elif pool == 'max':

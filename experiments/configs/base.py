@@ -126,7 +126,11 @@ def base_config() -> ml_collections.ConfigDict:
   c.num_epochs = 30
   c.stop_after_epoch = 0  # > 0: stop there, resume later
   c.seed = 0
-  c.dtype = 'float32'  # 'bfloat16' for GPU/TPU runs
+  c.dtype = 'float32'  # parameters, optimiser state, membranes, EP update
+  # Mixed precision (stochep_jax.precision): the dynamics' products in compute_dtype with
+  # float32 accumulation, for connections with >= min_size weights ('bfloat16' on CPUs
+  # with AVX-512 BF16/AMX and on GPU tensor cores).
+  c.precision = ml_collections.ConfigDict(dict(compute_dtype='float32', min_size=0))
   c.log_every_steps = 100  # progress lines and the NaN check
   c.chance_warning_epochs = 3  # warn when train accuracy stays at chance; 0 = never
   c.progress = 'auto'  # 'auto' | 'bar' | 'lines' | 'none'

@@ -1,0 +1,144 @@
+"""The precision policy: bf16 products of the dynamics, float32 everything else."""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl.testing import absltest, parameterized
+
+import stochep_jax as sep
+from stochep_jax import connections, gdu, precision
+
+BF16 = 'bfloat16'
+
+
+def rounded(a):
+  """``a`` rounded to bfloat16 and back: what a bf16 operand holds."""
+  return np.asarray(jnp.asarray(a).astype(jnp.bfloat16).astype(jnp.float32), np.float64)
+
+
+class MatmulTest(absltest.TestCase):
+  def setUp(self):
+    super().setUp()
+    k1, k2, k3 = jax.random.split(jax.random.key(0), 3)
+    self.a = jax.random.uniform(k1, (16, 96))
+    self.w = jax.random.normal(k2, (96, 24))
+    self.g = jax.random.normal(k3, (16, 24))
+
+  def test_forward_and_transposed_products_use_bf16_operands(self):
+    y = connections.matmul(self.a, self.w, BF16)
+    self.assertEqual(y.dtype, jnp.float32)
+    want = rounded(self.a) @ rounded(self.w)  # exact products, float32 accumulation
+    np.testing.assert_allclose(y, want, rtol=0, atol=1e-4)
+    da = jax.grad(lambda a: jnp.sum(connections.matmul(a, self.w, BF16) * self.g))(self.a)
+    np.testing.assert_allclose(da, rounded(self.g) @ rounded(self.w).T, rtol=0, atol=1e-4)
+    # and it is not the float32 product: the rounding is visible
+    self.assertGreater(float(jnp.abs(y - self.a @ self.w).max()), 1e-3)
+
+  def test_weight_gradient_is_float32_exact(self):
+    dw = jax.grad(lambda w: jnp.sum(connections.matmul(self.a, w, BF16) * self.g))(self.w)
+    want = np.asarray(self.a, np.float64).T @ np.asarray(self.g, np.float64)
+    np.testing.assert_allclose(dw, want, rtol=1e-5, atol=1e-5)
+
+  def test_spikes_enter_exactly(self):
+    s = (self.a > 0.5).astype(jnp.float32)
+    y = connections.matmul(s, self.w, BF16)
+    np.testing.assert_allclose(y, np.asarray(s, np.float64) @ rounded(self.w), rtol=0, atol=1e-5)
+
+  def test_float32_policy_is_the_plain_product(self):
+    for cd in (None, 'float32'):
+      np.testing.assert_array_equal(connections.matmul(self.a, self.w, cd), self.a @ self.w)
+
+  def test_products_run_in_bf16_in_the_compiled_step(self):
+    hlo = jax.jit(lambda a, w: connections.matmul(a, w, BF16)).lower(self.a, self.w).as_text()
+    self.assertRegex(hlo, r'dot_general.*bf16')
+    hlo32 = jax.jit(lambda a, w: connections.matmul(a, w)).lower(self.a, self.w).as_text()
+    self.assertNotIn('bf16', hlo32)
+
+
+class ConvTest(parameterized.TestCase):
+  @parameterized.parameters('im2col', 'taps', 'xla')
+  def test_conv_of_spikes_is_the_conv_of_rounded_weights(self, impl):
+    key = jax.random.key(1)
+    conv = connections.Conv(6, impl=impl, fuse_pool=False)  # W itself is rounded
+    params = conv.init(key, (12, 12, 3))
+    s = (jax.random.uniform(key, (4, 12, 12, 3)) < 0.3).astype(jnp.float32)
+    y = dataclasses.replace(conv, compute_dtype=BF16).apply(params, s)
+    w_r = {**params, 'w': jnp.asarray(rounded(params['w']), jnp.float32)}
+    np.testing.assert_allclose(y, conv.apply(w_r, s), rtol=0, atol=1e-5)
+    # weight gradient (EP's update) unchanged by the policy
+    gy = jax.random.normal(key, y.shape)
+    f = lambda c: jax.grad(lambda p: jnp.sum(c.apply(p, s) * gy))(params)['w']
+    np.testing.assert_allclose(
+      f(dataclasses.replace(conv, compute_dtype=BF16)), f(conv), rtol=1e-5, atol=1e-5
+    )
+
+
+class PolicyTest(absltest.TestCase):
+  def test_min_size_keeps_small_layers_float32(self):
+    net = sep.dense(784, [512], 10)
+    self.assertEqual(precision.Precision(BF16).compute_dtypes(net), (BF16, BF16))
+    self.assertEqual(precision.Precision(BF16, min_size=10_000).compute_dtypes(net), (BF16, None))
+    self.assertEqual(precision.Precision().compute_dtypes(net), (None, None))
+    conv = sep.convnet((28, 28, 1), (8, 16), (32,), 10)  # weights 72, 1152, 12800, 320
+    self.assertEqual(
+      precision.Precision(BF16, min_size=1000).compute_dtypes(conv), (None, BF16, BF16, None)
+    )
+
+  def test_apply_keeps_parameters_and_shapes(self):
+    net = sep.convnet((12, 12, 1), (4, 6), (), 5)
+    low = precision.Precision(BF16).apply(net)
+    self.assertEqual(low.layer_shapes, net.layer_shapes)
+    self.assertEqual([c.compute_dtype for c in low.connections], [BF16] * 3)
+    params = net.init(jax.random.key(0))
+    chex_like = jax.tree_util.tree_map(
+      lambda a, b: a.shape == b.shape, params, low.init(jax.random.key(0))
+    )
+    self.assertTrue(all(jax.tree_util.tree_leaves(chex_like)))
+
+  def test_bad_policies_are_refused_naming_the_field(self):
+    with self.assertRaisesRegex(ValueError, 'compute_dtype'):
+      precision.Precision('int8')
+    with self.assertRaisesRegex(ValueError, 'min_size'):
+      precision.Precision(BF16, min_size=-1)
+
+
+class EPUnderPolicyTest(absltest.TestCase):
+  """The GDU check and EP against BPTT under the bf16 policy stay within 0.01 of float32."""
+
+  def test_gdu_cosines_within_tolerance_of_float32(self):
+    key = jax.random.key(0)
+    net = sep.dense(20, [32, 16], 5)
+    params = net.init(key)
+    x = jax.random.uniform(jax.random.fold_in(key, 1), (8, 20))
+    y = jax.random.randint(jax.random.fold_in(key, 2), (8,), 0, 5)
+    settings = gdu.GDU(200, 20, 1e-2)
+    out = {}
+    for cd in ('float32', BF16):
+      sim = sep.Simulator(precision.Precision(cd).apply(net), sep.CRNN())
+      out[cd] = gdu.gdu_check(sim, settings, params, x, y).metrics
+    for layer in ('layer1', 'layer2', 'layer3'):
+      self.assertGreater(out['float32'][layer]['cosine'], 0.99, layer)
+      self.assertLess(abs(out[BF16][layer]['cosine'] - out['float32'][layer]['cosine']), 0.01)
+
+  def test_ep_update_close_to_float32_on_a_conv_net(self):
+    key = jax.random.key(2)
+    net = sep.convnet((10, 10, 1), (3, 4), (), 5)
+    params = net.init(key)
+    x = jax.random.uniform(jax.random.fold_in(key, 1), (8, 10, 10, 1))
+    y = jax.random.randint(jax.random.fold_in(key, 2), (8,), 0, 5)
+    ep = sep.EP(t_free=60, t_nudge=20, beta=0.3, k_avg=20)
+    grads = {}
+    for cd in ('float32', BF16):
+      sim = sep.Simulator(precision.Precision(cd).apply(net), sep.CRNN())
+      grads[cd] = jax.jit(lambda p, sim=sim: sep.ep_gradient(sim, ep, p, x, y, None)[0])(params)
+    for a, b in zip(
+      jax.tree_util.tree_leaves(grads['float32']), jax.tree_util.tree_leaves(grads[BF16])
+    ):
+      a, b = np.ravel(a), np.ravel(b)
+      self.assertGreater(a @ b / np.linalg.norm(a) / np.linalg.norm(b), 0.99)
+
+
+if __name__ == '__main__':
+  absltest.main()
