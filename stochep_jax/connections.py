@@ -178,27 +178,14 @@ def conv_taps(
   return out
 
 
-def conv_im2col(
-  s: Array,
-  w: Array,
-  strides: tuple[int, int],
-  pads: Sequence[tuple[int, int]],
-  compute_dtype: str | None = None,
-) -> Array:
-  """W ∗ s as one matrix product: the kernel taps' strided slices side by side.
-
-  ``[B·H'·W', kh·kw·C] @ [kh·kw·C, K]``: the same cross-correlation as
-  ``conv_taps`` with one GEMM of depth kh·kw·C instead of kh·kw GEMMs of depth
-  C (much better for small C, as in a first layer with C = 1). Its autodiff
-  adjoint is one GEMM and strided pads. ``compute_dtype``: see ``matmul``.
-  """
-  s = jnp.pad(s, ((0, 0), *pads, (0, 0)))
-  b, h, wd, c = s.shape
-  kh, kw, _, k = w.shape
+def _taps(s_pad: Array, kh: int, kw: int, strides: tuple[int, int]) -> Array:
+  """The kernel taps' strided slices of a padded ``[B, H, W, C]`` side by side:
+  ``[B, H', W', kh·kw·C]`` in (p, q, c) order (the columns of im2col)."""
+  b, h, wd, c = s_pad.shape
   ho, wo = (h - kh) // strides[0] + 1, (wd - kw) // strides[1] + 1
   taps = [
     lax.slice(
-      s,
+      s_pad,
       (0, p, q, 0),
       (b, p + strides[0] * (ho - 1) + 1, q + strides[1] * (wo - 1) + 1, c),
       (1, *strides, 1),
@@ -206,8 +193,112 @@ def conv_im2col(
     for p in range(kh)
     for q in range(kw)
   ]
-  cols = jnp.concatenate(taps, axis=-1)  # [B, H', W', kh·kw·C], (p, q, c) order
+  return jnp.concatenate(taps, axis=-1)
+
+
+def conv_im2col(
+  s: Array,
+  w: Array,
+  strides: tuple[int, int],
+  pads: Sequence[tuple[int, int]],
+  compute_dtype: str | None = None,
+) -> Array:
+  """W ∗ s as matrix products in both directions (im2col; exact, custom VJP).
+
+  Forward: ``[B·H'·W', kh·kw·C] @ [kh·kw·C, K]``, the kernel taps' strided
+  slices side by side (the same cross-correlation as ``conv_taps`` with one GEMM
+  of depth kh·kw·C instead of kh·kw GEMMs of depth C). The transposed product,
+  ∂/∂s (the backward current of the layer below), is one GEMM as well
+  (``conv_transpose_gemm``: taps of the cotangent against the kernel regrouped
+  by stride phase) instead of a scatter-add of kh·kw strided slices; ∂/∂w, EP's
+  weight update, is ``colsᵀ g`` in the operands' type. ``compute_dtype``: the
+  operand type of the two products of the dynamics, see ``matmul``.
+  """
+  cd = None if compute_dtype is None else jnp.dtype(compute_dtype).name
+  return _conv_gemm(s, w, tuple(strides), tuple(tuple(p) for p in pads), cd)
+
+
+def _pad_nhwc(s, pads):
+  return jnp.pad(s, ((0, 0), *pads, (0, 0)))
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))
+def _conv_gemm(s, w, strides, pads, compute_dtype):
+  kh, kw, c, k = w.shape
+  cols = _taps(_pad_nhwc(s, pads), kh, kw, strides)
   return matmul(cols, w.reshape(kh * kw * c, k), compute_dtype)
+
+
+def _conv_gemm_fwd(s, w, strides, pads, compute_dtype):
+  return _conv_gemm(s, w, strides, pads, compute_dtype), (s, w)
+
+
+def _conv_gemm_bwd(strides, pads, compute_dtype, res, g):
+  s, w = res
+  kh, kw, c, k = w.shape
+  ds = conv_transpose_gemm(g, w, strides, pads, s.shape[1:3], compute_dtype).astype(s.dtype)
+  acc = jnp.result_type(s, w, jnp.float32)
+  cols = _taps(_pad_nhwc(s, pads), kh, kw, strides).reshape(-1, kh * kw * c)
+  dw = jnp.matmul(cols.astype(acc).T, g.reshape(-1, k).astype(acc), precision=lax.Precision.HIGHEST)
+  return ds, dw.reshape(w.shape).astype(w.dtype)
+
+
+_conv_gemm.defvjp(_conv_gemm_fwd, _conv_gemm_bwd)
+
+
+def conv_transpose_gemm(
+  g: Array,
+  w: Array,
+  strides: tuple[int, int],
+  pads: Sequence[tuple[int, int]],
+  in_hw: tuple[int, int],
+  compute_dtype: str | None = None,
+) -> Array:
+  """∂⟨W ∗ s, g⟩/∂s: the transposed convolution as one matrix product.
+
+  With m = σa + r (r < σ the stride phase) and p = σu + r,
+
+      ds_pad[b, σa + r, σa' + r', c] = Σ_{u, u', k} g[b, a − u, a' − u', k] W[σu + r, σu' + r', c, k]
+
+  so the taps of g (u < ⌈kh/σ⌉, the same for every phase) times the kernel
+  regrouped as ``[(u, u', k), (r, r', c)]`` give every phase at once:
+  ``[B·A·A', ⌈kh/σ⌉⌈kw/σ⌉·K] @ [⌈kh/σ⌉⌈kw/σ⌉·K, σ²·C]``, then the phases are
+  interleaved and the padding cropped. No scatter: one GEMM and two layout
+  changes.
+
+  Args:
+    g: cotangent of the output, ``[B, H', W', K]``.
+    w: kernel ``[kh, kw, C, K]``.
+    strides: (σ_h, σ_w).
+    pads: the forward convolution's ((top, bottom), (left, right)) padding.
+    in_hw: (H, W) of the unpadded input s.
+    compute_dtype: operand type of the product (see ``matmul``).
+
+  Returns:
+    ``[B, H, W, C]``.
+  """
+  kh, kw, c, k = w.shape
+  sh, sw = strides
+  (pt, pb), (pl, pr) = pads
+  hp, wp = in_hw[0] + pt + pb, in_hw[1] + pl + pr
+  b, ho, wo, _ = g.shape
+  nu, nv = -(-kh // sh), -(-kw // sw)
+  a_h, a_w = -(-hp // sh), -(-wp // sw)
+  wpad = jnp.pad(w, ((0, nu * sh - kh), (0, nv * sw - kw), (0, 0), (0, 0)))
+  w_all = (
+    wpad.reshape(nu, sh, nv, sw, c, k).transpose(0, 2, 5, 1, 3, 4).reshape(nu * nv * k, sh * sw * c)
+  )
+  gext = jnp.pad(g, ((0, 0), (nu - 1, a_h - ho), (nv - 1, a_w - wo), (0, 0)))
+  taps = [
+    lax.slice(gext, (0, nu - 1 - u, nv - 1 - v, 0), (b, nu - 1 - u + a_h, nv - 1 - v + a_w, k))
+    for u in range(nu)
+    for v in range(nv)
+  ]
+  cols = jnp.concatenate(taps, axis=-1) if len(taps) > 1 else taps[0]
+  out = matmul(cols, w_all, compute_dtype)  # [B, A, A', σ_h·σ_w·C]
+  out = out.reshape(b, a_h, a_w, sh, sw, c).transpose(0, 1, 3, 2, 4, 5)
+  out = out.reshape(b, a_h * sh, a_w * sw, c)
+  return out[:, pt : pt + in_hw[0], pl : pl + in_hw[1]]
 
 
 _NHWC = ('NHWC', 'HWIO', 'NHWC')
