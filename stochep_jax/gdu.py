@@ -58,7 +58,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from stochep_jax import dynamics, energy
+from stochep_jax import dynamics, energy, estimators
 from stochep_jax import keys as keys_lib
 
 Array = jax.Array
@@ -334,3 +334,86 @@ def gdu_check(
       name = f's{i + 1}'
       metrics[f'{name}_responsive'] = compare(ep[name], bp[name] * mask)
   return GDUResult(ep, bp, metrics, np.asarray(aux['residual']))
+
+
+# --------------------------------------------------------------------------
+# Alignment of the averaged stochastic EP estimate (the training estimator)
+# --------------------------------------------------------------------------
+def _group_vectors(theta: Params) -> dict[str, np.ndarray]:
+  """Each parameter group (``energy.param_groups``) as one float64 vector."""
+  return {
+    name: np.concatenate(
+      [np.ravel(np.asarray(a, np.float64)) for a in jax.tree_util.tree_leaves(g)]
+    )
+    for name, g in energy.param_groups(theta).items()
+  }
+
+
+def _cos_ratio(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+  na, nb = np.linalg.norm(a), np.linalg.norm(b)
+  return (float(a @ b / (na * nb)) if na * nb > 0 else 0.0), (float(na / nb) if nb > 0 else 0.0)
+
+
+def alignment(
+  sim: dynamics.Simulator,
+  ep,
+  params: Params,
+  x: Array,
+  labels: Array,
+  key: Array,
+  draws: int,
+  reference_beta: float | None = None,
+) -> dict[str, dict[str, float]]:
+  """Where the averaged stochastic EP estimate points, per parameter group.
+
+  The estimate is ``estimators.ep_gradient`` (the training estimator, with its
+  rates, K_avg and nudging) averaged over ``draws`` noise draws (draw m uses
+  ``keys.draw_key(key, m)``). It is compared with
+
+  * ``mf_ep``: the mean-field network's EP estimate at the same β (what the
+    stochastic network's EP should approach: no noise, same finite β);
+  * ``bptt``: the mean-field network's BPTT gradient of the loss at the free
+    rates (``estimators.bptt_gradient`` with ``t_free`` and ``k_avg``);
+  * ``mf_ep_small_beta``: the mean-field EP at ``reference_beta`` (default
+    β/30) against that BPTT gradient: how much of the gap to BPTT is EP's own
+    finite-β effect, with no noise at all (hard-sigmoid units crossing a kink);
+  * ``halves``: the first half of the draws against the second (close to 1:
+    the average is not noise; near 0: more draws are needed).
+
+  Returns ``{group: {'cos_mf_ep', 'ratio_mf_ep', 'cos_bptt', 'ratio_bptt',
+  'cos_mf_ep_vs_bptt', 'cos_mf_ep_small_beta_vs_bptt', 'cos_halves'}}``; a
+  ratio is the norm of the first over the second.
+  """
+  if draws < 2:
+    raise ValueError(f'draws={draws}: need at least 2 (the halves are compared)')
+  mf = mean_field(sim)
+  small = dataclasses.replace(ep, beta=reference_beta or ep.beta / 30)
+  one = jax.jit(lambda p, k: estimators.ep_gradient(sim, ep, p, x, labels, k)[0])
+  half = draws // 2
+  sums = [None, None]
+  for m in range(draws):
+    g = one(params, keys_lib.draw_key(key, m))
+    i = int(m >= half)
+    sums[i] = g if sums[i] is None else jax.tree_util.tree_map(jnp.add, sums[i], g)
+  st = jax.tree_util.tree_map(lambda a, b: (a + b) / draws, *sums)
+  h1 = _group_vectors(sums[0])
+  h2 = _group_vectors(sums[1])
+  det = jax.jit(lambda p, e: estimators.ep_gradient(mf, e, p, x, labels, None)[0], static_argnums=1)
+  bptt = estimators.BPTT(t_free=ep.t_free, k_avg=ep.k_avg)
+  g_bptt = jax.jit(lambda p: estimators.bptt_gradient(mf, bptt, p, x, labels, None)[0])(params)
+  vs = {n: _group_vectors(t) for n, t in (('st', st), ('bptt', g_bptt))}
+  vs['mf'], vs['small'] = _group_vectors(det(params, ep)), _group_vectors(det(params, small))
+  out = {}
+  for name in vs['st']:
+    c_mf, r_mf = _cos_ratio(vs['st'][name], vs['mf'][name])
+    c_bp, r_bp = _cos_ratio(vs['st'][name], vs['bptt'][name])
+    out[name] = {
+      'cos_mf_ep': c_mf,
+      'ratio_mf_ep': r_mf,
+      'cos_bptt': c_bp,
+      'ratio_bptt': r_bp,
+      'cos_mf_ep_vs_bptt': _cos_ratio(vs['mf'][name], vs['bptt'][name])[0],
+      'cos_mf_ep_small_beta_vs_bptt': _cos_ratio(vs['small'][name], vs['bptt'][name])[0],
+      'cos_halves': _cos_ratio(h1[name], h2[name])[0],
+    }
+  return out

@@ -1,0 +1,47 @@
+"""Convolutional StochEP on Fashion-MNIST, sized for a 2-core CPU (and the GPU kit).
+
+    python experiments/train.py --config=experiments/configs/fashion_mnist_conv.py \
+        --workdir=runs/fmnist_conv --cpu_devices=0
+    # smoke variant (a subset, small widths; about a minute on a 2-core CPU):
+    python experiments/train.py --config=experiments/configs/fashion_mnist_conv.py:smoke \
+        --workdir=/tmp/smoke_conv
+
+Network: 2C2FC at reduced width, conv 32, conv 64 (3×3, stride 1, no padding,
+each + 2×2 average pooling: 13×13×32, 5×5×64), FC 512, 40 output neurons (4
+per class, MSE). The settings are the ones under which the averaged stochastic
+EP estimate points where the mean-field network's EP points in every conv
+layer (BUILD_NOTES.md, 4.3, `experiments/alignment.py`): the rates for
+learning are the firing probabilities over the whole nudged phase
+(``simulator.rate='mean'``, K_avg = T_nudge; with the spikes' mean the conv
+layers' estimate is noise even at thousands of draws), β 0.5, symmetric
+nudging with shared noise, average (not max) pooling, which keeps Φ
+multilinear so that E[I(s)] = I(p). Mixed precision: the dynamics' products in
+bfloat16 with float32 accumulation (``precision``), parameters and EP's update
+in float32. Adam with one learning rate per layer, cosine to 0.
+"""
+
+import ml_collections
+
+from experiments.configs import base
+
+
+def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
+  c = base.base_config()
+  c.network = base.network_config('2c2fc', channels=(32, 64), fc=(512,), pool='avg')
+  c.network.n_perclass = 4
+  c.simulator.rate = 'mean'
+  c.ep.update(dict(t_free=100, t_nudge=40, beta=0.5, k_avg=40))
+  c.optimizer.update(
+    dict(name='adam', momentum=0.0, learning_rates=(0.001, 0.0007, 0.0005, 0.00035))
+  )
+  c.precision.compute_dtype = 'bfloat16'
+  c.batch_size = 128
+  c.num_epochs = 30
+  if base.variant(arg) == 'smoke':
+    c.train_subset, c.test_subset = 1024, 500
+    c.batch_size, c.eval_batch_size = 64, 250
+    c.num_epochs = 1
+    c.network.channels, c.network.fc = (4, 8), (32,)
+    c.ep.update(dict(t_free=30, t_nudge=10, k_avg=10))
+    c.log_every_steps = 0
+  return c
