@@ -17,6 +17,8 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
+from stochep_jax import checks
+
 Array = jax.Array
 
 
@@ -58,6 +60,13 @@ HARD_SIGMOID_HALF = Activation('hard_sigmoid_half', _hard_sigmoid_half, _hard_si
 LOGISTIC = Activation('logistic', jax.nn.sigmoid, _logistic_grad)
 
 _REGISTRY = {a.name: a for a in (HARD_SIGMOID, HARD_SIGMOID_HALF, LOGISTIC)}
+NAMES = tuple(_REGISTRY)
+
+
+def check(owner: str, name: str, value) -> None:
+  """A neuron's activation argument: a known name (``NAMES``) or an ``Activation``."""
+  if not (isinstance(value, Activation) or (isinstance(value, str) and value in _REGISTRY)):
+    checks.fail(owner, name, value, f'must be {checks.alternatives(NAMES)}')
 
 
 def get(name: str | Activation) -> Activation:

@@ -8,10 +8,42 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from stochep_jax import checks, energy, registry
 from stochep_jax import connections as conn_lib
-from stochep_jax import energy, registry
 
 ARCHITECTURES = registry.Registry('architecture')
+
+
+READOUTS = ('mse', 'ce')
+POOLS = ('avg', 'max', 'none')
+
+
+def _input_shape(owner: str, input_shape) -> tuple[int, ...]:
+  if isinstance(input_shape, int) and not isinstance(input_shape, bool):
+    input_shape = (input_shape,)
+  return checks.positive_ints(owner, 'input_shape', input_shape, allow_empty=False)
+
+
+def _check_head(owner: str, n_classes, readout, n_perclass, init_scale) -> None:
+  checks.integer(owner, 'n_classes', n_classes, 1)
+  checks.choice(owner, 'readout', readout, READOUTS)
+  checks.integer(owner, 'n_perclass', n_perclass, 1)
+  checks.number(owner, 'init_scale', init_scale, 0.0, lo_open=True)
+
+
+def _check_shapes(owner: str, input_shape: tuple[int, ...], convs) -> None:
+  """Every conv layer has at least one unit (a stack too deep for its input fails here)."""
+  shape = input_shape
+  for i, c in enumerate(convs):
+    try:
+      shape = tuple(c.out_shape(shape))
+      ok = all(d >= 1 for d in shape)
+    except (TypeError, ValueError):
+      ok = False
+    if not ok:
+      checks.fail(
+        owner, 'input_shape', input_shape, f'too small for the convolutions: layer {i + 1} is empty'
+      )
 
 
 def make_readout(readout: str, n_classes: int, n_perclass: int = 1, init_scale: float = 1.0):
@@ -47,7 +79,11 @@ def dense(
     n_perclass: output neurons per class (MSE only).
     init_scale: see ``connections.Dense``.
   """
-  input_shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
+  input_shape = _input_shape('dense', input_shape)
+  hidden = checks.positive_ints('dense', 'hidden', hidden)
+  _check_head('dense', n_classes, readout, n_perclass, init_scale)
+  if readout == 'ce' and not hidden:
+    checks.fail('dense', 'hidden', hidden, "must name at least one layer with readout='ce'")
   ro = make_readout(readout, n_classes, n_perclass, init_scale)
   sizes = list(hidden) + ([n_classes * n_perclass] if readout == 'mse' else [])
   conns = tuple(conn_lib.Dense(n, init_scale=init_scale) for n in sizes)
@@ -100,6 +136,51 @@ def convnet(
     n_perclass: output neurons per class (MSE only).
     init_scale: see ``connections.Dense`` / ``Conv``.
   """
+  return _convnet(
+    'conv',
+    input_shape,
+    channels,
+    fc,
+    n_classes,
+    kernel_size=kernel_size,
+    strides=strides,
+    padding=padding,
+    pool=pool,
+    pool_size=pool_size,
+    alpha=alpha,
+    readout=readout,
+    n_perclass=n_perclass,
+    init_scale=init_scale,
+  )
+
+
+def _convnet(
+  own: str,
+  input_shape,
+  channels,
+  fc,
+  n_classes,
+  *,
+  kernel_size,
+  strides,
+  padding,
+  pool,
+  pool_size=2,
+  alpha,
+  readout,
+  n_perclass,
+  init_scale,
+) -> energy.Network:
+  """``convnet``, its errors naming ``own`` (the architecture the user asked for)."""
+  input_shape = _input_shape(own, input_shape)
+  if len(input_shape) != 3:
+    checks.fail(own, 'input_shape', input_shape, 'must be (H, W, C)')
+  channels = checks.positive_ints(own, 'channels', channels, allow_empty=False)
+  fc = checks.positive_ints(own, 'fc', fc)
+  _check_head(own, n_classes, readout, n_perclass, init_scale)
+  checks.integer(own, 'pool_size', pool_size, 1)
+  if alpha is not None:
+    checks.number(own, 'alpha', alpha, 0.0, lo_open=True)
   n = len(channels)
   ks, st, pad, pools = (
     _per_layer(v, n, name)
@@ -110,12 +191,23 @@ def convnet(
       (pool, 'pool'),
     )
   )
+  for i in range(n):
+    for name, values, lo in (('kernel_size', ks, 1), ('strides', st, 1)):
+      for v in values[i] if isinstance(values[i], (tuple, list)) else (values[i],):
+        checks.integer(own, name, v, lo)
+    if not isinstance(pad[i], str):
+      for v in pad[i] if isinstance(pad[i], (tuple, list)) else (pad[i],):
+        checks.integer(own, 'padding', v, 0)
+    else:
+      checks.choice(own, 'padding', pad[i], ('VALID', 'SAME'))
+    checks.choice(own, 'pool', pools[i], POOLS)
   ro = make_readout(readout, n_classes, n_perclass, init_scale)
   convs = tuple(
     conn_lib.Conv(c, k, s, p, pl, pool_size, alpha if pl == 'avg' else None, init_scale=init_scale)
     for c, k, s, p, pl in zip(channels, ks, st, pad, pools)
   )
   sizes = list(fc) + ([n_classes * n_perclass] if readout == 'mse' else [])
+  _check_shapes(own, input_shape, convs)
   dense_layers = tuple(conn_lib.Dense(m, init_scale=init_scale) for m in sizes)
   return energy.Network(tuple(input_shape), convs + dense_layers, ro)
 
@@ -140,7 +232,8 @@ def two_conv_two_fc(
   Widths and pooling are arguments: ``channels=(16, 32), fc=(128,)`` is a small
   version, ``pool='max'`` the max-pooling variant.
   """
-  return convnet(
+  return _convnet(
+    '2c2fc',
     input_shape,
     channels,
     fc,
@@ -184,7 +277,8 @@ def five_conv(
   (8, 8, 256), (4, 4, 512), (1, 1, 512), then n_classes·n_perclass output
   neurons (MSE, N_perclass 1, 10, 100 in the paper's Fig. 5) or a CE readout.
   """
-  return convnet(
+  return _convnet(
+    '5c',
     input_shape,
     channels,
     (),
@@ -221,7 +315,8 @@ def lab21_cifar(
   --fc 10``). ``pool='avg'`` gives the average-pooling variant (for spiking
   neurons); ``readout='mse'`` an output neuron layer of 10 (their MSE runs).
   """
-  return convnet(
+  return _convnet(
+    'lab21_cifar',
     input_shape,
     channels,
     (),

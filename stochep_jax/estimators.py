@@ -43,7 +43,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from stochep_jax import dynamics, registry
+from stochep_jax import checks, dynamics, registry
 from stochep_jax import keys as keys_lib
 
 Array = jax.Array
@@ -80,12 +80,12 @@ class EP:
   shared_noise: bool = True
 
   def __post_init__(self):
-    if self.nudging not in NUDGINGS:
-      raise ValueError(f'nudging must be one of {NUDGINGS}, got {self.nudging!r}')
-    if self.beta <= 0:
-      raise ValueError('beta must be > 0')
-    if not 1 <= self.k_avg <= min(self.t_free, self.t_nudge):
-      raise ValueError('need 1 <= k_avg <= min(t_free, t_nudge)')
+    checks.integer('EP', 't_free', self.t_free, 1)
+    checks.integer('EP', 't_nudge', self.t_nudge, 1)
+    checks.number('EP', 'beta', self.beta, 0.0, lo_open=True)
+    checks.choice('EP', 'nudging', self.nudging, NUDGINGS)
+    checks.integer('EP', 'k_avg', self.k_avg, 1, min(self.t_free, self.t_nudge))
+    checks.boolean('EP', 'shared_noise', self.shared_noise)
 
 
 # The free phase and inference live in ``dynamics`` (one home); kept here by name.
@@ -109,6 +109,7 @@ def ep_update(
     ``scores`` [B, n_classes], per-example ``loss`` [B] at the free rates,
     the free ``rates`` of every layer and the ``beta`` used.
   """
+  checks.batch('ep_gradient', x, labels, indices)
   b = x.shape[0]
   keys = keys_lib.batch_example_keys(key, b, indices)
   free = sim.run_phase(
@@ -179,8 +180,8 @@ def ep_gradient(
     sim: the simulated system (network, neuron model, input encoder).
     ep: phase settings.
     params: network parameters.
-    x: batched input.
-    labels: integer labels [B].
+    x: batched input [B, ...].
+    labels: integer labels [B] (float labels are refused: a TypeError).
     key: the batch's PRNG key (None for deterministic systems).
     indices: global example indices [B] for per-example keys (default 0..B-1).
 
@@ -235,8 +236,9 @@ class BPTT:
   checkpoint: bool = False
 
   def __post_init__(self):
-    if not 1 <= self.k_avg <= self.t_free:
-      raise ValueError('need 1 <= k_avg <= t_free')
+    checks.integer('BPTT', 't_free', self.t_free, 1)
+    checks.integer('BPTT', 'k_avg', self.k_avg, 1, self.t_free)
+    checks.boolean('BPTT', 'checkpoint', self.checkpoint)
 
 
 class _RematSimulator(dynamics.Simulator):
@@ -287,8 +289,8 @@ def bptt_gradient(
     sim: the simulated system (as for EP; the surrogate is applied here).
     bptt: settings.
     params: network parameters.
-    x: batched input.
-    labels: integer labels [B].
+    x: batched input [B, ...].
+    labels: integer labels [B] (float labels are refused: a TypeError).
     key: the batch's PRNG key (None for deterministic systems).
     indices: global example indices [B] for per-example keys (default 0..B-1).
 
@@ -297,6 +299,7 @@ def bptt_gradient(
     ``ep_gradient``); aux holds the free phase's ``scores``, per-example
     ``loss`` [B] and ``rates``.
   """
+  checks.batch('bptt_gradient', x, labels, indices)
   sim = bptt_simulator(sim, bptt.checkpoint)
 
   def loss(theta):

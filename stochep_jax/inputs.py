@@ -27,8 +27,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from stochep_jax import checks, registry
 from stochep_jax import noise as noise_lib
-from stochep_jax import registry
 
 Array = jax.Array
 
@@ -70,6 +70,10 @@ class BernoulliInput:
   noise_bits: int = 32
   generator: str = 'threefry'
   static = False
+
+  def __post_init__(self):
+    checks.choice('BernoulliInput', 'noise_bits', self.noise_bits, noise_lib.BITS_CHOICES)
+    checks.choice('BernoulliInput', 'generator', self.generator, noise_lib.GENERATORS)
 
   def noise(self, key, shape, dtype=jnp.float32):
     return noise_lib.uniform(key, shape, self.noise_bits, dtype, self.generator)
@@ -135,20 +139,16 @@ class FrameInput:
   static = False
 
   def __post_init__(self):
-    if self.nudge_input not in NUDGE_INPUTS:
-      raise ValueError(
-        f'FrameInput nudge_input must be one of {NUDGE_INPUTS}, got {self.nudge_input!r}'
-      )
-    if self.t_free < 1:
-      raise ValueError(f'FrameInput t_free must be >= 1, got {self.t_free}')
-    if self.k_avg < 0 or self.t_nudge < 0 or (self.t_nudge and self.k_avg > self.t_nudge):
-      raise ValueError(
-        f'FrameInput needs 0 <= k_avg <= t_nudge, got k_avg={self.k_avg}, t_nudge={self.t_nudge}'
-      )
-    if not 0.0 <= self.trace_decay <= 1.0:
-      raise ValueError(f'FrameInput trace_decay must be in [0, 1], got {self.trace_decay}')
+    own = 'FrameInput'
+    checks.integer(own, 't_free', self.t_free, 1)
+    checks.choice(own, 'nudge_input', self.nudge_input, NUDGE_INPUTS)
+    checks.integer(own, 't_nudge', self.t_nudge, 0)
+    checks.integer(own, 'k_avg', self.k_avg, 0, self.t_nudge or None)
+    checks.number(own, 'trace_decay', self.trace_decay, 0.0, 1.0)
     if self.trace_decay and self.nudge_input == 'continue' and not self.t_nudge:
-      raise ValueError("FrameInput trace_decay with nudge_input='continue' needs t_nudge > 0")
+      checks.fail(
+        own, 't_nudge', self.t_nudge, "must be > 0 with nudge_input='continue' and a trace_decay"
+      )
 
   def noise(self, key, shape, dtype=jnp.float32):
     del key, shape, dtype

@@ -68,9 +68,12 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from stochep_jax import checks
+
 Array = jax.Array
 
 VALID_BITS = (8, 32)
+BITS_CHOICES = (32, 8)  # the same, default first (for messages)
 GENERATORS = ('threefry', 'hash')
 
 _GOLDEN = np.uint32(0x9E3779B9)  # 2^32 / φ, odd: j ↦ j·φ is a bijection
@@ -112,7 +115,9 @@ def random_bits(key: Array, n: int, generator: str = 'threefry') -> Array:
   if generator == 'hash':
     k0, k1 = _key_words(key)
     return hash32(k0, k1, lax.iota(jnp.uint32, n))
-  raise ValueError(f'generator must be one of {GENERATORS}, got {generator!r}')
+  checks.fail(
+    'noise.random_bits', 'generator', generator, f'must be {checks.alternatives(GENERATORS)}'
+  )
 
 
 def uniform(
@@ -130,10 +135,8 @@ def uniform(
   Returns:
     An array of ``shape`` and ``dtype``.
   """
-  if bits not in VALID_BITS:
-    raise ValueError(f'bits must be one of {VALID_BITS}, got {bits}')
-  if generator not in GENERATORS:
-    raise ValueError(f'generator must be one of {GENERATORS}, got {generator!r}')
+  checks.choice('noise.uniform', 'bits', bits, BITS_CHOICES)
+  checks.choice('noise.uniform', 'generator', generator, GENERATORS)
   n = math.prod(shape)
   if bits == 32:
     if generator == 'threefry':

@@ -48,5 +48,63 @@ class ArchitecturesTest(parameterized.TestCase):
       ARCHITECTURES.make('dense', input_shape=(4,), channels=(2,))
 
 
+class ArchitectureChecksTest(parameterized.TestCase):
+  """Every architecture refuses bad widths with one line naming the argument."""
+
+  @parameterized.named_parameters(
+    (
+      'zero_classes',
+      'dense',
+      dict(input_shape=784, hidden=[32], n_classes=0),
+      '^dense: n_classes=0: must be an integer >= 1$',
+    ),
+    ('zero_inputs', 'dense', dict(input_shape=0), r'^dense: input_shape=\(0,\): .*integers >= 1$'),
+    (
+      'float_width',
+      'dense',
+      dict(input_shape=4, hidden=[2.5]),
+      r'^dense: hidden=\(2.5,\): must be a sequence of integers >= 1$',
+    ),
+    ('perclass', 'dense', dict(input_shape=4, n_perclass=0), '^dense: n_perclass=0: '),
+    ('init_scale', 'dense', dict(input_shape=4, init_scale=float('nan')), '^dense: init_scale=nan'),
+    (
+      'conv_channels',
+      'conv',
+      dict(input_shape=(8, 8, 1), channels=(0,)),
+      r'^conv: channels=\(0,\): must be a non-empty sequence',
+    ),
+    (
+      'conv_kernel',
+      'conv',
+      dict(input_shape=(8, 8, 1), channels=(2,), kernel_size=0),
+      '^conv: kernel_size=0: must be an integer >= 1$',
+    ),
+    (
+      'conv_hw',
+      'conv',
+      dict(input_shape=(8, 8)),
+      r'^conv: input_shape=\(8, 8\): must be \(H, W, C\)$',
+    ),
+    ('2c2fc_fc', '2c2fc', dict(fc=(-1,)), r'^2c2fc: fc=\(-1,\): '),
+    (
+      '2c2fc_pool',
+      '2c2fc',
+      dict(pool='min'),
+      "^2c2fc: pool='min': must be 'avg', 'max' or 'none'$",
+    ),
+    ('5c_classes', '5c', dict(n_classes=0), '^5c: n_classes=0: '),
+    (
+      '5c_too_small',
+      '5c',
+      dict(input_shape=(8, 8, 3)),
+      r'^5c: input_shape=\(8, 8, 3\): too small for the convolutions: layer 5 is empty$',
+    ),
+    ('lab21_alpha', 'lab21_cifar', dict(pool='avg', alpha=0.0), '^lab21_cifar: alpha=0.0: '),
+  )
+  def test_bad_argument(self, name, kwargs, message):
+    with self.assertRaisesRegex(ValueError, message):
+      ARCHITECTURES.make(name, **kwargs)
+
+
 if __name__ == '__main__':
   absltest.main()

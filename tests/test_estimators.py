@@ -137,6 +137,42 @@ class EPTest(parameterized.TestCase):
     with self.assertRaises(ValueError):
       sep.EP(t_free=10, t_nudge=5, k_avg=6)
 
+  @parameterized.named_parameters(
+    ('beta_nan', sep.EP, dict(beta=float('nan')), '^EP: beta=nan: must be a finite number > 0$'),
+    ('beta_inf', sep.EP, dict(beta=float('inf')), '^EP: beta=inf: must be a finite'),
+    ('beta_zero', sep.EP, dict(beta=0.0), '^EP: beta=0.0: must be a finite number > 0$'),
+    ('t_free_float', sep.EP, dict(t_free=2.5), '^EP: t_free=2.5: must be an integer >= 1$'),
+    ('t_free_zero', sep.EP, dict(t_free=0), '^EP: t_free=0: must be an integer >= 1$'),
+    ('t_nudge_float', sep.EP, dict(t_nudge=3.0), '^EP: t_nudge=3.0: must be an integer >= 1$'),
+    ('k_avg_float', sep.EP, dict(k_avg=1.5), r'^EP: k_avg=1.5: must be an integer in \[1, 25\]$'),
+    ('k_avg_big', sep.EP, dict(t_free=10, t_nudge=5, k_avg=6), r'^EP: k_avg=6: .*\[1, 5\]$'),
+    ('nudging', sep.EP, dict(nudging='two'), "^EP: nudging='two': must be 'symmetric', "),
+    ('shared_noise', sep.EP, dict(shared_noise='yes'), "^EP: shared_noise='yes': must be True"),
+    ('bptt_t_free', sep.BPTT, dict(t_free=2.5), '^BPTT: t_free=2.5: must be an integer >= 1$'),
+    ('bptt_k_avg', sep.BPTT, dict(t_free=4, k_avg=5), r'^BPTT: k_avg=5: .*\[1, 4\]$'),
+    ('bptt_checkpoint', sep.BPTT, dict(checkpoint=1), '^BPTT: checkpoint=1: must be True or False'),
+  )
+  def test_settings_name_the_argument(self, cls, kwargs, message):
+    with self.assertRaisesRegex(ValueError, message):
+      cls(**kwargs)
+
+  @parameterized.named_parameters(('ep', 'ep'), ('bptt', 'bptt'))
+  def test_batch_shapes_and_label_dtype_are_checked(self, method):
+    net = sep.dense(4, [3], 2)
+    sim = sep.Simulator(net, sep.CRNN())
+    grad_fn = sep.ESTIMATORS.make(method, sim=sim, t_free=3, k_avg=1)
+    params = net.init(jax.random.key(0))
+    x, y = jnp.ones((5, 4)), jnp.array([0, 1, 0, 1, 0])
+    owner = f'{method}_gradient'
+    with self.assertRaisesRegex(TypeError, f'^{owner}: labels has dtype float32: must be integer'):
+      grad_fn(params, x, y.astype(jnp.float32), None)
+    with self.assertRaisesRegex(ValueError, rf'^{owner}: labels has shape \(4,\): must be \[5\]'):
+      grad_fn(params, x, y[:4], None)
+    with self.assertRaisesRegex(ValueError, rf'^{owner}: x has shape \(4,\): must be \[B, ...\]'):
+      grad_fn(params, x[0], y, None)
+    with self.assertRaisesRegex(ValueError, rf'^{owner}: indices has shape \(2,\): must be \[5\]'):
+      grad_fn(params, x, y, None, jnp.arange(2))
+
 
 if __name__ == '__main__':
   absltest.main()

@@ -84,11 +84,17 @@ class FrameInputTest(parameterized.TestCase):
     self.assertEqual(sep.FrameInput(t_free=5).nudge_input, 'last')
 
   @parameterized.named_parameters(
-    ('name', dict(nudge_input='first'), "nudge_input must be one of .*'first'"),
-    ('k_avg', dict(t_nudge=3, k_avg=4), 'k_avg=4, t_nudge=3'),
-    ('t_free', dict(t_free=0), 't_free must be >= 1, got 0'),
-    ('trace', dict(trace_decay=1.5), r'trace_decay must be in \[0, 1\], got 1.5'),
-    ('trace_continue', dict(nudge_input='continue', trace_decay=0.5), 'needs t_nudge > 0'),
+    ('name', dict(nudge_input='first'), "^FrameInput: nudge_input='first': must be 'last'"),
+    ('k_avg', dict(t_nudge=3, k_avg=4), r'^FrameInput: k_avg=4: must be an integer in \[0, 3\]'),
+    ('t_free', dict(t_free=0), '^FrameInput: t_free=0: must be an integer >= 1'),
+    ('t_free_float', dict(t_free=2.5), '^FrameInput: t_free=2.5: must be an integer >= 1'),
+    (
+      'trace',
+      dict(trace_decay=1.5),
+      r'^FrameInput: trace_decay=1.5: must be a finite number in \[0, 1\]',
+    ),
+    ('trace_nan', dict(trace_decay=float('nan')), '^FrameInput: trace_decay=nan'),
+    ('trace_continue', dict(nudge_input='continue', trace_decay=0.5), 't_nudge=0: must be > 0'),
   )
   def test_bad_options_one_line_error(self, kwargs, message):
     with self.assertRaisesRegex(ValueError, message) as cm:
@@ -98,6 +104,16 @@ class FrameInputTest(parameterized.TestCase):
   def test_registry_builds_it_from_a_config_block(self):
     enc = sep.ENCODERS.make('frames', t_free=8, nudge_input='mean')
     self.assertEqual(enc, sep.FrameInput(t_free=8, nudge_input='mean'))
+
+
+class EncoderChecksTest(parameterized.TestCase):
+  @parameterized.named_parameters(
+    ('bits', dict(noise_bits=4), '^BernoulliInput: noise_bits=4: must be 32 or 8$'),
+    ('generator', dict(generator='x'), "^BernoulliInput: generator='x': must be 'threefry' or"),
+  )
+  def test_bernoulli_refuses_unknown_noise(self, kwargs, message):
+    with self.assertRaisesRegex(ValueError, message):
+      sep.ENCODERS.make('bernoulli', **kwargs)
 
 
 if __name__ == '__main__':

@@ -372,5 +372,45 @@ class SurrogateTest(parameterized.TestCase):
     np.testing.assert_allclose(self.jac(model, prev, c, u), eps_t, rtol=1e-6)
 
 
+class ConstructorChecksTest(parameterized.TestCase):
+  """Every registered neuron model refuses bad hyperparameters with one line naming them."""
+
+  @parameterized.named_parameters(
+    ('stochep_bits', 'stochep', dict(noise_bits=3), '^StochEP: noise_bits=3: must be 32 or 8$'),
+    ('stochep_generator', 'stochep', dict(generator='x'), "^StochEP: generator='x': must be 'th"),
+    ('stochep_rho', 'stochep', dict(rho='x'), "^StochEP: rho='x': must be 'hard_sigmoid', "),
+    ('stochep_decay_nan', 'stochep', dict(decay=float('nan')), r'^StochEP: decay=nan: .*\[0, 1\)$'),
+    (
+      'stochep_kappa_inf',
+      'stochep',
+      dict(kappa=float('inf')),
+      '^StochEP: kappa=inf: must be a fin',
+    ),
+    ('stochep_flag', 'stochep', dict(stochastic='no'), "^StochEP: stochastic='no': must be True"),
+    ('crnn_rho', 'crnn', dict(rho='x'), "^CRNN: rho='x': must be 'hard_sigmoid', "),
+    ('hopfield_dt', 'hopfield', dict(dt=0.0), '^Hopfield: dt=0.0: must be a finite number > 0$'),
+    ('hopfield_dt_nan', 'hopfield', dict(dt=float('nan')), '^Hopfield: dt=nan: must be a finite'),
+    ('hopfield_rho', 'hopfield', dict(rho='tanh'), "^Hopfield: rho='tanh': must be "),
+    ('oconnor_bits', 'oconnor', dict(noise_bits=16), '^OConnor: noise_bits=16: must be 32 or 8$'),
+    ('oconnor_generator', 'oconnor', dict(generator='rbg'), "^OConnor: generator='rbg'"),
+    ('oconnor_rho', 'oconnor', dict(rho='x'), "^OConnor: rho='x'"),
+    ('oconnor_v_th', 'oconnor', dict(v_th=0.0), '^OConnor: v_th=0.0: must be a finite number > 0$'),
+    ('sigma_delta_rho', 'sigma_delta', dict(rho='x'), "^SigmaDelta: rho='x'"),
+    ('sigma_delta_lam', 'sigma_delta', dict(lam=float('nan')), '^SigmaDelta: lam=nan'),
+    ('lif_gamma', 'lif_lowpass', dict(gamma=1.0), r'^LIFLowPass: gamma=1.0: .*\[0, 1\)$'),
+    ('lif_slope', 'lif_lowpass', dict(surrogate_slope=0), '^LIFLowPass: surrogate_slope=0: '),
+    ('lif_schedule_eta', 'lif_schedule', dict(eta=float('nan')), '^LIFSchedule: eta=nan: '),
+    ('lif_predictive', 'lif_predictive', dict(spike_grad='x'), "^LIFPredictive: spike_grad='x'"),
+  )
+  def test_bad_hyperparameter(self, name, kwargs, message):
+    with self.assertRaisesRegex(ValueError, message) as cm:
+      sep.NEURONS.make(name, **kwargs)
+    self.assertNotIn('\n', str(cm.exception))
+
+  def test_every_model_builds_with_its_defaults(self):
+    for name in sep.NEURONS.names():
+      sep.NEURONS.make(name)  # the defaults pass their own checks
+
+
 if __name__ == '__main__':
   absltest.main()

@@ -7,7 +7,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from stochep_jax import registry
+from stochep_jax import checks, registry
 
 Array = jax.Array
 State = Any
@@ -19,10 +19,10 @@ SPIKE_GRADS = ('straight_through', 'fast_sigmoid')
 
 
 def _check_surrogate(model) -> None:
-  if model.spike_grad not in SPIKE_GRADS:
-    raise ValueError(f'spike_grad must be one of {SPIKE_GRADS}, got {model.spike_grad!r}')
-  if model.surrogate_slope <= 0:
-    raise ValueError(f'surrogate_slope must be > 0, got {model.surrogate_slope}')
+  own = type(model).__name__
+  checks.choice(own, 'spike_grad', model.spike_grad, SPIKE_GRADS)
+  checks.number(own, 'surrogate_slope', model.surrogate_slope, 0.0, lo_open=True)
+  checks.boolean(own, 'use_surrogate', model.use_surrogate)
 
 
 def _smooth(z: Array, grad: str, slope: float) -> Array:

@@ -7,6 +7,7 @@ import dataclasses
 import jax.numpy as jnp
 from flax import struct
 
+from stochep_jax import checks
 from stochep_jax.neurons.base import NEURONS, Array, NeuronModel, _check_surrogate, spike
 from stochep_jax.neurons.spike_coded import OConnor
 
@@ -64,16 +65,12 @@ class LIFLowPass(NeuronModel):
   use_surrogate: bool = False
 
   def __post_init__(self):
-    if not 0.0 <= self.decay < 1.0:
-      raise ValueError(f'decay must be in [0, 1), got {self.decay}')
-    if not 0.0 <= self.gamma < 1.0:
-      raise ValueError(f'gamma must be in [0, 1), got {self.gamma}')
-    if self.v_th <= 0:
-      raise ValueError(f'v_th must be > 0, got {self.v_th}')
-    if not 0.0 < self.eps <= 1.0:
-      raise ValueError(f'eps must be in (0, 1], got {self.eps}')
-    if self.eta < 0:
-      raise ValueError(f'eta must be >= 0, got {self.eta}')
+    own = type(self).__name__
+    checks.number(own, 'decay', self.decay, 0.0, 1.0, hi_open=True)
+    checks.number(own, 'gamma', self.gamma, 0.0, 1.0, hi_open=True)
+    checks.number(own, 'v_th', self.v_th, 0.0, lo_open=True)
+    checks.number(own, 'eps', self.eps, 0.0, 1.0, lo_open=True)
+    checks.number(own, 'eta', self.eta, 0.0)
     _check_surrogate(self)
 
   def init_state(self, shape, dtype=jnp.float32):

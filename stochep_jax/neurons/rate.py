@@ -7,7 +7,7 @@ import dataclasses
 import jax.numpy as jnp
 from flax import struct
 
-from stochep_jax import activations
+from stochep_jax import activations, checks
 from stochep_jax.neurons.base import NEURONS, Array, NeuronModel
 
 
@@ -31,6 +31,9 @@ class CRNN(NeuronModel):
   """
 
   rho: str = 'hard_sigmoid'
+
+  def __post_init__(self):
+    activations.check(type(self).__name__, 'rho', self.rho)
 
   def init_state(self, shape, dtype=jnp.float32):
     return CRNNState(jnp.zeros(shape, dtype))
@@ -78,6 +81,10 @@ class Hopfield(NeuronModel):
 
   dt: float = 0.2
   rho: str = 'logistic'
+
+  def __post_init__(self):
+    checks.number(type(self).__name__, 'dt', self.dt, 0.0, lo_open=True)
+    activations.check(type(self).__name__, 'rho', self.rho)
 
   def init_state(self, shape, dtype=jnp.float32):
     return HopfieldState(jnp.zeros(shape, dtype))

@@ -7,7 +7,7 @@ import dataclasses
 import jax.numpy as jnp
 from flax import struct
 
-from stochep_jax import activations
+from stochep_jax import activations, checks
 from stochep_jax import noise as noise_lib
 from stochep_jax.neurons.base import NEURONS, Array, NeuronModel, _check_surrogate, spike
 
@@ -117,14 +117,16 @@ class OConnor(NeuronModel):
   use_surrogate: bool = False
 
   def __post_init__(self):
-    if self.coding not in OC19_CODINGS:
-      raise ValueError(f'coding must be one of {OC19_CODINGS}, got {self.coding!r}')
-    if not 0.0 < self.eps <= 1.0:
-      raise ValueError(f'eps must be in (0, 1], got {self.eps}')
-    if not 0.0 < self.lam <= 1.0:
-      raise ValueError(f'lam must be in (0, 1], got {self.lam}')
-    if self.eta < 0:
-      raise ValueError(f'eta must be >= 0, got {self.eta}')
+    own = type(self).__name__
+    checks.choice(own, 'coding', self.coding, OC19_CODINGS)
+    checks.number(own, 'eps', self.eps, 0.0, 1.0, lo_open=True)
+    checks.number(own, 'eta', self.eta, 0.0)
+    checks.number(own, 'lam', self.lam, 0.0, 1.0, lo_open=True)
+    checks.number(own, 'v_th', self.v_th, 0.0, lo_open=True)
+    activations.check(own, 'rho', self.rho)
+    checks.choice(own, 'noise_bits', self.noise_bits, noise_lib.BITS_CHOICES)
+    checks.choice(own, 'generator', self.generator, noise_lib.GENERATORS)
+    checks.boolean(own, 'spikes', self.spikes)
     _check_surrogate(self)
 
   @property

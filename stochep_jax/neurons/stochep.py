@@ -7,7 +7,7 @@ import dataclasses
 import jax.numpy as jnp
 from flax import struct
 
-from stochep_jax import activations
+from stochep_jax import activations, checks
 from stochep_jax import noise as noise_lib
 from stochep_jax.neurons.base import NEURONS, Array, NeuronModel, spike
 
@@ -64,10 +64,14 @@ class StochEP(NeuronModel):
   generator: str = 'threefry'
 
   def __post_init__(self):
-    if not 0.0 <= self.decay < 1.0:
-      raise ValueError(f'decay must be in [0, 1), got {self.decay}')
-    if self.kappa <= 0:
-      raise ValueError(f'kappa must be > 0, got {self.kappa}')
+    own = type(self).__name__
+    checks.number(own, 'decay', self.decay, 0.0, 1.0, hi_open=True)
+    checks.number(own, 'kappa', self.kappa, 0.0, lo_open=True)
+    activations.check(own, 'rho', self.rho)
+    checks.boolean(own, 'stochastic', self.stochastic)
+    checks.boolean(own, 'straight_through', self.straight_through)
+    checks.choice(own, 'noise_bits', self.noise_bits, noise_lib.BITS_CHOICES)
+    checks.choice(own, 'generator', self.generator, noise_lib.GENERATORS)
 
   def init_state(self, shape, dtype=jnp.float32):
     z = jnp.zeros(shape, dtype)
