@@ -4,7 +4,8 @@
         --workdir=runs/fmnist [--config.num_epochs=5 ...]
 
 Writes ``<workdir>/metrics.json`` and an orbax checkpoint per epoch; restarting
-with the same workdir resumes.
+with the same workdir resumes. Ctrl-C (SIGINT) or SIGTERM stops it with one line
+naming the last saved epoch (exit status 130 / 143).
 
 Every local device takes a slice of each batch (data parallelism). Across hosts,
 start one process per host with the same flags plus
@@ -84,8 +85,11 @@ def main(argv):
     return
   if not FLAGS.workdir:
     sys.exit('error: --workdir is required (the folder of checkpoints and metrics.json)')
+  experiment.stop_on_signals()  # Ctrl-C / SIGTERM: one line naming the last saved epoch
   try:
     validate.check_fields(FLAGS.config)  # before devices, data or compilation
+    if FLAGS.config.dtype == 'float64':  # before anything is built: float64 stays float64
+      jax.config.update('jax_enable_x64', True)
     parallel.set_cpu_devices(cpu_devices(FLAGS.cpu_devices, FLAGS.config, FLAGS.num_processes or 1))
     if FLAGS.coordinator_address or FLAGS.distributed:
       parallel.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
@@ -107,6 +111,16 @@ def main(argv):
     experiment.DivergenceError,
   ) as e:
     sys.exit(f'error: {e}')
+  except experiment.Interrupted as e:
+    last = workdir_lib.last_saved(FLAGS.workdir)
+    kept = f'last saved epoch {last} in {os.path.join(FLAGS.workdir, workdir_lib.CHECKPOINT_DIR)}'
+    print(
+      f'interrupted ({e.name}): {kept if last else "no epoch saved yet"}; '
+      'rerun the same command to resume',
+      file=sys.stderr,
+      flush=True,
+    )
+    sys.exit(e.exit_code)
 
 
 if __name__ == '__main__':

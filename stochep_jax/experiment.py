@@ -10,8 +10,11 @@ See ``experiments/configs/base.py`` for the fields.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import dataclasses
 import os
+import signal
 import time
 from typing import Any
 
@@ -37,6 +40,46 @@ evaluate = evaluation.evaluate  # kept for users; the project calls evaluation
 
 class DivergenceError(RuntimeError):
   """Training produced a non-finite loss, rate or parameter (the message says where)."""
+
+
+class Interrupted(BaseException):  # noqa: N818  (like KeyboardInterrupt: not an Exception)
+  """SIGINT or SIGTERM arrived (``stop_on_signals``); ``exit_code`` is 128 + the signal."""
+
+  def __init__(self, signum: int):
+    self.signum = signum
+    self.name = signal.Signals(signum).name
+    self.exit_code = 128 + signum
+    super().__init__(self.name)
+
+
+_deferred: list[int] | None = None  # signals held back while a checkpoint is being written
+
+
+def _on_signal(signum, frame):
+  del frame
+  if _deferred is not None:
+    _deferred.append(signum)
+  else:
+    raise Interrupted(signum)
+
+
+def stop_on_signals() -> None:
+  """SIGINT and SIGTERM raise ``Interrupted`` in the main thread (held back while an
+  epoch's checkpoint and metrics.json are written, so both stay consistent)."""
+  for sig in (signal.SIGINT, signal.SIGTERM):
+    signal.signal(sig, _on_signal)
+
+
+@contextlib.contextmanager
+def _uninterrupted():
+  global _deferred
+  outer, _deferred = _deferred, [] if _deferred is None else _deferred
+  try:
+    yield
+  finally:
+    pending, _deferred = _deferred, outer
+    if outer is None and pending:
+      raise Interrupted(pending[0])
 
 
 def run_keys(config: ml_collections.ConfigDict):
@@ -216,19 +259,34 @@ def train_and_evaluate(
       or the resume would change the settings.
     DivergenceError: a non-finite loss, rate or parameter.
   """
+  validate.check_fields(config)
+  x64 = config.dtype == 'float64' and not jax.config.jax_enable_x64
+  with jax.enable_x64(True) if x64 else contextlib.nullcontext():  # float64 is float64
+    return _train_and_evaluate(config, workdir, allow_config_change)
+
+
+def _train_and_evaluate(config, workdir: str, allow_config_change: bool) -> dict[str, Any]:
   sim = validate.check_config(config)  # every field, before data or compilation
   data.check_files(config.dataset, config.data_dir)
   main_process = jax.process_index() == 0
   say = (lambda msg: print(msg, flush=True)) if main_process else (lambda msg: None)
   mesh = parallel.make_mesh()
   validate.check_batches(config, None, None, mesh.size, jax.process_count())  # before the data
-  (train_src, test_src), (n_train, n_test) = _load(config)
-  validate.check_batches(config, n_train, n_test, mesh.size, jax.process_count())
-  steps = _assemble(config, sim, mesh, n_train, lambda n, s: say(f'compiled the {n} in {s:.1f}s'))
+  if main_process:  # a folder that cannot take a checkpoint stops the run before the data
+    workdir_lib.check_writable(workdir)
 
-  with workdir_lib.WorkdirLock(workdir, enabled=main_process):
+  with workdir_lib.WorkdirLock(workdir, enabled=main_process):  # taken before the data too
+    (train_src, test_src), (n_train, n_test) = _load(config)
+    validate.check_batches(config, n_train, n_test, mesh.size, jax.process_count())
+    steps = _assemble(config, sim, mesh, n_train, lambda n, s: say(f'compiled the {n} in {s:.1f}s'))
     ckpt = workdir_lib.Checkpoints(workdir)
-    steps.state, meta, start = ckpt.restore(steps.state, main_process)
+    # The recorded settings are compared before any train state is restored: a changed
+    # shape is a config change, never a "corrupt" checkpoint.
+    steps.state, meta, start = ckpt.restore(
+      steps.state,
+      main_process,
+      check=lambda m, step: _resume_meta(copy.deepcopy(m), config, allow_config_change, step),
+    )
     meta = _resume_meta(meta, config, allow_config_change, start)
     if start:
       say(f'resumed from the checkpoint of epoch {start}')
@@ -267,12 +325,16 @@ def train_and_evaluate(
           raise DivergenceError(_diverged(epoch, 'end', bad, last_good))
         seconds = time.time() - t0 - (_compile_seconds(steps) - compiled0)
         entry = _record(meta, epoch, seconds, train, test)
-        ckpt.save(epoch, steps.state, meta)  # every process takes part
-        last_good = epoch
+        with _uninterrupted():  # a signal waits until the epoch is saved and listed
+          ckpt.save(epoch, steps.state, meta)  # every process; returns once it is on disk
+          last_good = epoch
+          if main_process:
+            workdir_lib.write_json(
+              os.path.join(workdir, workdir_lib.METRICS), _metrics(config, meta, steps)
+            )
         if main_process:
           say(reporting.epoch_line(epoch, config.num_epochs, train, test, seconds))
           scalars.write(epoch, reporting.epoch_scalars(entry))
-          workdir_lib.write_json(os.path.join(workdir, workdir_lib.METRICS), _metrics(config, meta))
           reporting.warn_at_chance(meta['history'], chance, config.chance_warning_epochs, say)
         if epoch == config.get('stop_after_epoch'):  # a time-sliced job: resume later
           break
@@ -280,7 +342,7 @@ def train_and_evaluate(
       progress.close()
       scalars.close()
       ckpt.close()
-    metrics = _metrics(config, meta)
+    metrics = _metrics(config, meta, steps)
     if main_process:
       workdir_lib.write_json(os.path.join(workdir, workdir_lib.METRICS), metrics)
       if meta['history']:
@@ -313,7 +375,7 @@ def _record(meta: dict, epoch: int, seconds: float, train: dict, test: dict) -> 
   return entry
 
 
-def _metrics(config: ml_collections.ConfigDict, meta: dict) -> dict:
+def _metrics(config: ml_collections.ConfigDict, meta: dict, steps: _Steps) -> dict:
   history = meta['history']
   last = history[-1] if history else {}
   return {
@@ -324,6 +386,8 @@ def _metrics(config: ml_collections.ConfigDict, meta: dict) -> dict:
     'wall_seconds': meta['wall_seconds'],
     'processes': jax.process_count(),
     'devices': [str(d) for d in jax.devices()],
+    # what the parameters are actually stored in (float64 needs jax_enable_x64, turned on)
+    'param_dtype': str(jax.tree_util.tree_leaves(steps.state.params)[0].dtype),
     'history': history,
     'settings': [{k: v for k, v in s.items() if k != 'config'} for s in meta.get('settings', [])],
     'config': assembly.used_config(config),

@@ -6,8 +6,8 @@
                        never leaves it stuck
   ``checkpoints/N``    orbax checkpoints of the last two completed epochs: the
                        train state and ``meta`` (history, settings, seconds)
-  ``corrupt/N``        a checkpoint that failed to restore, moved aside (nothing
-                       is deleted)
+  ``corrupt/N``        a checkpoint that failed to restore, moved aside (``N.1``,
+                       ``N.2``, ... if N failed before: nothing is deleted)
   ``metrics.json``     strict JSON (non-finite numbers written as ``null``),
                        rewritten atomically after every good epoch
   ``tensorboard/``     event files; ``learning_curves.png`` at the end
@@ -26,6 +26,7 @@ import os
 import shutil
 from typing import Any
 
+import jax
 import orbax.checkpoint as ocp
 from absl import logging
 from flax import serialization
@@ -127,42 +128,120 @@ def config_changes(recorded: dict, current: dict) -> list[tuple[str, Any, Any]]:
   ]
 
 
+def _reason(e: BaseException) -> str:
+  """The first line of an exception's message (its type where it has none)."""
+  text = str(e).strip()
+  return text.splitlines()[0][:160] if text else type(e).__name__
+
+
+def _probe(folder: str, what: str) -> None:
+  """Creates ``folder`` if needed and writes a file there; WorkdirError naming it if not."""
+  if os.path.exists(folder) and not os.path.isdir(folder):
+    raise WorkdirError(
+      f'{what} {folder} is a file, not a folder; move it or choose another --workdir'
+    )
+  try:
+    os.makedirs(folder, exist_ok=True)
+    probe = os.path.join(folder, f'.write_probe.{os.getpid()}')
+    with open(probe, 'w') as f:
+      f.write('x')
+    os.remove(probe)
+  except OSError as e:
+    raise WorkdirError(
+      f'{what} {folder} cannot be written ({e.strerror or _reason(e)}); choose another --workdir'
+    ) from None
+
+
+def check_writable(workdir: str) -> None:
+  """The work folder and its checkpoints folder exist (created if not) and take files.
+
+  Run before any data is read, so a run that could not save stops at once.
+  """
+  _probe(workdir, 'the work folder')
+  _probe(os.path.join(workdir, CHECKPOINT_DIR), 'the checkpoints folder')
+
+
+def last_saved(workdir: str) -> int:
+  """The newest completed checkpoint's epoch in ``workdir`` (0 if none); reads only names."""
+  try:
+    names = os.listdir(os.path.join(workdir, CHECKPOINT_DIR))
+  except OSError:
+    return 0
+  folder = os.path.join(workdir, CHECKPOINT_DIR)
+  return max(
+    (int(n) for n in names if n.isdigit() and os.path.isdir(os.path.join(folder, n))), default=0
+  )
+
+
+def _shapes(tree) -> dict[str, tuple]:
+  """``{'params.layers.0.w': shape}`` of a state dict or of orbax's tree metadata."""
+  out = {}
+  for path, leaf in jax.tree_util.tree_leaves_with_path(tree, is_leaf=lambda x: x is None):
+    name = '.'.join(str(getattr(k, 'key', getattr(k, 'idx', k))) for k in path)
+    out[name] = tuple(getattr(leaf, 'shape', ()) or ())
+  return out
+
+
 class Checkpoints:
-  """The run's orbax checkpoints (train state + meta), with fallback on restore."""
+  """The run's orbax checkpoints (train state + meta), with fallback on restore.
+
+  Saves are synchronous: when ``save`` returns, the checkpoint is on disk (orbax
+  writes it to a temporary folder and renames it), so an epoch is announced only
+  once it is kept; a save that fails raises WorkdirError with one line.
+  """
 
   def __init__(self, workdir: str, max_to_keep: int = 2):
     self.workdir = os.path.abspath(workdir)
     self.directory = os.path.join(self.workdir, CHECKPOINT_DIR)
     self.mngr = ocp.CheckpointManager(
-      self.directory, options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep)
+      self.directory,
+      item_handlers={'state': ocp.StandardCheckpointHandler(), 'meta': ocp.JsonCheckpointHandler()},
+      options=ocp.CheckpointManagerOptions(
+        max_to_keep=max_to_keep, enable_async_checkpointing=False
+      ),
     )
 
-  def restore(self, state, main_process: bool = True):
-    """``(state, meta, epoch)`` of the newest intact checkpoint, or ``(state, None, 0)``."""
+  def shape_changes(self, step: int, state) -> list[tuple[str, Any, Any]]:
+    """``(leaf, stored shape, current shape)`` of every train-state leaf that differs
+    between checkpoint ``step`` and ``state`` (None where one side lacks it)."""
+    stored = self.mngr.item_metadata(step)['state']
+    if stored is None:
+      return []
+    old, new = _shapes(dict(stored)), _shapes(serialization.to_state_dict(state))
+    rank = lambda k: (not k.startswith('params.'), -len(old.get(k) or new.get(k) or ()), k)
+    names = sorted(set(old) | set(new), key=rank)  # the parameters' matrices first
+    return [(k, old.get(k), new.get(k)) for k in names if old.get(k) != new.get(k)]
+
+  def restore(self, state, main_process: bool = True, check=None):
+    """``(state, meta, epoch)`` of the newest intact checkpoint, or ``(state, None, 0)``.
+
+    ``check(meta, step)``, if given, runs on a checkpoint's meta BEFORE its train state
+    is restored (e.g. to compare the recorded config); what it raises propagates, and
+    the checkpoint stays where it is. A checkpoint whose meta or state does not
+    restore is moved to ``corrupt/`` and the previous one tried.
+    """
     steps = sorted(self.mngr.all_steps(), reverse=True)
     for step in steps:
+      try:
+        meta = self.mngr.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))['meta']
+        changes = self.shape_changes(step, state)
+      except Exception as e:  # noqa: BLE001  (orbax/TensorStore raise many kinds)
+        self._corrupt(step, e, main_process)
+        continue
+      if check is not None:
+        check(meta, step)
+      if changes:
+        raise WorkdirError(cannot_carry_over(self.directory, step, changes))
       try:
         restored = self.mngr.restore(
           step,
           args=ocp.args.Composite(
-            state=ocp.args.StandardRestore(serialization.to_state_dict(state)),
-            meta=ocp.args.JsonRestore(),
+            state=ocp.args.StandardRestore(serialization.to_state_dict(state))
           ),
         )
-        return serialization.from_state_dict(state, restored['state']), restored['meta'], step
-      except Exception as e:  # noqa: BLE001  (orbax/TensorStore raise many kinds)
-        reason = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
-        if 'structure' in reason and 'match' in reason:  # intact, but of another train state
-          raise WorkdirError(
-            f'the checkpoint {self.directory}/{step} holds another train state (the network or '
-            'optimizer changed); use another --workdir'
-          ) from None
-        msg = f'warning: checkpoint {self.directory}/{step} failed to restore ({reason})'
-        if main_process:
-          self._move_aside(step)
-          print(f'{msg}; moved it to {self.workdir}/{CORRUPT_DIR}/{step}', flush=True)
-        logging.warning(msg)
-        self.mngr.reload()
+        return serialization.from_state_dict(state, restored['state']), meta, step
+      except Exception as e:  # noqa: BLE001
+        self._corrupt(step, e, main_process)
     if steps:
       raise WorkdirError(
         f'no checkpoint in {self.directory} restores (tried {steps}); remove '
@@ -170,24 +249,72 @@ class Checkpoints:
       )
     return state, None, 0
 
-  def _move_aside(self, step: int) -> None:
+  def _corrupt(self, step: int, e: BaseException, main_process: bool) -> None:
+    msg = f'warning: checkpoint {self.directory}/{step} failed to restore ({_reason(e)})'
+    if main_process:
+      dst = self._move_aside(step)
+      print(f'{msg}; moved it to {dst}', flush=True)
+    logging.warning(msg)
+    self.mngr.reload()
+
+  def _move_aside(self, step: int) -> str:
+    """Moves checkpoint ``step`` to ``corrupt/step`` (``step.1``, ``step.2``, ... if taken)."""
     src = os.path.join(self.directory, str(step))
-    dst = os.path.join(self.workdir, CORRUPT_DIR, str(step))
+    base = os.path.join(self.workdir, CORRUPT_DIR, str(step))
+    dst, n = base, 0
+    while os.path.lexists(dst):
+      n += 1
+      dst = f'{base}.{n}'
     if os.path.exists(src):
       os.makedirs(os.path.dirname(dst), exist_ok=True)
-      if os.path.exists(dst):
-        shutil.rmtree(dst)
       shutil.move(src, dst)
+    return dst
 
   def save(self, epoch: int, state, meta: dict) -> None:
-    self.mngr.save(
-      epoch,
-      args=ocp.args.Composite(
-        state=ocp.args.StandardSave(serialization.to_state_dict(state)),
-        meta=ocp.args.JsonSave(finite_or_none(meta)),
-      ),
-    )
+    """Writes checkpoint ``epoch`` and returns once it is on disk.
+
+    Raises:
+      WorkdirError: it could not be written (no space, a file in the way, no
+        permission); the previous checkpoint is untouched.
+    """
+    try:
+      self.mngr.save(
+        epoch,
+        args=ocp.args.Composite(
+          state=ocp.args.StandardSave(serialization.to_state_dict(state)),
+          meta=ocp.args.JsonSave(finite_or_none(meta)),
+        ),
+      )
+      self.mngr.wait_until_finished()
+      self.mngr.reload()
+      path = os.path.join(self.directory, str(epoch))
+      if epoch not in self.mngr.all_steps() or not os.path.isdir(path):  # orbax can say "saved"
+        raise OSError(f'{path} is not a finished checkpoint after saving')
+    except Exception as e:  # noqa: BLE001  (OSError, or orbax's wrapping of it)
+      kept = [s for s in self.mngr.all_steps() if s < epoch]
+      prev = f'epoch {max(kept)} in {self.directory}' if kept else 'none yet'
+      raise WorkdirError(
+        f'saving the checkpoint of epoch {epoch} failed ({_reason(e)}); '
+        f'last saved: {prev}; free space or fix {self.directory} and rerun to resume'
+      ) from None
 
   def close(self) -> None:
-    self.mngr.wait_until_finished()
-    self.mngr.close()
+    try:
+      self.mngr.wait_until_finished()
+    finally:
+      self.mngr.close()
+
+
+def cannot_carry_over(directory: str, step: int, changes) -> str:
+  """One line: the train state of checkpoint ``step`` does not fit the current one."""
+  leaf, old, new = changes[0]
+  what = (
+    f'{leaf} has shape {old} there and {new} now'
+    if old is not None and new is not None
+    else f'{leaf} is {"only in the checkpoint" if new is None else "new"}'
+  )
+  more = f' (and {len(changes) - 1} more)' if len(changes) > 1 else ''
+  return (
+    f'the train state of {directory}/{step} cannot carry over to these settings: '
+    f'{what}{more}; use another --workdir (or the recorded settings)'
+  )

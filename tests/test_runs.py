@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from unittest import mock
 
 import numpy as np
 from absl.testing import absltest, parameterized
@@ -168,6 +169,179 @@ class WorkdirTest(absltest.TestCase):
         os.remove(os.path.join(dirpath, f))
     with self.assertRaisesRegex(workdir.WorkdirError, f'remove {wd}'):
       experiment.train_and_evaluate(tiny_config(num_epochs=2), wd)
+
+
+def _garble(folder):
+  for dirpath, _, files in os.walk(folder):
+    for f in files:
+      with open(os.path.join(dirpath, f), 'wb') as fh:
+        fh.write(b'garbage')
+
+
+def _no_data(test):
+  """Makes reading the dataset fail the test: what it guards must stop before the data."""
+  return mock.patch.object(experiment, '_load', side_effect=AssertionError('the data were read'))
+
+
+class LifecycleTest(parameterized.TestCase):
+  def test_changed_width_is_a_config_change_and_keeps_the_checkpoints(self):
+    wd = self.create_tempdir().full_path
+    first = experiment.train_and_evaluate(tiny_config(num_epochs=1), wd)
+    narrower = tiny_config(**{'num_epochs': 1, 'network.hidden': (8,)})
+    with self.assertRaisesRegex(workdir.WorkdirError, r'network\.hidden: \(16,\) -> \(8,\)'):
+      experiment.train_and_evaluate(narrower, wd)
+    with self.assertRaisesRegex(
+      workdir.WorkdirError,
+      r'cannot carry over to these settings: params\.layers\.0\.w has shape '
+      r'\(784, 16\) there and \(784, 8\) now',
+    ):
+      experiment.train_and_evaluate(narrower, wd, allow_config_change=True)
+    self.assertFalse(os.path.exists(os.path.join(wd, 'corrupt')))
+    self.assertEqual(os.listdir(os.path.join(wd, 'checkpoints')), ['1'])
+    # The original command resumes where it was: epoch 1 is kept, epoch 2 runs.
+    resumed = experiment.train_and_evaluate(tiny_config(num_epochs=2), wd, allow_config_change=True)
+    self.assertEqual(resumed['history'][0], first['history'][0])
+    self.assertEqual(resumed['epochs'], 2)
+
+  def test_corrupt_keeps_every_moved_checkpoint(self):
+    wd = self.create_tempdir().full_path
+    experiment.train_and_evaluate(tiny_config(num_epochs=1), wd)
+    ckpt1 = os.path.join(wd, 'checkpoints', '1')
+    _garble(ckpt1)
+    spare = os.path.join(wd, 'spare')
+    shutil.copytree(ckpt1, spare)
+    for attempt in range(2):  # the same epoch fails to restore twice
+      if attempt:
+        shutil.copytree(spare, ckpt1)
+      with self.assertRaisesRegex(workdir.WorkdirError, 'no checkpoint'):
+        experiment.train_and_evaluate(tiny_config(num_epochs=1), wd)
+    self.assertEqual(sorted(os.listdir(os.path.join(wd, 'corrupt'))), ['1', '1.1'])
+    for kept in ('1', '1.1'):
+      self.assertNotEmpty(os.listdir(os.path.join(wd, 'corrupt', kept)))
+
+  def test_a_file_in_place_of_the_checkpoints_folder_stops_before_the_data(self):
+    wd = self.create_tempdir().full_path
+    open(os.path.join(wd, 'checkpoints'), 'w').close()
+    with (
+      _no_data(self),
+      self.assertRaisesRegex(
+        workdir.WorkdirError, r'checkpoints folder .*/checkpoints is a file, not a folder'
+      ),
+    ):
+      experiment.train_and_evaluate(tiny_config(num_epochs=1), wd)
+
+  def test_a_file_or_an_unwritable_folder_as_workdir_stops_before_the_data(self):
+    path = os.path.join(self.create_tempdir().full_path, 'a_file')
+    open(path, 'w').close()
+    with (
+      _no_data(self),
+      self.assertRaisesRegex(workdir.WorkdirError, f'the work folder {path} is a file'),
+    ):
+      experiment.train_and_evaluate(tiny_config(num_epochs=1), path)
+    if not os.path.isdir('/sys') or os.access('/sys', os.W_OK) and os.geteuid() != 0:
+      self.skipTest('no read-only file system to write to')
+    with (
+      _no_data(self),
+      self.assertRaisesRegex(
+        workdir.WorkdirError, r'the work folder /sys/stochep_run cannot be written \('
+      ),
+    ):
+      experiment.train_and_evaluate(tiny_config(num_epochs=1), '/sys/stochep_run')
+
+  def test_the_lock_is_taken_before_the_data(self):
+    wd = self.create_tempdir().full_path
+    with workdir.WorkdirLock(wd), _no_data(self):
+      with self.assertRaisesRegex(workdir.WorkdirError, 'in use by another run'):
+        experiment.train_and_evaluate(tiny_config(num_epochs=1), wd)
+
+  def test_a_failed_save_stops_with_the_previous_checkpoint_and_metrics_intact(self):
+    wd = self.create_tempdir().full_path
+    experiment.train_and_evaluate(tiny_config(num_epochs=2, stop_after_epoch=1), wd)
+    before = open(os.path.join(wd, 'metrics.json')).read()
+    folder = os.path.join(wd, 'checkpoints')
+    train_epoch = experiment._train_epoch
+
+    def then_a_file_in_the_way(*args):  # while epoch 2 trains, the folder becomes a file
+      out = train_epoch(*args)
+      os.rename(folder, folder + '.moved')
+      open(folder, 'w').close()
+      return out
+
+    with mock.patch.object(experiment, '_train_epoch', then_a_file_in_the_way):
+      with self.assertRaisesRegex(
+        workdir.WorkdirError, r'^saving the checkpoint of epoch 2 failed \(.*Not a directory'
+      ):
+        experiment.train_and_evaluate(tiny_config(num_epochs=2), wd)
+    self.assertEqual(open(os.path.join(wd, 'metrics.json')).read(), before)  # not listed
+    os.remove(folder)
+    os.rename(folder + '.moved', folder)
+    ckpt = workdir.Checkpoints(wd)
+    self.assertEqual(ckpt.mngr.all_steps(), [1])
+    _, meta, epoch = ckpt.restore(ckpt_state(), main_process=False)
+    ckpt.close()
+    self.assertEqual((epoch, len(meta['history'])), (1, 1))
+
+  @parameterized.parameters(('SIGINT', 130), ('SIGTERM', 143))
+  def test_a_signal_stops_with_one_line_naming_the_last_saved_epoch(self, name, code):
+    import signal
+
+    wd = os.path.join(self.create_tempdir().full_path, 'run')
+    idx, tfds = synthetic()
+    cfg = os.path.join(ROOT, 'experiments', 'configs', 'fashion_mnist.py')
+    args = [
+      sys.executable,
+      os.path.join(ROOT, 'experiments', 'train.py'),
+      f'--config={cfg}:smoke',
+      f'--workdir={wd}',
+      f'--config.data_dir={idx}',
+      f'--config.tfds_dir={tfds}',
+      '--config.train_subset=128',
+      '--config.test_subset=128',
+      '--config.eval_batch_size=128',
+      '--config.num_epochs=1000',
+      '--config.tensorboard=False',
+    ]
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+      for line in p.stdout:  # the first epoch is saved and announced
+        if line.startswith('epoch '):
+          break
+      p.send_signal(getattr(signal, name))
+      out, err = p.communicate(timeout=120)
+    finally:
+      if p.poll() is None:
+        p.kill()
+        p.wait()
+    self.assertEqual(p.returncode, code, err)
+    self.assertNotIn('Traceback', err)
+    last = err.strip().splitlines()[-1]
+    self.assertRegex(
+      last,
+      rf'^interrupted \({name}\): last saved epoch \d+ in {wd}/checkpoints; '
+      'rerun the same command to resume$',
+    )
+    epoch = int(last.split('last saved epoch ')[1].split()[0])
+    self.assertEqual(workdir.last_saved(wd), epoch)
+    self.assertEqual(strict_json(os.path.join(wd, 'metrics.json'))['epochs'], epoch)
+
+  def test_float64_runs_in_float64(self):
+    import jax.numpy as jnp
+
+    wd = self.create_tempdir().full_path
+    m = experiment.train_and_evaluate(tiny_config(num_epochs=1, dtype='float64'), wd)
+    self.assertEqual(m['param_dtype'], 'float64')
+    self.assertEqual(strict_json(os.path.join(wd, 'metrics.json'))['config']['dtype'], 'float64')
+    self.assertEqual(jnp.ones(1, 'float64').dtype, jnp.float32)  # x64 only for the run
+
+
+def ckpt_state():
+  """An abstract-free train state shaped like tiny_config's (to restore into)."""
+  from stochep_jax import assembly, keys, training
+
+  c = tiny_config()
+  sim = validate.check_config(c)
+  params = sim.network.init(keys.run_keys(c.seed)[0])
+  return training.init_train_state(params, assembly.optimizer(c, params, 8))
 
 
 class BrokenDataTest(absltest.TestCase):
