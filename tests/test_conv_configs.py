@@ -12,7 +12,13 @@ from experiments.configs import base
 from stochep_jax import data, experiment, training, validate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONFIGS = ('mnist_2c2fc', 'fashion_mnist_2c2fc', 'cifar10_5c', 'cifar10_lab21')
+CONFIGS = (
+  'mnist_2c2fc',
+  'fashion_mnist_2c2fc',
+  'fashion_mnist_conv',
+  'cifar10_5c',
+  'cifar10_lab21',
+)
 
 
 load_config = helpers.load_config
@@ -21,6 +27,7 @@ load_config = helpers.load_config
 FULL_SHAPES = {
   'mnist_2c2fc': ((13, 13, 128), (5, 5, 256), (512,), (10,)),
   'fashion_mnist_2c2fc': ((13, 13, 128), (5, 5, 256), (512,), (10,)),
+  'fashion_mnist_conv': ((13, 13, 32), (5, 5, 64), (512,), (40,)),
   'cifar10_5c': ((16, 16, 128), (8, 8, 256), (8, 8, 256), (4, 4, 512), (1, 1, 512), (10,)),
   'cifar10_lab21': ((16, 16, 128), (8, 8, 256), (4, 4, 512), (1, 1, 512)),
 }
@@ -46,6 +53,15 @@ class ConvConfigsTest(parameterized.TestCase):
     experiment.build_gradient_fn(c, sim)  # augmentations are known
     validate.check_config(c)  # every field in range
     self.assertLessEqual(c.ep.k_avg, min(c.ep.t_free, c.ep.t_nudge))
+
+  def test_conv_config_uses_the_aligned_settings_and_the_bf16_policy(self):
+    c = load_config('fashion_mnist_conv')
+    # the settings under which the averaged estimate aligns in every conv layer (4.3)
+    self.assertEqual((c.simulator.rate, c.ep.k_avg, c.ep.t_nudge), ('mean', 40, 40))
+    self.assertEqual((c.ep.beta, c.ep.nudging, c.network.pool), (0.5, 'symmetric', 'avg'))
+    sim = experiment.build_simulator(c)
+    self.assertEqual([conn.compute_dtype for conn in sim.network.connections], ['bfloat16'] * 4)
+    self.assertEqual(c.dtype, 'float32')  # parameters and EP's update stay float32
 
   def test_lin24_table_values_and_neuron_switch(self):
     fm, mn = load_config('fashion_mnist_2c2fc'), load_config('mnist_2c2fc')

@@ -130,5 +130,41 @@ class StochasticGDUTest(absltest.TestCase):
       gdu.gdu_check(sim, gdu.GDU(150, 100, 0.1), params, x, y)  # stochastic needs a key
 
 
+class AlignmentTest(absltest.TestCase):
+  """The averaged stochastic EP estimate on a small conv net (BUILD_NOTES 4.3)."""
+
+  def setUp(self):
+    super().setUp()
+    key = jax.random.key(0)
+    self.net = sep.convnet((10, 10, 1), (3, 4), (), 5)
+    self.params = self.net.init(key)
+    self.x = jax.random.uniform(key, (8, 10, 10, 1))
+    self.y = jax.random.randint(key, (8,), 0, 5)
+
+  def run_alignment(self, rate, beta):
+    sim = sep.Simulator(self.net, sep.StochEP(decay=0.5, generator='hash'), rate=rate, chunk=25)
+    ep = sep.EP(t_free=100, t_nudge=40, beta=beta, k_avg=40)
+    return gdu.alignment(sim, ep, self.params, self.x, self.y, jax.random.key(0), 128)
+
+  def test_rates_from_p_align_in_every_conv_layer(self):
+    mean = self.run_alignment('mean', 0.5)
+    self.assertEqual(set(mean), {'layer1', 'layer2', 'layer3'})
+    for name, row in mean.items():
+      self.assertGreaterEqual(row['cos_mf_ep'], 0.95, name)  # points where mean-field EP does
+      self.assertGreaterEqual(row['cos_halves'], 0.95, name)  # and is not noise
+      # without noise, EP at small β is BPTT (the gap at β 0.5 is EP's own finite β)
+      self.assertGreaterEqual(row['cos_mf_ep_small_beta_vs_bptt'], 0.999, name)
+    # the spikes' mean (rate='output') at β 0.1 is biased in the second conv layer:
+    # consistent over draws (halves agree) but away from the mean-field EP
+    out = self.run_alignment('output', 0.1)['layer2']
+    self.assertGreater(out['cos_halves'], 0.97)
+    self.assertLess(out['cos_mf_ep'], mean['layer2']['cos_mf_ep'] - 0.05)
+
+  def test_needs_two_draws(self):
+    sim = sep.Simulator(self.net, sep.StochEP())
+    with self.assertRaisesRegex(ValueError, 'draws=1'):
+      gdu.alignment(sim, sep.EP(10, 5, 0.5), self.params, self.x, self.y, jax.random.key(0), 1)
+
+
 if __name__ == '__main__':
   absltest.main()
