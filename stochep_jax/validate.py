@@ -22,7 +22,7 @@ import numbers
 import jax
 import ml_collections
 
-from stochep_jax import assembly, data, energy, estimators, inputs, neurons, training
+from stochep_jax import assembly, data, energy, estimators, inputs, neurons, precision, training
 
 DTYPES = ('float32', 'bfloat16', 'float16', 'float64')
 PROGRESS = ('auto', 'bar', 'lines', 'none')
@@ -172,6 +172,9 @@ def check_fields(config: ml_collections.ConfigDict) -> None:
   _int(c, 'stop_after_epoch', 0, epochs)
   _int(c, 'seed', 0)
   _choice(c, 'dtype', DTYPES)
+  if 'precision' in c:
+    _choice(c, 'precision.compute_dtype', precision.COMPUTE_DTYPES)
+    _int(c, 'precision.min_size', 0)
   _int(c, 'log_every_steps', 0)
   _int(c, 'chance_warning_epochs', 0)
   _choice(c, 'progress', PROGRESS)
