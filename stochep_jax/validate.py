@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 
 import jax
 import ml_collections
@@ -25,6 +26,10 @@ import ml_collections
 from stochep_jax import assembly, data, energy, estimators, inputs, neurons, precision, training
 
 DTYPES = ('float32', 'bfloat16', 'float16', 'float64')
+REFUSED_DTYPES = {
+  'float16': 'float16 needs loss scaling, which EP does not use; use bfloat16 or float32'
+}
+MAX_SEED = 2**63 - 1  # jax.random.key takes a signed 64-bit seed
 PROGRESS = ('auto', 'bar', 'lines', 'none')
 SCHEDULES = ('constant', 'cosine')
 RATES = ('output', 'mean')
@@ -80,14 +85,26 @@ def _get(c, name: str):
   return node
 
 
-def _building(name: str, fn):
-  """Runs ``fn`` and turns its ValueError/TypeError into a ConfigError naming ``name``."""
+# A constructor's one-line refusal: ``Owner: arg=value: what it must be``.
+_REFUSAL = re.compile(r'^[\w.]+: (\w+)=(.+?): (.+)$')
+
+
+def _building(name: str, fn, block=None):
+  """Runs ``fn`` and turns its ValueError/TypeError into a one-line ConfigError naming
+  the config field: ``config.<name>.<arg>=<value>: ...`` where the constructor names an
+  argument that ``block`` (the config block it was built from) holds, else
+  ``config.<name>: <message>``."""
   try:
     return fn()
   except ConfigError:
     raise
   except (ValueError, TypeError, KeyError) as e:
-    raise ConfigError(f'config.{name}: {e}') from None
+    text = str(e.args[0] if isinstance(e, KeyError) and e.args else e).strip()
+    text = text.splitlines()[0] if text else type(e).__name__
+    m = _REFUSAL.match(text)
+    if m and block is not None and m.group(1) in block:
+      raise ConfigError(f'config.{name}.{m.group(1)}={m.group(2)}: {m.group(3)}') from None
+    raise ConfigError(f'config.{name}: {text}') from None
 
 
 def check_config(config: ml_collections.ConfigDict):
@@ -97,9 +114,16 @@ def check_config(config: ml_collections.ConfigDict):
   check_fields(config)
   c = config
   lrs = tuple(c.optimizer.learning_rates)
-  _building(f'neuron.{c.neuron.name}', lambda: assembly.make_neuron(c.neuron))
-  _building(f'input.{c.input.name}', lambda: assembly.make_encoder(c.input, c.ep.t_free))
-  sim = _building('network', lambda: assembly.simulator(c))
+  _building(
+    f'neuron.{c.neuron.name}', lambda: assembly.make_neuron(c.neuron), c.neuron.get(c.neuron.name)
+  )
+  encoder = _building(
+    f'input.{c.input.name}',
+    lambda: assembly.make_encoder(c.input, c.ep.t_free),
+    c.input.get(c.input.name),
+  )
+  _check_encoder_fits(c, encoder)
+  sim = _building('network', lambda: assembly.simulator(c), c.network)
   _building('method', lambda: assembly.gradient_fn(c, sim))
   shapes = jax.eval_shape(lambda: sim.network.init(jax.random.key(0)))  # no compilation
   groups = list(energy.param_groups(shapes))
@@ -109,6 +133,36 @@ def check_config(config: ml_collections.ConfigDict):
       f'(one per group: {", ".join(groups)})'
     )
   return sim
+
+
+def _check_encoder_fits(c, encoder) -> None:
+  """A frame encoder needs an event dataset (frames per example), the others single images."""
+  spec = data.DATASETS[c.dataset]
+  takes_frames = isinstance(encoder, inputs.FrameInput)
+  if takes_frames and spec.frames is None:
+    raise ConfigError(
+      f'config.input.name={c.input.name!r}: this encoder plays a sequence of frames, but '
+      f'dataset {c.dataset!r} holds one image per example; use {_encoders(False)}'
+    )
+  if not takes_frames and spec.frames is not None:
+    raise ConfigError(
+      f'config.input.name={c.input.name!r}: dataset {c.dataset!r} holds '
+      f'{spec.frames.num_bins} frames per example, which this encoder does not play; '
+      f'use {_encoders(True)}'
+    )
+
+
+def _encoders(frames: bool) -> str:
+  names = [
+    n
+    for n in inputs.ENCODERS.names()
+    if (
+      isinstance(inputs.ENCODERS.get(n), type)
+      and issubclass(inputs.ENCODERS.get(n), inputs.FrameInput)
+    )
+    == frames
+  ]
+  return ' or '.join(repr(n) for n in names)
 
 
 def check_fields(config: ml_collections.ConfigDict) -> None:
@@ -170,8 +224,10 @@ def check_fields(config: ml_collections.ConfigDict) -> None:
   _int(c, 'eval_batch_size', 1)
   epochs = _int(c, 'num_epochs', 1)
   _int(c, 'stop_after_epoch', 0, epochs)
-  _int(c, 'seed', 0)
-  _choice(c, 'dtype', DTYPES)
+  _int(c, 'seed', 0, MAX_SEED)
+  dtype = _choice(c, 'dtype', DTYPES)
+  if dtype in REFUSED_DTYPES:
+    raise ConfigError(f'config.dtype={dtype!r}: {REFUSED_DTYPES[dtype]}')
   if 'precision' in c:
     _choice(c, 'precision.compute_dtype', precision.COMPUTE_DTYPES)
     _int(c, 'precision.min_size', 0)

@@ -1,0 +1,126 @@
+"""Config fields refused by validate before any data is read or the workdir is made."""
+
+import os
+import subprocess
+import sys
+from unittest import mock
+
+from absl.testing import absltest, parameterized
+
+from experiments.configs import fashion_mnist
+from stochep_jax import experiment, validate
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def config(**overrides):
+  c = fashion_mnist.get_config('smoke')
+  c.tensorboard = False
+  for k, v in overrides.items():
+    node = c
+    *path, last = k.split('.')
+    for p in path:
+      node = node[p]
+    node[last] = v
+  return c
+
+
+BAD = (
+  (
+    'stochep_noise_bits',
+    {'neuron.stochep.noise_bits': 3},
+    r'config\.neuron\.stochep\.noise_bits=3: ',
+  ),
+  (
+    'stochep_generator',
+    {'neuron.stochep.generator': 'philox'},
+    r"config\.neuron\.stochep\.generator='philox': ",
+  ),
+  ('stochep_rho', {'neuron.stochep.rho': 'relu'}, r"config\.neuron\.stochep\.rho='relu': "),
+  (
+    'bernoulli_noise_bits',
+    {'input.name': 'bernoulli', 'input.bernoulli.noise_bits': 16},
+    r'config\.input\.bernoulli\.noise_bits=16: ',
+  ),
+  (
+    'bernoulli_generator',
+    {'input.name': 'bernoulli', 'input.bernoulli.generator': 'mt'},
+    r"config\.input\.bernoulli\.generator='mt': ",
+  ),
+  (
+    'frames_on_images',
+    {'input.name': 'frames'},
+    r"config\.input\.name='frames': .*'fashion_mnist' holds one image per example; "
+    r"use 'analog' or 'bernoulli'",
+  ),
+  ('width_zero', {'network.hidden': (0,)}, r'config\.network\.hidden=\(0,\): '),
+  ('width_negative', {'network.hidden': (-5,)}, r'config\.network\.hidden=\(-5,\): '),
+  ('width_fraction', {'network.hidden': (64.5,)}, r'config\.network\.hidden=\(64\.5,\): '),
+  ('seed_65_bits', {'seed': 2**64}, r'config\.seed=18446744073709551616: must be an integer in'),
+  (
+    'hopfield_dt_zero',
+    {'neuron.name': 'hopfield', 'neuron.hopfield.dt': 0.0},
+    r'config\.neuron\.hopfield\.dt=0\.0: ',
+  ),
+  (
+    'hopfield_dt_negative',
+    {'neuron.name': 'hopfield', 'neuron.hopfield.dt': -0.1},
+    r'config\.neuron\.hopfield\.dt=-0\.1: ',
+  ),
+  (
+    'float16',
+    {'dtype': 'float16'},
+    r"config\.dtype='float16': float16 needs loss scaling, which EP does not use; "
+    'use bfloat16 or float32',
+  ),
+)
+
+
+class FieldTest(parameterized.TestCase):
+  @parameterized.named_parameters(*BAD)
+  def test_refused_before_data_or_workdir_naming_the_field(self, overrides, message):
+    wd = os.path.join(self.create_tempdir().full_path, 'run')
+    with mock.patch.object(experiment, '_load', side_effect=AssertionError('the data were read')):
+      with self.assertRaisesRegex(validate.ConfigError, '^' + message) as cm:
+        experiment.train_and_evaluate(config(**overrides), wd)
+    self.assertLen(str(cm.exception).splitlines(), 1)
+    self.assertFalse(os.path.exists(wd))
+
+  def test_analog_on_event_data_is_refused(self):
+    c = config()
+    c.dataset = 'fashion_mnist_events'
+    with self.assertRaisesRegex(
+      validate.ConfigError,
+      r"^config\.input\.name='analog': dataset 'fashion_mnist_events' holds \d+ frames per "
+      r"example, which this encoder does not play; use 'frames'$",
+    ):
+      validate.check_config(c)
+
+  def test_largest_seed_is_accepted(self):
+    validate.check_config(config(seed=2**63 - 1))
+
+  def test_launcher_says_one_line_and_makes_no_workdir(self):
+    wd = os.path.join(self.create_tempdir().full_path, 'run')
+    cfg = os.path.join(ROOT, 'experiments', 'configs', 'fashion_mnist.py')
+    r = subprocess.run(
+      [
+        sys.executable,
+        os.path.join(ROOT, 'experiments', 'train.py'),
+        f'--config={cfg}:smoke',
+        f'--workdir={wd}',
+        '--config.neuron.name=hopfield',
+        '--config.neuron.hopfield.dt=0',
+      ],
+      capture_output=True,
+      text=True,
+      check=False,
+      cwd=ROOT,
+    )
+    self.assertEqual(r.returncode, 1)
+    self.assertRegex(r.stderr.strip().splitlines()[-1], r'^error: config\.neuron\.hopfield\.dt=0')
+    self.assertNotIn('Traceback', r.stderr)
+    self.assertFalse(os.path.exists(wd))
+
+
+if __name__ == '__main__':
+  absltest.main()
