@@ -12,7 +12,15 @@ Workloads (symmetric EP, one optax SGD update per step, random inputs in [0, 1])
 * ``stochep_fc_analog``     StochEP with the analog input current
 * ``conv_2c2fc``            StochEP 2C2FC (conv 128, conv 256, FC 512), batch 32,
                             T_free 100, T_nudge 25 (×2)
+* ``conv_small``            StochEP 2C2FC 32/64, FC 512, 40 outputs (the shape of
+                            ``configs/fashion_mnist_conv.py``), batch 128, T_free 100, T_nudge 40 (×2)
 * ``inference_fc``          StochEP 784-512-10 free phase only (T_free 250, batch 128)
+
+``--compute_dtype=bfloat16`` runs every workload under the precision policy
+(``precision.Precision``: the dynamics' products with bfloat16 operands and float32
+accumulation, ``--min_size`` keeping small connections in float32); the report then
+also gives ``efficiency_bf16_peak`` against the bfloat16 GEMM peak of the same run
+(``gemm_peak_gflops_bf16``), and ``machine`` names the CPU and its bf16 units.
 
 Stochastic workloads draw their uniforms with ``--generator`` (``hash`` by default,
 ``threefry`` the ``jax.random`` one) at ``--noise_bits``. The ``generators`` section
@@ -67,13 +75,20 @@ from absl import app, flags
 
 import stochep_jax as sep
 from experiments import launch
-from stochep_jax import assembly, parallel, synapses, training
+from stochep_jax import assembly, parallel, precision, synapses, training
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('out', '', 'JSON output file (default: standard output).')
 flags.DEFINE_list(
   'workloads',
-  ['crnn_fc', 'stochep_fc_bernoulli', 'stochep_fc_analog', 'conv_2c2fc', 'inference_fc'],
+  [
+    'crnn_fc',
+    'stochep_fc_bernoulli',
+    'stochep_fc_analog',
+    'conv_2c2fc',
+    'conv_small',
+    'inference_fc',
+  ],
   'Workloads to run.',
 )
 flags.DEFINE_integer('repeats', 7, 'Timed steps (median reported); at least 5.')
@@ -101,6 +116,16 @@ flags.DEFINE_bool(
 )
 flags.DEFINE_bool('donate', True, 'Donate the train state buffers to the step.')
 flags.DEFINE_enum('dtype', 'float32', ['float32', 'bfloat16'], 'Parameter and state dtype.')
+flags.DEFINE_enum(
+  'compute_dtype',
+  'float32',
+  list(precision.COMPUTE_DTYPES),
+  'Precision policy (precision.Precision): operand type of the dynamics products, float32 '
+  'accumulation; parameters, states and the EP update stay in --dtype.',
+)
+flags.DEFINE_integer(
+  'min_size', 0, 'Precision policy: connections with fewer weights keep float32 products.'
+)
 flags.DEFINE_enum(
   'conv_impl',
   'auto',
@@ -149,6 +174,16 @@ WORKLOADS = {
   'conv_2c2fc': dict(
     arch='2c2fc', neuron='stochep', encoder='analog', batch=32, t_free=100, t_nudge=25
   ),
+  # the shape of experiments/configs/fashion_mnist_conv.py (its phases: T_free 100, T_nudge 40)
+  'conv_small': dict(
+    arch='2c2fc',
+    arch_kwargs=dict(channels=(32, 64), fc=(512,), n_perclass=4),
+    neuron='stochep',
+    encoder='analog',
+    batch=128,
+    t_free=100,
+    t_nudge=40,
+  ),
   'inference_fc': dict(
     arch='dense', neuron='stochep', encoder='analog', batch=128, t_free=250, t_nudge=0
   ),
@@ -165,7 +200,9 @@ def build(w):
   if w['arch'] == 'dense':
     net = sep.dense(784, [512], 10)
   else:
-    net = sep.ARCHITECTURES.make(w['arch'], input_shape=(28, 28, 1), n_classes=10)
+    net = sep.ARCHITECTURES.make(
+      w['arch'], input_shape=(28, 28, 1), n_classes=10, **w.get('arch_kwargs', {})
+    )
     net = dataclasses.replace(
       net,
       connections=tuple(
@@ -175,6 +212,7 @@ def build(w):
         for c in net.connections
       ),
     )
+  net = precision.Precision(FLAGS.compute_dtype, FLAGS.min_size).apply(net)
   noise = dict(noise_bits=FLAGS.noise_bits, generator=FLAGS.generator)
   neuron = assembly.make_neuron(_block(sep.NEURONS, w['neuron'], decay=0.5, kappa=1.0, **noise))
   encoder = assembly.make_encoder(_block(sep.ENCODERS, w['encoder'], **noise), w['t_free'])
@@ -212,9 +250,10 @@ def dominant_gemm(sim, w) -> tuple[int, int, int]:
 
 
 def gemm_peaks(m, k, n, mesh, repeats=7) -> dict[str, float]:
-  """Float32 GFLOP/s of an (m×k)·(k×n) product by method: ``jnp.dot`` on one
+  """GFLOP/s of an (m×k)·(k×n) product by method: float32 ``jnp.dot`` on one
   device, ``jnp.dot`` with the rows sharded over the benchmark's mesh (when it has
-  several devices), and numpy. The peak is the best of them."""
+  several devices), numpy; and ``jnp_dot_bf16``, bfloat16 operands with float32
+  accumulation on one device. The float32 peak is the best of the float32 ones."""
   rng = np.random.default_rng(0)
   a, b = rng.random((m, k), np.float32), rng.random((k, n), np.float32)
   dot = jax.jit(jnp.dot)
@@ -229,6 +268,11 @@ def gemm_peaks(m, k, n, mesh, repeats=7) -> dict[str, float]:
       lambda x, y: sdot(x, y).block_until_ready(),
       (jax.device_put(a, rows), jax.device_put(b, rep)),
     )
+  bdot = jax.jit(lambda x, y: jnp.matmul(x, y, preferred_element_type=jnp.float32))
+  methods['jnp_dot_bf16'] = (
+    lambda x, y: bdot(x, y).block_until_ready(),
+    (jnp.asarray(a, jnp.bfloat16), jnp.asarray(b, jnp.bfloat16)),
+  )
   rates = {}
   for name, (fn, args) in methods.items():
     fn(*args)
@@ -340,6 +384,19 @@ def run_all(names) -> dict:
   return results
 
 
+def cpu_info() -> dict:
+  """The CPU's model and its bfloat16 matrix units, from /proc/cpuinfo (Linux)."""
+  try:
+    with open('/proc/cpuinfo') as f:
+      text = f.read()
+  except OSError:
+    return {}
+  model = next((ln.split(':', 1)[1].strip() for ln in text.splitlines() if 'model name' in ln), '')
+  flags_line = next((ln for ln in text.splitlines() if ln.startswith('flags')), '')
+  units = [u for u in ('avx512_bf16', 'amx_bf16', 'amx_tile') if f' {u}' in flags_line]
+  return {'cpu_model': model, 'bf16_units': units}
+
+
 def generator_throughput(draws: int, repeats: int) -> dict:
   """Uniforms per second of each (generator, bits), drawn as a phase draws them:
   512 per key, vmapped over draws // 512 per-example keys, materialised.
@@ -388,13 +445,17 @@ def main(argv):
         print(f'generator {name}: {r / 1e6:.0f} M uniforms/s', file=sys.stderr, flush=True)
   shapes = sorted({tuple(r['dominant_gemm']) for r in results.values()})
   by_method = {f'{m}x{k}x{n}': gemm_peaks(m, k, n, _mesh(m)) for m, k, n in shapes}
-  peaks = {s: max(r.values()) for s, r in by_method.items()}
+  peaks = {s: max(v for m, v in r.items() if not m.endswith('bf16')) for s, r in by_method.items()}
   peak = max(peaks.values()) if peaks else None
+  peak_bf16 = max((r['jnp_dot_bf16'] for r in by_method.values()), default=None)
   for r in results.values():
     r['efficiency'] = r['gflops'] / peak
     r['peak_own_shape_gflops'] = peaks['{}x{}x{}'.format(*r['dominant_gemm'])]
+    if FLAGS.compute_dtype != 'float32':
+      r['efficiency_bf16_peak'] = r['gflops'] / peak_bf16
   report = {
     'gemm_peak_gflops': peak,
+    'gemm_peak_gflops_bf16': peak_bf16,
     'gemm_peaks_by_shape': peaks,
     'gemm_peaks_by_method': by_method,
     'workloads': results,
@@ -410,6 +471,8 @@ def main(argv):
         'threefry_partitionable',
         'donate',
         'dtype',
+        'compute_dtype',
+        'min_size',
         'hoist_drive',
         'fuse_noise',
         'conv_impl',
@@ -420,6 +483,7 @@ def main(argv):
       )
     },
     'machine': {
+      **cpu_info(),
       'devices': [str(d) for d in jax.devices()[: FLAGS.devices or None]],
       'cpu_count': os.cpu_count(),
       'jax': jax.__version__,

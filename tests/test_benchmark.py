@@ -47,13 +47,27 @@ class BenchmarkTest(parameterized.TestCase):
     self.assertApprox(w['samples_per_s'], 128 / w['ms_per_step'] * 1e3)
     # The peak is the best method on the workload's dominant shape, measured in this run.
     methods = d['gemm_peaks_by_method']['128x784x512']
-    self.assertEqual(
-      set(methods),
-      {'jnp_dot', 'numpy'} if cpu_devices == 1 else {'jnp_dot', 'numpy', 'jnp_dot_2_devices'},
-    )
-    self.assertEqual(d['gemm_peak_gflops'], max(methods.values()))
+    f32 = {'jnp_dot', 'numpy'} | ({'jnp_dot_2_devices'} if cpu_devices == 2 else set())
+    self.assertEqual(set(methods), f32 | {'jnp_dot_bf16'})
+    self.assertEqual(d['gemm_peak_gflops'], max(methods[m] for m in f32))
+    self.assertEqual(d['gemm_peak_gflops_bf16'], methods['jnp_dot_bf16'])
     self.assertApprox(w['efficiency'], w['gflops'] / d['gemm_peak_gflops'])
     self.assertEqual(d['options']['cpu_devices'], cpu_devices)
+
+  def test_bf16_policy_is_applied_and_reported(self):
+    d = self.run_benchmark(
+      '--workloads=inference_fc',
+      '--repeats=5',
+      '--cpu_devices=1',
+      '--generator_draws=0',
+      '--compute_dtype=bfloat16',
+      '--min_size=10000',
+    )
+    self.assertEqual((d['options']['compute_dtype'], d['options']['min_size']), ('bfloat16', 10000))
+    w = d['workloads']['inference_fc']
+    self.assertApprox(w['efficiency_bf16_peak'], w['gflops'] / d['gemm_peak_gflops_bf16'])
+    self.assertIn('cpu_model', d['machine'])
+    self.assertIsInstance(d['machine']['bf16_units'], list)
 
   def test_workloads_timed_round_robin_with_ratios_to_crnn(self):
     """Two workloads timed in the same rounds: each has ``--repeats`` times, and the
