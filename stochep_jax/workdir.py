@@ -103,6 +103,8 @@ def write_json(path: str, obj: Any) -> None:
   """Writes strict JSON atomically (a reader never sees half a file, NaN becomes null)."""
   with open(path + '.tmp', 'w') as f:
     json.dump(finite_or_none(obj), f, indent=1, default=str, allow_nan=False)
+    f.flush()
+    os.fsync(f.fileno())  # on disk before it replaces the old file
   os.replace(path + '.tmp', path)
 
 
