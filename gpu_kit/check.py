@@ -79,14 +79,26 @@ GPU_TESTS = (
   'tests/test_memory.py',
 )
 DRY_RUN_TESTS = ('tests/test_dynamics.py::DynamicsTest::test_nudged_crnn_step_equals_formula',)
-SLICE_NAMES = ('fashion_mnist_2c2fc', 'cifar10_lab21', 'cifar10_5c')
+# (slice, precision policy's compute dtype): full-size epochs in float32 and bf16
+SLICES = (
+  ('fashion_mnist_conv', 'bfloat16'),
+  ('fashion_mnist_conv', 'float32'),
+  ('fashion_mnist_2c2fc', 'float32'),
+  ('fashion_mnist_2c2fc', 'bfloat16'),
+  ('cifar10_5c', 'float32'),
+  ('cifar10_5c', 'bfloat16'),
+  ('cifar10_lab21', 'float32'),
+)
+SLICE_NAMES = tuple(f'{s}_{"bf16" if cd == "bfloat16" else "f32"}' for s, cd in SLICES)
+# In order of priority: the budget skips the last ones if the machine is slow.
 STEP_NAMES = (
   'env',
   'gemm',
-  'tests',
-  *(f'slice_{s}' for s in SLICE_NAMES),
+  *(f'slice_{s}' for s in SLICE_NAMES[:4]),
   'benchmark_float32',
   'benchmark_bfloat16',
+  *(f'slice_{s}' for s in SLICE_NAMES[4:]),
+  'tests',
   'memory',
 )
 # Timeouts on the GPU machine (seconds); the budget cuts the last ones if need be.
@@ -94,9 +106,13 @@ TIMEOUTS = {
   'env': 45,
   'gemm': 45,
   'tests': 90,
-  'slice_fashion_mnist_2c2fc': 70,
-  'slice_cifar10_lab21': 85,
-  'slice_cifar10_5c': 95,
+  'slice_fashion_mnist_conv_bf16': 50,
+  'slice_fashion_mnist_conv_f32': 50,
+  'slice_fashion_mnist_2c2fc_f32': 60,
+  'slice_fashion_mnist_2c2fc_bf16': 55,
+  'slice_cifar10_5c_f32': 80,
+  'slice_cifar10_5c_bf16': 70,
+  'slice_cifar10_lab21_f32': 75,
   'benchmark_float32': 55,
   'benchmark_bfloat16': 55,
   'memory': 50,
@@ -181,21 +197,27 @@ def plan(
   fmnist = Path(bundle) / 'fashion-mnist' if bundle else None
   if dry_run:
     fmnist = work / 'synthetic_fashion_mnist'
-  for name in SLICE_NAMES:
-    argv = [*py, '-m', 'gpu_kit.slices', f'--slice={name}', f'--out={work}/slice_{name}.json']
-    argv.append(f'--tfds_dir={work}/tfds')
+  for (config_name, compute_dtype), name in zip(SLICES, SLICE_NAMES):
+    argv = [
+      *py,
+      '-m',
+      'gpu_kit.slices',
+      f'--slice={config_name}',
+      f'--out={work}/slice_{name}.json',
+    ]
+    argv += [f'--compute_dtype={compute_dtype}', f'--tfds_dir={work}/tfds']
     argv += (
       ['--variant=smoke', '--tiny', '--steps=2', '--eval_steps=1'] if dry_run else ['--steps=5']
     )
     argv.append(f'--max_s={max(timeout(f"slice_{name}") - 15, 10)}')
-    if name.startswith('fashion_mnist') and fmnist is not None:
+    if config_name.startswith('fashion_mnist') and fmnist is not None:
       argv.append(f'--data_dir={fmnist}')
     steps.append(
       Step(f'slice_{name}', argv, timeout(f'slice_{name}'), result=f'{work}/slice_{name}.json')
     )
-  for dtype in ('float32', 'bfloat16'):
+  for dtype in ('float32', 'bfloat16'):  # bfloat16: the precision policy (float32 parameters)
     argv = [*py, str(ROOT / 'experiments' / 'benchmark.py'), f'--out={work}/bench_{dtype}.json']
-    argv += [f'--dtype={dtype}', '--repeats=5']
+    argv += [f'--compute_dtype={dtype}', '--repeats=5']
     if dry_run:
       argv += ['--workloads=inference_fc', '--cpu_devices=1']
     steps.append(
@@ -208,7 +230,7 @@ def plan(
   else:
     argv += ['--ts=50,500', '--methods=ep_snn,bptt_snn']  # EP's memory flat in T, BPTT's not
   steps.append(Step('memory', argv, timeout('memory'), result=f'{work}/memory/memory.json'))
-  return steps
+  return sorted(steps, key=lambda step: STEP_NAMES.index(step.name))  # priority order
 
 
 def run_step(step: Step, timeout_s: float, log) -> dict:
@@ -359,7 +381,7 @@ def main(argv):
     steps = [s for s in steps if s.name in FLAGS.steps]
 
   def prepare():
-    if FLAGS.dry_run and any(s.name == 'slice_fashion_mnist_2c2fc' for s in steps):
+    if FLAGS.dry_run and any(s.name.startswith('slice_fashion_mnist') for s in steps):
       from stochep_jax import data  # noqa: PLC0415 (no JAX: stochep_jax.data is numpy only)
 
       data.write_synthetic_idx(work / 'synthetic_fashion_mnist', 512, 256, seed=0)

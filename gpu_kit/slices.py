@@ -59,10 +59,16 @@ def define_flags() -> None:
   )
   flags.DEFINE_bool('tiny', False, 'Shrink the config further (widths 2, T 4 + 2 x 2): a dry run.')
   flags.DEFINE_string('dtype', '', "Parameter/state dtype (default: the config's).")
+  flags.DEFINE_string(
+    'compute_dtype',
+    '',
+    "Precision policy's compute dtype (config.precision.compute_dtype; default: the config's).",
+  )
   flags.DEFINE_string('out', '', 'JSON output file (default: standard output).')
 
 
 SLICES = {
+  'fashion_mnist_conv': 'experiments/configs/fashion_mnist_conv.py',
   'fashion_mnist_2c2fc': 'experiments/configs/fashion_mnist_2c2fc.py',
   'cifar10_lab21': 'experiments/configs/cifar10_lab21.py',
   'cifar10_5c': 'experiments/configs/cifar10_5c.py',
@@ -127,6 +133,7 @@ def _summary(config) -> dict:
     'eval_batch_size': config.eval_batch_size,
     'num_epochs': config.num_epochs,
     'dtype': config.get('dtype') or 'float32',
+    'compute_dtype': (config.get('precision') or {}).get('compute_dtype', 'float32'),
     'augment': list(config.get('augment') or ()),
   }
 
@@ -304,6 +311,8 @@ def main(argv):
     config = shrink(config)
   if FLAGS.dtype:
     config.dtype = FLAGS.dtype
+  if FLAGS.compute_dtype:
+    config.precision.compute_dtype = FLAGS.compute_dtype
 
   def report(result):
     if FLAGS.out:

@@ -220,9 +220,16 @@ class CheckTest(absltest.TestCase):
     for path in check.DRY_RUN_TESTS:
       self.assertTrue((ROOT / path.split('::')[0]).exists(), path)
     by_name = {s.name: s for s in gpu}
-    self.assertIn('--data_dir=/b/fashion-mnist', by_name['slice_fashion_mnist_2c2fc'].argv)
-    self.assertIn('--dtype=bfloat16', by_name['benchmark_bfloat16'].argv)
-    self.assertIn('--variant=smoke', {s.name: s for s in dry}['slice_cifar10_5c'].argv)
+    for name in ('slice_fashion_mnist_2c2fc_f32', 'slice_fashion_mnist_conv_bf16'):
+      self.assertIn('--data_dir=/b/fashion-mnist', by_name[name].argv)
+    # the precision policy: float32 parameters, bf16 products
+    self.assertIn('--compute_dtype=bfloat16', by_name['benchmark_bfloat16'].argv)
+    self.assertNotIn('--dtype=bfloat16', by_name['benchmark_bfloat16'].argv)
+    for slice_name, cd in check.SLICES:
+      argv = by_name[f'slice_{slice_name}_{"bf16" if cd == "bfloat16" else "f32"}'].argv
+      self.assertIn(f'--slice={slice_name}', argv)
+      self.assertIn(f'--compute_dtype={cd}', argv)
+    self.assertIn('--variant=smoke', {s.name: s for s in dry}['slice_cifar10_5c_f32'].argv)
 
   def test_efficiency_against_the_same_dtype_peaks(self):
     summary = {
