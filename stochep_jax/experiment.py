@@ -250,14 +250,21 @@ def train_and_evaluate(
       (0 = never) ends a run early on purpose, leaving the schedule of
       ``num_epochs`` unchanged.
     allow_config_change: resume even if result-changing fields differ from the
-      recorded ones (the history then records which epochs ran with which).
+      recorded ones (the history then records which epochs ran with which); a
+      train state whose shapes differ (another width) is still refused.
+
+  ``dtype='float64'`` runs with ``jax_enable_x64`` (for this call, if it is off);
+  ``metrics.json`` records the parameters' actual dtype (``param_dtype``). An epoch
+  is announced and listed in ``metrics.json`` only once its checkpoint is on disk.
 
   Raises:
-    validate.ConfigError: a bad field (before any data is read).
+    validate.ConfigError: a bad field (before any data is read or the workdir made).
     data.MissingDatasetError: the original files are missing.
-    workdir_lib.WorkdirError: the workdir is in use, or its checkpoints unusable,
-      or the resume would change the settings.
+    workdir_lib.WorkdirError: the workdir is in use, a file, or not writable (all
+      before the data), its checkpoints unusable, the resume would change the
+      settings (compared before any state is restored), or a save failed.
     DivergenceError: a non-finite loss, rate or parameter.
+    Interrupted: SIGINT/SIGTERM after ``stop_on_signals()`` (the launcher's one line).
   """
   validate.check_fields(config)
   x64 = config.dtype == 'float64' and not jax.config.jax_enable_x64
