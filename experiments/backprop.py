@@ -17,7 +17,6 @@ cosine over all steps (``--schedule``, as the demo's SGD), no weight decay, drop
 or augmentation; the last partial batch of an epoch is dropped.
 """
 
-import json
 import os
 import time
 
@@ -45,6 +44,12 @@ flags.DEFINE_list('hidden', ['512'], 'Hidden layer widths (784-512-10 by default
 flags.DEFINE_integer('seed', 0, 'Seed of the initialisation and of the example order.')
 flags.DEFINE_integer('eval_batch_size', 2000, 'Batch size of the accuracy passes.')
 flags.mark_flags_as_required(['workdir'])
+launch.integer('epochs', 1)
+launch.integer('batch_size', 1)
+launch.number('lr', 0.0, strict=True)
+launch.int_list('hidden', 1)
+launch.integer('eval_batch_size', 1)
+launch.integer('seed', 0)
 
 
 def make_model(hidden: tuple[int, ...], num_classes: int):
@@ -175,17 +180,18 @@ def train_and_evaluate(
     },
     'devices': [str(d) for d in jax.devices()],
   }
-  os.makedirs(workdir, exist_ok=True)
-  with open(os.path.join(workdir, 'metrics.json'), 'w') as f:
-    json.dump(metrics, f, indent=1, allow_nan=False)
+  launch.write_json(os.path.join(workdir, 'metrics.json'), metrics)
   return metrics
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise ValueError(f'unexpected arguments: {argv[1:]}')
-  if FLAGS.epochs < 1 or FLAGS.batch_size < 1:
-    raise ValueError('--epochs and --batch_size must be >= 1')
+  del argv
+  from stochep_jax import data
+
+  if FLAGS.dataset not in data.DATASETS:
+    raise launch.LaunchError(
+      f'flag --dataset={FLAGS.dataset}: must be one of {", ".join(sorted(data.DATASETS))}'
+    )
   m = train_and_evaluate(
     workdir=FLAGS.workdir,
     epochs=FLAGS.epochs,

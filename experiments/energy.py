@@ -24,7 +24,6 @@ Writes the JSON to ``--out`` (or ``<workdir>/energy.json``) and prints a table.
 """
 
 import dataclasses
-import json
 import os
 import tempfile
 import time
@@ -32,7 +31,7 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
-from absl import app, flags
+from absl import flags
 
 import stochep_jax as sep
 from experiments import launch
@@ -58,6 +57,9 @@ def define_flags():
   flags.DEFINE_integer('batch', 0, 'Test images counted (0 = the settings default: 128).')
   flags.DEFINE_string('data_dir', data.DEFAULT_FASHION_MNIST_DIR, 'Fashion-MNIST IDX files.')
   flags.DEFINE_integer('seed', 0, 'Seed of initialisation, training and spikes.')
+  launch.integer('train_steps', 0)
+  launch.integer('batch', 0)
+  launch.integer('seed', 0)
 
 
 # --------------------------------------------------------------------------
@@ -108,9 +110,7 @@ def train_briefly(sim, ep, params, x, y, steps: int, batch: int, learning_rates,
 
 def load_checkpoint(workdir: str):
   """(network, params, settings overrides) of a train.py workdir's last checkpoint."""
-  from stochep_jax import experiment
-
-  config, sim, params, epoch = experiment.load_trained(workdir)
+  config, sim, params, epoch = launch.load_trained(workdir)
   ep = config.ep
   over = dict(t_free=ep.t_free, t_nudge=ep.t_nudge, beta=ep.beta, k_avg=ep.k_avg)
   neuron = config.neuron[config.neuron.name]
@@ -222,15 +222,14 @@ def run(workdir=None, smoke=False, train_steps=0, batch=0, data_dir='', seed=0, 
   report['wall_seconds'] = time.time() - start
   out = out or (os.path.join(workdir, 'energy.json') if workdir else '')
   if out:
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    with open(out, 'w') as f:
-      json.dump(report, f, indent=1)
+    launch.write_json(out, report)
   return report
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError('Too many command-line arguments.')
+  del argv
+  if FLAGS.workdir:
+    launch.check_run_folder(FLAGS.workdir)  # before any data is read
   r = run(FLAGS.workdir, FLAGS.smoke, FLAGS.train_steps, FLAGS.batch, FLAGS.data_dir,
           FLAGS.seed, FLAGS.out)  # fmt: skip
   print(format_table(r))

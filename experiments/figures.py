@@ -47,7 +47,7 @@ import jax.numpy as jnp
 import matplotlib
 import ml_collections
 import numpy as np
-from absl import app, flags
+from absl import flags
 
 import stochep_jax as sep
 from experiments import launch
@@ -355,8 +355,7 @@ def run(
       r = fn(s, data_dir, workdir, cache)
       r['settings'] = {k: (list(v) if isinstance(v, tuple) else v) for k, v in s.items()}
       r['data'] = 'synthetic' if smoke else data_dir
-      with open(os.path.join(workdir, f'{name}.json'), 'w') as f:
-        json.dump(r, f)
+      launch.write_json(os.path.join(workdir, f'{name}.json'), r)
       timings[name] = time.time() - t
       print(f'{name}: {timings[name]:.1f}s', flush=True)
   f3 = json.load(open(os.path.join(workdir, 'fig3_membrane.json')))
@@ -379,8 +378,7 @@ def run(
     'wall_seconds': time.time() - start,
     'smoke': smoke,
   }
-  with open(os.path.join(workdir, 'summary.json'), 'w') as f:
-    json.dump(summary, f, indent=1)
+  launch.write_json(os.path.join(workdir, 'summary.json'), summary)
   print(en['table'])
   return summary
 
@@ -391,8 +389,8 @@ def _images(e, s, data_dir, split, n, offset=0):
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError('Too many command-line arguments.')
+  del argv
+  launch.check_output_folder(FLAGS.workdir)
   r = run(FLAGS.workdir, FLAGS.smoke, FLAGS.data_dir, FLAGS.train_steps, FLAGS.dataset)
   print(json.dumps({k: r[k] for k in ('fig4_density', 'fig5_mean_error_nudge', 'wall_seconds')}))
 

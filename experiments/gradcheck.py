@@ -11,7 +11,6 @@ EP's update against −BPTT's gradient per time step for a few neurons and
 synapses of every layer.
 """
 
-import json
 import os
 import time
 
@@ -19,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import matplotlib
 import numpy as np
-from absl import app, flags
+from absl import flags
 from ml_collections import config_flags
 
 from experiments import launch
@@ -85,12 +84,15 @@ def plot(result: gdu.GDUResult, units: int, path: str, title: str):
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError('Too many command-line arguments.')
+  del argv
   config = FLAGS.config
+  with launch.flag_errors('--config'):
+    gdu.GDU(**config.gdu.to_dict())  # its checks, before JAX starts
   if config.x64:
     jax.config.update('jax_enable_x64', True)
-  sim, settings, params, x, labels, key = build(config)
+  launch.check_output_folder(FLAGS.workdir)
+  with launch.flag_errors('--config'):  # the library's constructors check every field
+    sim, settings, params, x, labels, key = build(config)
   start = time.time()
   result = gdu.gdu_check(sim, settings, params, x, labels, key)
   seconds = time.time() - start
@@ -114,9 +116,9 @@ def main(argv):
     'residual_max_last_k': {f's{i + 1}': float(r) for i, r in enumerate(result.residual.max(0))},
     'wall_seconds': seconds,
   }
-  os.makedirs(FLAGS.workdir, exist_ok=True)
-  with open(os.path.join(FLAGS.workdir, 'gradcheck.json'), 'w') as f:
-    json.dump({'settings': info, 'layers': result.metrics}, f, indent=1)
+  launch.write_json(
+    os.path.join(FLAGS.workdir, 'gradcheck.json'), {'settings': info, 'layers': result.metrics}
+  )
   title = (
     f'{info["setting"]} {shapes}, {settings.nudging} β={settings.beta}, '
     f'T={settings.t_free}, K={settings.k}, M={settings.draws}'

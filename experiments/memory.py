@@ -25,14 +25,13 @@ total = argument + output − alias + temp (the program's peak footprint bound),
 and ``<workdir>/memory.png``.
 """
 
-import json
 import os
 import time
 
 import jax
 import jax.numpy as jnp
 import matplotlib
-from absl import app, flags
+from absl import flags
 
 from experiments import launch
 from stochep_jax import architectures, assembly, estimators, training
@@ -54,6 +53,18 @@ flags.DEFINE_integer('t_nudge', 25, 'Steps of each nudged phase (EP).')
 flags.DEFINE_integer('k_avg', 10, 'Rates average the last k_avg steps of a phase.')
 flags.DEFINE_integer('chunk', 25, 'Simulator.chunk: steps whose keys are drawn at once.')
 flags.mark_flags_as_required(['workdir'])
+launch.int_list('ts', 1)
+launch.integer('batch_size', 1)
+launch.integer('t_nudge', 1)
+launch.integer('k_avg', 1)
+launch.integer('chunk', 1)
+flags.register_multi_flags_validator(
+  ['ts', 't_nudge', 'k_avg'],
+  lambda f: (
+    not launch.ints_ok(f['ts']) or f['k_avg'] <= min(int(t) for t in f['ts'] + [f['t_nudge']])
+  ),
+  message='--k_avg must be <= every --ts and --t_nudge',
+)
 
 # name -> (estimator, neuron model, estimator settings)
 METHODS = {
@@ -64,6 +75,7 @@ METHODS = {
   'bptt_snn_remat': ('bptt', 'stochep', {'checkpoint': True}),
   'bptt_crnn_remat': ('bptt', 'crnn', {'checkpoint': True}),
 }
+launch.one_of('methods', list(METHODS))
 INPUT_SHAPE = (28, 28, 1)
 
 
@@ -157,8 +169,7 @@ def plot(results: dict, path: str, batch_size: int):
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError('Too many command-line arguments.')
+  del argv
   ts = [int(t) for t in FLAGS.ts]
   methods = FLAGS.methods
   archs, skipped = [], []
@@ -206,9 +217,9 @@ def main(argv):
     'jax_version': jax.__version__,
     'wall_seconds': time.time() - start,
   }
-  os.makedirs(FLAGS.workdir, exist_ok=True)
-  with open(os.path.join(FLAGS.workdir, 'memory.json'), 'w') as f:
-    json.dump({'settings': settings, 'results': results}, f, indent=1)
+  launch.write_json(
+    os.path.join(FLAGS.workdir, 'memory.json'), {'settings': settings, 'results': results}
+  )
   if results:
     plot(results, os.path.join(FLAGS.workdir, 'memory.png'), FLAGS.batch_size)
   print(f'wrote {FLAGS.workdir}/memory.json ({time.time() - start:.0f}s)')

@@ -19,7 +19,6 @@ Prints one line per variant (median ms per call, ms per simulated step, speedup 
 ``threefry32``) and, with ``--out``, writes them as JSON.
 """
 
-import json
 import time
 
 from absl import flags
@@ -39,6 +38,19 @@ flags.DEFINE_integer(
 flags.DEFINE_string('out', '', 'Optional JSON output file.')
 
 T_FREE, T_NUDGE, CHUNK = 100, 40, 25
+launch.integer('repeats', 1)
+launch.integer('batch', 1)
+launch.integer('cpu_devices', 1)
+launch.require(
+  'variants',
+  lambda v: len(v) > 0 and all(_valid(u) for u in v),
+  'a non-empty list of <threefry|hash><32|8>, e.g. hash32',
+)
+flags.register_multi_flags_validator(
+  ['batch', 'cpu_devices'],
+  lambda f: f['cpu_devices'] < 1 or f['batch'] % f['cpu_devices'] == 0,
+  message='--batch must divide by --cpu_devices',
+)
 
 
 def _parse(variant: str) -> tuple[str, int]:
@@ -46,6 +58,13 @@ def _parse(variant: str) -> tuple[str, int]:
     if variant.startswith(g) and variant[len(g) :].isdigit():
       return g, int(variant[len(g) :])
   raise ValueError(f'bad variant {variant!r}: <threefry|hash><32|8>')
+
+
+def _valid(variant: str) -> bool:
+  try:
+    return _parse(variant)[1] in (32, 8)
+  except ValueError:
+    return False
 
 
 def build(workload: str, generator: str, bits: int, batch: int):
@@ -124,13 +143,9 @@ def main(argv):
       f'speedup vs {FLAGS.variants[0]} {ref / med:5.2f}x  ({len(jax.devices())} device(s))'
     )
   if FLAGS.out:
-    with open(FLAGS.out, 'w') as f:
-      json.dump(
-        {'workload': FLAGS.workload, 'devices': len(jax.devices()), 'results': results},
-        f,
-        indent=1,
-        allow_nan=False,
-      )
+    launch.write_json(
+      FLAGS.out, {'workload': FLAGS.workload, 'devices': len(jax.devices()), 'results': results}
+    )
 
 
 if __name__ == '__main__':

@@ -18,12 +18,11 @@ so ``accuracy`` over the whole split equals the run's final ``test_accuracy``.
 """
 
 import dataclasses
-import json
 import os
 
 import jax
 import numpy as np
-from absl import app, flags
+from absl import flags
 
 from experiments import launch
 from stochep_jax import assembly, data, experiment
@@ -35,11 +34,12 @@ flags.DEFINE_bool(
   'mean_field', True, 'Evaluate stochastic neuron models with their mean-field network.'
 )
 flags.mark_flag_as_required('workdir')
+launch.integer('n_test', 0)
 
 
 def per_class(workdir: str, n_test: int = 0, mean_field: bool = True) -> dict:
   """The report of the module docstring (also written to ``<workdir>/per_class.json``)."""
-  config, sim, params, epoch = experiment.load_trained(workdir)
+  config, sim, params, epoch = launch.load_trained(workdir)
   mean_field = bool(mean_field and sim.neuron.stochastic)
   if mean_field:
     sim = dataclasses.replace(sim, neuron=sim.neuron.mean_field())
@@ -78,14 +78,13 @@ def per_class(workdir: str, n_test: int = 0, mean_field: bool = True) -> dict:
     'per_class_count': [int(np.sum(labels == c)) for c in classes],
     'last_layer_max_rate': [float(r) for r in max_rate],
   }
-  with open(os.path.join(workdir, 'per_class.json'), 'w') as f:
-    json.dump(report, f, indent=1)
+  launch.write_json(os.path.join(workdir, 'per_class.json'), report)
   return report
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError('Too many command-line arguments.')
+  del argv
+  launch.check_run_folder(FLAGS.workdir)
   r = per_class(FLAGS.workdir, FLAGS.n_test, FLAGS.mean_field)
   print(
     f'accuracy {r["accuracy"]:.4f} on {r["n_test"]} test images (epoch {r["epoch"]}, '

@@ -6,10 +6,9 @@ Writes ``<workdir>/learning_curves.png`` (test and train error and loss per
 epoch); ``train.py`` draws the same figure at the end of every run.
 """
 
-import json
 import os
 
-from absl import app, flags
+from absl import flags
 
 from experiments import launch
 from stochep_jax import reporting
@@ -21,16 +20,22 @@ flags.mark_flags_as_required(['workdir'])
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError('Too many command-line arguments.')
+  del argv
   path = os.path.join(FLAGS.workdir, 'metrics.json')
-  if not os.path.exists(path):
-    raise SystemExit(f'error: no metrics.json in {FLAGS.workdir}')
-  with open(path) as f:
-    metrics = json.load(f)
+  metrics = launch.read_json(path, 'written by experiments/train.py')
+  history = metrics.get('history') if isinstance(metrics, dict) else None
+  if not isinstance(history, list) or not all(
+    isinstance(h, dict) and 'epoch' in h for h in history
+  ):
+    raise launch.LaunchError(
+      f'{path}: holds no history (a list of epochs, each with its epoch number)'
+    )
+  if not history:
+    raise launch.LaunchError(f'{path}: no epoch finished yet; nothing to plot')
   out = FLAGS.out or os.path.join(FLAGS.workdir, 'learning_curves.png')
-  title = metrics.get('config', {}).get('dataset', '')
-  print(reporting.plot_learning_curves(metrics['history'], out, title))
+  config = metrics.get('config')
+  title = config.get('dataset', '') if isinstance(config, dict) else ''
+  print(reporting.plot_learning_curves(history, out, title))
 
 
 if __name__ == '__main__':

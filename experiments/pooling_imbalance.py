@@ -60,6 +60,26 @@ flags.DEFINE_float('ep_beta', 0.1, 'β of the EP comparison.')
 flags.DEFINE_integer('ep_t_nudge', 50, 'T_nudge of the EP comparison.')
 flags.DEFINE_integer('ep_k_avg', 40, 'k_avg of the EP comparison.')
 flags.DEFINE_enum('ep_rate', 'mean', ['mean', 'output'], 'Rates of the EP comparison.')
+launch.int_list('channels', 1)
+launch.int_list('fc', 1, allow_empty=True)
+for _name in ('batch', 't_free', 'window', 'seeds', 'ep_t_nudge', 'ep_k_avg'):
+  launch.integer(_name, 1)
+launch.require('decay', lambda v: 0 <= v < 1, 'a number in [0, 1)')
+launch.number('kappa', 0.0, strict=True)
+launch.number('ep_beta', 0.0, strict=True)
+flags.register_multi_flags_validator(
+  ['window', 't_free'], lambda f: f['window'] <= f['t_free'], message='--window must be <= --t_free'
+)
+flags.register_multi_flags_validator(
+  ['ep_k_avg', 't_free', 'ep_t_nudge'],
+  lambda f: f['ep_k_avg'] <= min(f['t_free'], f['ep_t_nudge']),
+  message='--ep_k_avg must be <= --t_free and --ep_t_nudge',
+)
+flags.register_multi_flags_validator(
+  ['batch', 'seeds'],
+  lambda f: f['batch'] * f['seeds'] <= 10_000,
+  message='--batch times --seeds must be <= 10000 (the test images)',
+)
 
 
 def config(
@@ -157,6 +177,7 @@ def ep_vs_meanfield_bptt(
 
 def main(argv):
   del argv
+  launch.check_output_folder(FLAGS.workdir)
   images, labels = data.read_original_split('fashion_mnist', 'test', FLAGS.data_dir)
   channels, fc = tuple(map(int, FLAGS.channels)), tuple(map(int, FLAGS.fc))
   results = {
@@ -221,9 +242,7 @@ def main(argv):
       'mean': {k: np.mean([r[k] for r in runs], 0).tolist() for k in runs[0] if k != 'seconds'},
     }
     print(pool, 'mean', json.dumps(results[pool]['mean']), flush=True)
-  os.makedirs(FLAGS.workdir, exist_ok=True)
-  with open(os.path.join(FLAGS.workdir, 'pooling_imbalance.json'), 'w') as f:
-    json.dump(results, f, indent=1)
+  launch.write_json(os.path.join(FLAGS.workdir, 'pooling_imbalance.json'), results)
 
 
 if __name__ == '__main__':

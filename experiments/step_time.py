@@ -29,19 +29,29 @@ from absl import flags
 from ml_collections import config_flags
 
 from experiments import launch
-from stochep_jax import assembly, data, parallel, training
+from stochep_jax import assembly, data, parallel, training, validate
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', None, 'Experiment configuration file.', lock_config=True)
 flags.DEFINE_integer('steps', 5, 'Timed steps after the compilation.')
 flags.DEFINE_string('out', '', 'Optional JSON output path.')
 flags.DEFINE_integer('devices', 0, 'Devices of the data-parallel mesh (0 = all).')
+launch.integer('steps', 1)
+launch.integer('devices', 0)
 
 
 def main(argv):
   del argv
   c = FLAGS.config
-  sim = assembly.simulator(c)
+  sim = validate.check_config(c)  # every field, before anything compiles
+  n_devices = len(jax.devices())
+  if FLAGS.devices > n_devices:
+    raise launch.LaunchError(f'flag --devices={FLAGS.devices}: only {n_devices} device(s) here')
+  n = FLAGS.devices or n_devices
+  if c.batch_size % n:
+    raise launch.LaunchError(
+      f'config.batch_size={c.batch_size}: must divide by the {n} device(s) of the mesh'
+    )
   params = sim.network.init(jax.random.key(c.seed))
   optimizer = assembly.optimizer(c, params, steps_per_epoch=1000)
   devices = jax.devices()[: FLAGS.devices or None]
@@ -94,8 +104,7 @@ def main(argv):
   }
   print(json.dumps(out), flush=True)
   if FLAGS.out:
-    with open(FLAGS.out, 'w') as f:
-      json.dump(out, f, indent=1)
+    launch.write_json(FLAGS.out, out)
 
 
 if __name__ == '__main__':

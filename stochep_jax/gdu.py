@@ -58,7 +58,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from stochep_jax import dynamics, energy, estimators
+from stochep_jax import checks, dynamics, energy, estimators
 from stochep_jax import keys as keys_lib
 
 Array = jax.Array
@@ -88,12 +88,11 @@ class GDU:
   draws: int = 1
 
   def __post_init__(self):
-    if self.nudging not in NUDGINGS:
-      raise ValueError(f'nudging must be one of {NUDGINGS}, got {self.nudging!r}')
-    if not 1 <= self.k <= self.t_free:
-      raise ValueError('need 1 <= k <= t_free')
-    if self.beta <= 0 or self.draws < 1:
-      raise ValueError('need beta > 0 and draws >= 1')
+    checks.integer('GDU', 't_free', self.t_free, 1)
+    checks.integer('GDU', 'k', self.k, 1, self.t_free)
+    checks.number('GDU', 'beta', self.beta, 0.0, lo_open=True)
+    checks.choice('GDU', 'nudging', self.nudging, NUDGINGS)
+    checks.integer('GDU', 'draws', self.draws, 1)
 
 
 def mean_field(sim: dynamics.Simulator) -> dynamics.Simulator:

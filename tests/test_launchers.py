@@ -1,6 +1,7 @@
 """Every launcher in experiments/ is an absl program whose --help is fast and does no work."""
 
 import glob
+import json
 import os
 import subprocess
 import sys
@@ -50,6 +51,89 @@ class LauncherHelpTest(absltest.TestCase):
     ).stdout
     self.assertIn('--print_config', out)
     self.assertIn('--[no]allow_config_change', out)  # a boolean flag, as absl lists it
+
+
+class LauncherErrorTest(absltest.TestCase):
+  """A bad flag or input file is one line ``error: ...``, exit status 1, before any work."""
+
+  def test_bad_flags_are_one_line_errors(self):
+    tmp = self.create_tempdir().full_path
+    out = os.path.join(tmp, 'out')  # no launcher may create it
+    truncated = os.path.join(tmp, 'truncated')
+    os.makedirs(truncated)
+    with open(os.path.join(truncated, 'metrics.json'), 'w') as f:
+      f.write('{"history": [')
+    config = os.path.join(ROOT, 'experiments', 'configs', 'fashion_mnist.py')
+    cases = [
+      ('backprop', [f'--workdir={out}', '--lr=nan'], 'flag --lr=nan: must be a finite number > 0'),
+      ('backprop', [f'--workdir={out}', '--dataset=x'], 'flag --dataset=x: must be one of'),
+      ('backprop', [f'--workdir={out}', 'extra'], 'unexpected arguments: extra'),
+      ('memory', [f'--workdir={out}', '--ts=0'], 'flag --ts='),
+      ('memory', [f'--workdir={out}', '--k_avg=30'], '--k_avg must be <= every --ts'),
+      ('energy', ['--batch=-1'], 'flag --batch=-1: must be an integer >= 0'),
+      ('energy', [f'--workdir={truncated}'], 'metrics.json: not valid JSON'),
+      ('step_time', [f'--config={config}', '--steps=0'], 'flag --steps=0: must be an integer'),
+      ('step_time', [f'--config={config}', '--config.ep.beta=nan'], 'config.ep.beta=nan'),
+      ('noise_speed', ['--variants=hash16'], 'flag --variants='),
+      ('noise_speed', ['--batch=3', '--cpu_devices=2'], '--batch must divide by --cpu_devices'),
+      ('pooling_imbalance', [f'--workdir={out}', '--decay=1.5'], 'flag --decay=1.5: must be'),
+      ('per_class', [f'--workdir={truncated}'], 'metrics.json: not valid JSON'),
+      ('per_class', [f'--workdir={out}'], f'flag --workdir={out}: no such folder'),
+      ('per_class', [f'--workdir={tmp}', '--n_test=-1'], 'flag --n_test=-1: must be an integer'),
+      ('plot_metrics', [f'--workdir={truncated}'], 'metrics.json: not valid JSON'),
+      ('plot_metrics', [f'--workdir={tmp}'], 'metrics.json: no such file'),
+      ('gradcheck', [f'--workdir={out}', '--config.gdu.beta=nan'], 'GDU: beta=nan: must be'),
+      ('figures', [f'--workdir={out}', '--train_steps=x'], 'flag --train_steps=x'),
+    ]
+    started = [
+      (
+        name,
+        args,
+        expected,
+        subprocess.Popen(
+          [sys.executable, os.path.join(ROOT, 'experiments', f'{name}.py'), *args],
+          stdout=subprocess.PIPE,
+          stderr=subprocess.PIPE,
+          text=True,
+          cwd=tmp,
+          env={**os.environ, 'PYTHONPATH': ROOT},
+        ),
+      )
+      for name, args, expected in cases
+    ]
+    for name, args, expected, proc in started:
+      _, err = proc.communicate(timeout=300)
+      what = f'{name} {" ".join(args)}'
+      self.assertEqual(proc.returncode, 1, f'{what}: {err[-800:]}')
+      self.assertNotIn('Traceback', err, what)
+      last = err.strip().splitlines()[-1]
+      self.assertTrue(last.startswith('error: '), f'{what}: {last}')
+      self.assertIn(expected, last, what)
+    self.assertFalse(os.path.exists(out))  # refused before anything was written
+
+
+class WriteJsonTest(absltest.TestCase):
+  def test_strict_json_atomically(self):
+    from experiments import launch
+
+    path = os.path.join(self.create_tempdir().full_path, 'new', 'metrics.json')
+    launch.write_json(path, {'loss': float('nan'), 'history': [{'lr': float('inf')}], 'ok': 1.5})
+    with open(path) as f:
+      text = f.read()
+    self.assertEqual(
+      json.loads(text, parse_constant=self.fail),
+      {'loss': None, 'history': [{'lr': None}], 'ok': 1.5},
+    )
+    self.assertEqual(os.listdir(os.path.dirname(path)), ['metrics.json'])  # no temporary left
+
+  def test_read_json_names_a_truncated_file(self):
+    from experiments import launch
+
+    path = os.path.join(self.create_tempdir().full_path, 'metrics.json')
+    with open(path, 'w') as f:
+      f.write('{"a": [1,')
+    with self.assertRaisesRegex(launch.LaunchError, f'^{path}: not valid JSON'):
+      launch.read_json(path)
 
 
 if __name__ == '__main__':
