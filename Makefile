@@ -16,10 +16,13 @@ ARGS    ?=
 
 install: $(VENV)/.installed
 
+# The wheel holds stochep_jax only; the checkout's experiments/ (launchers, configs) is
+# importable in this venv through a path file naming the checkout.
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -c "import os, sysconfig; open(os.path.join(sysconfig.get_path('purelib'), 'stochep_jax_checkout.pth'), 'w').write(os.getcwd() + '\\n')"
 	touch $@
 
 $(FMNIST):
