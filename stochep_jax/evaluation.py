@@ -9,6 +9,8 @@ into means by ``training.summarize``.
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -27,11 +29,24 @@ def _padded(batches, size: int):
     yield batch
 
 
+def padded_batch_size(batch_size: int, n: int, devices: int, processes: int = 1) -> int:
+  """The global batch ``evaluate`` runs: ``batch_size``, capped at the ``n`` examples of the
+  split rounded up to a multiple of the device (and process) count, so an eval batch larger
+  than the split does not pad it to ``batch_size`` rows."""
+  step = math.lcm(max(devices, 1), max(processes, 1))
+  return min(batch_size, max(step, -(-n // step) * step))
+
+
 def evaluate(
   eval_step, params, source, batch_size: int, mesh, *, limit: int | None = None, dtype=np.float32
 ) -> dict[str, float]:
-  """Free-phase metrics over a whole split (this process feeds its slice of each batch)."""
+  """Free-phase metrics over a whole split (this process feeds its slice of each batch).
+
+  The batch is ``padded_batch_size``: at most the split's size (rounded up to the devices).
+  """
   pcount = jax.process_count()
+  n = len(source) if not limit else min(limit, len(source))
+  batch_size = padded_batch_size(batch_size, n, mesh.devices.size, pcount)
   local = data.reader_batches(
     source,
     batch_size,

@@ -50,6 +50,25 @@ class EvaluateTest(parameterized.TestCase):
     np.testing.assert_array_equal(out['image'][3:], 0.0)
     np.testing.assert_array_equal(out['label'], [0, 1, 2, 0, 0])
 
+  def test_an_eval_batch_larger_than_the_split_is_capped_at_its_size(self):
+    shapes = []
+    step = training.make_eval_step(_free_fn)
+
+    def eval_step(params, batch):
+      shapes.append(batch['image'].shape)
+      return step(params, batch, None)
+
+    got = evaluation.evaluate(jax.jit(eval_step), {}, self.source, 100_000, self.mesh)
+    self.assertEqual(shapes, [(10, 3)])  # not 100,000 padded rows for 10 examples
+    self.assertAlmostEqual(got['loss'], float(np.mean(self.images[:, 1])), places=6)
+
+  def test_padded_batch_size_rounds_up_to_the_devices(self):
+    self.assertEqual(evaluation.padded_batch_size(100_000, 500, 1), 500)
+    self.assertEqual(evaluation.padded_batch_size(100_000, 500, 8), 504)
+    self.assertEqual(evaluation.padded_batch_size(100_000, 500, 8, processes=2), 504)
+    self.assertEqual(evaluation.padded_batch_size(256, 10_000, 8), 256)  # smaller: unchanged
+    self.assertEqual(evaluation.padded_batch_size(64, 0, 4), 4)
+
 
 if __name__ == '__main__':
   absltest.main()
