@@ -216,8 +216,38 @@ def _parse_flags(argv):
     sys.exit(f'error: {flag}: the config has no field {field!r}{hint}')
 
 
+def _multi_host(f) -> bool:
+  """The multi-process flags go together (see ``shared_flag_checks``)."""
+  n, i, address = f['num_processes'], f['process_id'], f['coordinator_address']
+  if address:
+    return n is not None and i is not None and n >= 1 and 0 <= i < n
+  if n is not None or i is not None:  # without an address only cluster auto-detection uses them
+    return bool(f.get('distributed')) and (n is None or n >= 1)
+  return True
+
+
+def shared_flag_checks() -> None:
+  """Checks of the start-up flags several launchers share, for those a launcher defines:
+  ``--cpu_devices`` >= 0, and ``--coordinator_address``, ``--num_processes`` and
+  ``--process_id`` given together (process_id in [0, num_processes)); without an address,
+  num_processes and process_id need ``--distributed`` (cluster auto-detection)."""
+  fv = flags.FLAGS
+  if 'cpu_devices' in fv:
+    integer('cpu_devices', 0)
+  names = ['coordinator_address', 'num_processes', 'process_id']
+  if all(n in fv for n in names):
+    names += ['distributed'] if 'distributed' in fv else []
+    flags.register_multi_flags_validator(
+      names,
+      _multi_host,
+      message='--coordinator_address, --num_processes and --process_id go together '
+      '(0 <= process_id < num_processes); without the address, --distributed',
+    )
+
+
 def run(main: Callable[[list[str]], None]) -> None:
   """Runs an absl ``main`` (see the module docstring)."""
+  shared_flag_checks()
 
   def quiet_main(argv):
     logging.get_absl_handler().python_handler.addFilter(QuietLibraries())

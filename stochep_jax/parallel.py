@@ -31,6 +31,8 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from stochep_jax import checks
+
 DATA = 'data'
 
 
@@ -39,7 +41,24 @@ def initialize(
   num_processes: int | None = None,
   process_id: int | None = None,
 ) -> None:
-  """Starts JAX's distributed runtime (no arguments: detect the cluster, e.g. SLURM/TPU)."""
+  """Starts JAX's distributed runtime (no arguments: detect the cluster, e.g. SLURM/TPU).
+
+  With ``coordinator_address``, ``num_processes`` and ``process_id`` are required
+  (0 <= process_id < num_processes); a ValueError names what is missing.
+  """
+  if num_processes is not None:
+    checks.integer('initialize', 'num_processes', num_processes, 1)
+  if coordinator_address:
+    if num_processes is None or process_id is None:
+      checks.fail(
+        'initialize',
+        'coordinator_address',
+        coordinator_address,
+        'needs num_processes and process_id too',
+      )
+  if process_id is not None:
+    hi = None if num_processes is None else num_processes - 1
+    checks.integer('initialize', 'process_id', process_id, 0, hi)
   jax.distributed.initialize(
     coordinator_address=coordinator_address, num_processes=num_processes, process_id=process_id
   )
@@ -54,6 +73,7 @@ def set_cpu_devices(n: int) -> bool:
   backend is affected (accelerator hosts keep their devices). Returns False,
   changing nothing, when ``XLA_FLAGS`` already forces a device count.
   """
+  checks.integer('set_cpu_devices', 'n', n, 1)
   if '--xla_force_host_platform_device_count' in os.environ.get('XLA_FLAGS', ''):
     return False
   jax.config.update('jax_num_cpu_devices', int(n))

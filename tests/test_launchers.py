@@ -84,6 +84,14 @@ class LauncherErrorTest(absltest.TestCase):
       ('plot_metrics', [f'--workdir={tmp}'], 'metrics.json: no such file'),
       ('gradcheck', [f'--workdir={out}', '--config.gdu.beta=nan'], 'GDU: beta=nan: must be'),
       ('figures', [f'--workdir={out}', '--train_steps=x'], 'flag --train_steps=x'),
+      ('train', [f'--config={config}', f'--workdir={out}', '--cpu_devices=-1'], 'cpu_devices=-1'),
+      ('train', [f'--config={config}', f'--workdir={out}', '--num_processes=2'], 'go together'),
+      (
+        'train',
+        [f'--config={config}', f'--workdir={out}', '--coordinator_address=h:1']
+        + ['--num_processes=2', '--process_id=2'],
+        '0 <= process_id < num_processes',
+      ),
     ]
     started = [
       (

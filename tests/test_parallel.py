@@ -11,7 +11,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 from absl.testing import absltest, parameterized
 
-from stochep_jax import data
+from stochep_jax import data, parallel
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRAIN = os.path.join(ROOT, 'experiments', 'train.py')
@@ -207,6 +207,23 @@ class ProcessesTest(absltest.TestCase):
       jax.tree_util.tree_leaves(multi_state['params']),
     ):
       np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5)
+
+
+class StartUpChecksTest(absltest.TestCase):
+  def test_cpu_device_count_must_be_positive(self):
+    for n in (-1, 0, 2.5):
+      with self.assertRaisesRegex(ValueError, f'^set_cpu_devices: n={n}: must be an integer >= 1$'):
+        parallel.set_cpu_devices(n)
+
+  def test_multi_host_arguments_go_together(self):
+    with self.assertRaisesRegex(
+      ValueError, 'coordinator_address=.*needs num_processes and process_id'
+    ):
+      parallel.initialize('host:1234', num_processes=2)
+    with self.assertRaisesRegex(ValueError, r'process_id=2: must be an integer in \[0, 1\]'):
+      parallel.initialize('host:1234', num_processes=2, process_id=2)
+    with self.assertRaisesRegex(ValueError, 'num_processes=0: must be an integer >= 1'):
+      parallel.initialize('host:1234', num_processes=0, process_id=0)
 
 
 if __name__ == '__main__':
