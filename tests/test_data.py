@@ -161,6 +161,18 @@ class IdxTest(DataTestCase):
     self.assertEqual(images.shape, (30, 28, 28, 1))
 
 
+class TruncatedOriginalTest(DataTestCase):
+  def test_a_truncated_gz_is_named_by_file(self):
+    raw_dir = self.tmp / 'raw'
+    data.write_synthetic_idx(raw_dir, 150, 70, seed=3, gzip=True)
+    bad = raw_dir / 'train-images-idx3-ubyte.gz'
+    bad.write_bytes(bad.read_bytes()[:-200])  # an interrupted download
+    with self.assertRaisesRegex(ValueError, f'{bad}: truncated or damaged gzip file'):
+      data.read_original_split('mnist', 'train', raw_dir)
+    with self.assertRaisesRegex(data.OriginalFileError, f'{bad}: truncated or damaged gzip'):
+      data.load_arrays('mnist', 'train', raw_dir, tfds_dir=self.tfds_dir)
+
+
 class Cifar10Test(DataTestCase):
   def test_cifar10_round_trip_and_hwc_layout(self):
     tmp_path, tfds_dir = self.tmp, self.tfds_dir

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import os
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,10 @@ def _read_bytes(path: Path) -> bytes:
   with open(path, 'rb') as f:
     raw = f.read()
   if raw[:2] == _GZIP_MAGIC:
-    raw = gzip.decompress(raw)
+    try:
+      raw = gzip.decompress(raw)
+    except (EOFError, OSError, zlib.error) as e:  # a truncated or damaged download
+      raise ValueError(f'{path}: truncated or damaged gzip file ({e})') from None
   return raw
 
 
