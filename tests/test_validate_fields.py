@@ -96,8 +96,10 @@ class FieldTest(parameterized.TestCase):
     ):
       validate.check_config(c)
 
-  def test_largest_seed_is_accepted(self):
-    validate.check_config(config(seed=2**63 - 1))
+  def test_seed_must_fit_a_signed_64_bit_integer(self):
+    with self.assertRaisesRegex(validate.ConfigError, r'^config\.seed=9223372036854775808: '):
+      validate.check_config(config(seed=2**63))
+    validate.check_config(config(seed=2**63 - 1))  # the largest jax.random.key takes
 
   def test_launcher_says_one_line_and_makes_no_workdir(self):
     wd = os.path.join(self.create_tempdir().full_path, 'run')
@@ -108,8 +110,7 @@ class FieldTest(parameterized.TestCase):
         os.path.join(ROOT, 'experiments', 'train.py'),
         f'--config={cfg}:smoke',
         f'--workdir={wd}',
-        '--config.neuron.name=hopfield',
-        '--config.neuron.hopfield.dt=0',
+        '--config.input.name=frames',
       ],
       capture_output=True,
       text=True,
@@ -117,7 +118,7 @@ class FieldTest(parameterized.TestCase):
       cwd=ROOT,
     )
     self.assertEqual(r.returncode, 1)
-    self.assertRegex(r.stderr.strip().splitlines()[-1], r'^error: config\.neuron\.hopfield\.dt=0')
+    self.assertRegex(r.stderr.strip().splitlines()[-1], r"^error: config\.input\.name='frames': ")
     self.assertNotIn('Traceback', r.stderr)
     self.assertFalse(os.path.exists(wd))
 
