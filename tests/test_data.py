@@ -279,6 +279,14 @@ class MissingDataTest(DataTestCase):
 
 
 class RegistryTest(DataTestCase):
+  def test_an_empty_data_dir_is_not_the_current_folder(self):
+    for empty in ('', ' '):
+      with self.assertRaisesRegex(ValueError, "'dvs_gesture' has no default data_dir"):
+        data.check_files('dvs_gesture', empty)
+    self.assertEqual(
+      data.registry.resolve_data_dir('fashion_mnist', ''), Path('/usr/share/datasets/fashion-mnist')
+    )
+
   def test_registry(self):
     self.assertEqual(
       set(data.DATASETS),

@@ -244,7 +244,8 @@ def resolve_data_dir(name: str, data_dir: str | os.PathLike[str] | None = None) 
     ValueError: Unknown dataset, or no ``data_dir`` and no default.
   """
   spec = _spec(name)
-  if data_dir is None:
+  if data_dir is None or (isinstance(data_dir, str) and not data_dir.strip()):
+    # '' (a config's unset data_dir) is the default too, never the current folder
     if spec.default_data_dir is None:
       raise ValueError(
         f'Dataset {name!r} has no default data_dir: pass the folder holding '
