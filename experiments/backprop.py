@@ -1,7 +1,9 @@
-"""Backprop reference of the demo's shape: a 784-512-10 ReLU MLP trained with Adam.
+"""Backprop references of the EP networks' shapes, trained with Adam.
 
     python experiments/backprop.py --workdir=runs/backprop_fmnist            # 30 epochs
     python experiments/backprop.py --workdir=/tmp/bp --epochs=1 --hidden=64  # seconds
+    # the CNN of configs/fashion_mnist_conv.py: conv 32, conv 64 (3x3, valid, 2x2 avg pool), FC 512
+    python experiments/backprop.py --workdir=runs/backprop_cnn --channels=32,64 --hidden=512
 
 The comparison number for ``make demo`` (StochEP 784-512-10 with EP, SPEC 6 "1FC"):
 the same layer sizes, the same data pipeline (``stochep_jax.data``: the original IDX
@@ -10,6 +12,10 @@ backpropagation of softmax cross-entropy with Adam. Writes
 ``<workdir>/metrics.json`` (strict JSON): ``test_accuracy``, ``test_error``,
 ``train_accuracy``, ``epochs``, ``wall_seconds`` (training and evaluation, after the
 data are loaded), ``history`` (one entry per epoch) and the flags.
+
+``--channels`` puts convolutions in front (3×3, stride 1, no padding, ReLU, then 2×2
+average pooling, as ``architectures.convnet``): ``--channels=32,64 --hidden=512`` is
+the backprop CNN of the conv config's shape.
 
 Choices **[choice]**: He-normal initialisation of the weights (``flax.linen.Dense``
 with ``kernel_init=he_normal``), zero biases, the learning rate decayed to 0 by a
@@ -41,6 +47,7 @@ flags.DEFINE_string(
 flags.DEFINE_string('tfds_dir', '', 'array_record cache root ("" = ~/.cache/stochep_jax/...).')
 flags.DEFINE_string('dataset', 'fashion_mnist', 'Dataset name (stochep_jax.data.DATASETS).')
 flags.DEFINE_list('hidden', ['512'], 'Hidden layer widths (784-512-10 by default).')
+flags.DEFINE_list('channels', [], 'Conv layer channels in front of the dense layers (none: MLP).')
 flags.DEFINE_integer('seed', 0, 'Seed of the initialisation and of the example order.')
 flags.DEFINE_integer('eval_batch_size', 2000, 'Batch size of the accuracy passes.')
 flags.mark_flags_as_required(['workdir'])
@@ -48,17 +55,21 @@ launch.integer('epochs', 1)
 launch.integer('batch_size', 1)
 launch.number('lr', 0.0, strict=True)
 launch.int_list('hidden', 1)
+launch.int_list('channels', 1)
 launch.integer('eval_batch_size', 1)
 launch.integer('seed', 0)
 
 
-def make_model(hidden: tuple[int, ...], num_classes: int):
-  """The MLP: Dense-ReLU for every hidden width, then a Dense readout (logits)."""
+def make_model(hidden: tuple[int, ...], num_classes: int, channels: tuple[int, ...] = ()):
+  """Conv(3×3)-ReLU-AvgPool(2) per channel count, Dense-ReLU per hidden width, Dense logits."""
   import flax.linen as nn
 
   class MLP(nn.Module):
     @nn.compact
     def __call__(self, x):
+      for c in channels:
+        x = nn.Conv(c, (3, 3), padding='VALID', kernel_init=nn.initializers.he_normal())(x)
+        x = nn.avg_pool(nn.relu(x), (2, 2), (2, 2))
       x = x.reshape((x.shape[0], -1))
       for h in hidden:
         x = nn.relu(nn.Dense(h, kernel_init=nn.initializers.he_normal())(x))
@@ -75,6 +86,7 @@ def train_and_evaluate(
   lr: float,
   hidden: tuple[int, ...],
   seed: int,
+  channels: tuple[int, ...] = (),
   schedule: str = 'cosine',
   dataset: str = 'fashion_mnist',
   data_dir: str | None = None,
@@ -94,7 +106,7 @@ def train_and_evaluate(
   train_x, train_y = data.load_arrays(dataset, 'train', data_dir, tfds_dir)
   test_x, test_y = data.load_arrays(dataset, 'test', data_dir, tfds_dir)
   peak_lr = lr
-  model = make_model(tuple(hidden), spec.num_classes)
+  model = make_model(tuple(hidden), spec.num_classes, tuple(channels))
   params = model.init(jax.random.key(seed), jnp.zeros((1, *spec.image_shape)))
   steps = epochs * (len(train_y) // batch_size)
   if schedule == 'cosine':
@@ -167,14 +179,16 @@ def train_and_evaluate(
     'epochs': epochs,
     'wall_seconds': time.perf_counter() - start,
     'history': history,
-    'model': f'{int(np.prod(spec.image_shape))}-{"-".join(map(str, hidden))}-{spec.num_classes}'
-    ' ReLU MLP, Adam, softmax cross-entropy',
+    'model': (f'{len(channels)}C-' if channels else '')
+    + f'{int(np.prod(spec.image_shape))}-{"-".join(map(str, [*channels, *hidden]))}-'
+    f'{spec.num_classes} ReLU {"CNN" if channels else "MLP"}, Adam, softmax cross-entropy',
     'flags': {
       'dataset': dataset,
       'batch_size': batch_size,
       'lr': peak_lr,
       'schedule': schedule,
       'hidden': list(hidden),
+      'channels': list(channels),
       'seed': seed,
       'data_dir': data_dir or spec.default_data_dir,
     },
@@ -198,6 +212,7 @@ def main(argv):
     batch_size=FLAGS.batch_size,
     lr=FLAGS.lr,
     hidden=tuple(int(h) for h in FLAGS.hidden),
+    channels=tuple(int(c) for c in FLAGS.channels),
     seed=FLAGS.seed,
     schedule=FLAGS.schedule,
     dataset=FLAGS.dataset,

@@ -56,6 +56,41 @@ class BackpropTest(absltest.TestCase):
     self.assertIn('784-512-10', m['model'])
     self.assertIn('test accuracy', out.stdout)
 
+  def test_cnn_of_the_conv_config_shape(self):
+    """--channels: conv(3x3 valid)-ReLU-avgpool per channel count, the shapes of 2C2FC."""
+    import jax
+    import jax.numpy as jnp
+
+    sys.path.insert(0, os.path.join(ROOT, 'experiments'))
+    import backprop  # noqa: PLC0415
+
+    model = backprop.make_model((512,), 10, (32, 64))
+    params = model.init(jax.random.key(0), jnp.zeros((1, 28, 28, 1)))
+    shapes = jax.tree_util.tree_map(jnp.shape, params['params'])
+    # 28 -> 26 -> 13 -> 11 -> 5: the FC layer sees 5*5*64 inputs, as the EP net's layer 3
+    self.assertEqual(shapes['Conv_0']['kernel'], (3, 3, 1, 32))
+    self.assertEqual(shapes['Conv_1']['kernel'], (3, 3, 32, 64))
+    self.assertEqual(shapes['Dense_0']['kernel'], (5 * 5 * 64, 512))
+    self.assertEqual(shapes['Dense_1']['kernel'], (512, 10))
+    tmp = self.enterContext(tempfile.TemporaryDirectory())
+    data.write_synthetic_idx(os.path.join(tmp, 'idx'), 1024, 256, seed=0)
+    out = _run(
+      f'--workdir={tmp}/run',
+      '--batch_size=64',
+      '--channels=4,8',
+      '--hidden=32',
+      '--epochs=4',
+      '--lr=0.003',
+      f'--data_dir={tmp}/idx',
+      f'--tfds_dir={tmp}/tfds',
+    )
+    self.assertEqual(out.returncode, 0, out.stderr[-3000:])
+    with open(os.path.join(tmp, 'run', 'metrics.json')) as f:
+      m = json.load(f)
+    self.assertEqual(m['flags']['channels'], [4, 8])
+    self.assertIn('2C-784-4-8-32-10 ReLU CNN', m['model'])
+    self.assertGreater(m['test_accuracy'], 0.5)  # chance is 0.1
+
   def test_help_is_fast_and_does_no_work(self):
     t = time.perf_counter()
     out = _run('--help', timeout=60)
