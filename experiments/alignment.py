@@ -28,7 +28,7 @@ from absl import app, flags
 from ml_collections import config_flags
 
 from experiments import launch
-from stochep_jax import assembly, data, estimators, experiment, gdu, validate, workdir
+from stochep_jax import assembly, data, estimators, gdu, validate
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'Directory for alignment.json.')
@@ -44,6 +44,9 @@ flags.DEFINE_float('reference_beta', 0.0, 'β of the small-β mean-field EP (0: 
 flags.DEFINE_string('trained', '', 'A finished run whose parameters to use (default: init).')
 flags.DEFINE_bool('synthetic', False, 'Uniform random images and labels instead of test images.')
 flags.mark_flags_as_required(['workdir'])
+launch.integer('draws', 2)
+launch.integer('batch', 1)
+launch.number('reference_beta', 0.0)
 
 COLUMNS = (
   'cos_mf_ep',
@@ -53,18 +56,6 @@ COLUMNS = (
   'cos_mf_ep_small_beta_vs_bptt',
   'cos_halves',
 )
-
-
-def check_flags():
-  """One-line errors for bad flags, before any data or compilation."""
-  if FLAGS.draws < 2:
-    raise ValueError(f'--draws={FLAGS.draws}: must be >= 2 (the halves are compared)')
-  if FLAGS.batch < 1:
-    raise ValueError(f'--batch={FLAGS.batch}: must be >= 1')
-  if FLAGS.reference_beta < 0:
-    raise ValueError(f'--reference_beta={FLAGS.reference_beta}: must be >= 0')
-  if FLAGS.trained and not os.path.isdir(FLAGS.trained):
-    raise ValueError(f'--trained={FLAGS.trained}: not a folder')
 
 
 def batch(config):
@@ -86,18 +77,17 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError('Too many command-line arguments.')
   config = FLAGS.config
-  try:
-    check_flags()
-    validate.check_config(config)
-  except ValueError as e:
-    raise SystemExit(f'error: {e}') from None
+  validate.check_config(config)
   sim = assembly.simulator(config)
   if not sim.neuron.stochastic:
-    raise SystemExit(f'error: config.neuron.name={config.neuron.name!r} is not stochastic')
+    raise launch.LaunchError(f'config.neuron.name={config.neuron.name!r} is not stochastic')
+  if FLAGS.trained:
+    launch.check_run_folder(FLAGS.trained)
+  launch.check_output_folder(FLAGS.workdir)
   ep = estimators.EP(**assembly.as_dict(config.ep))
   x, y = batch(config)
   if FLAGS.trained:
-    params = experiment.load_trained(FLAGS.trained)[2]
+    params = launch.load_trained(FLAGS.trained)[2]
   else:
     params = sim.network.init(jax.random.key(config.seed))
   start = time.time()
@@ -126,8 +116,7 @@ def main(argv):
     'params': FLAGS.trained or f'init, seed {config.seed}',
     'seconds': round(seconds, 1),
   }
-  os.makedirs(FLAGS.workdir, exist_ok=True)
-  workdir.write_json(
+  launch.write_json(
     os.path.join(FLAGS.workdir, 'alignment.json'), {'settings': settings, 'layers': table}
   )
   print(f'{"group":>8} ' + ' '.join(f'{c:>14.14}' for c in COLUMNS))

@@ -84,6 +84,8 @@ class LauncherErrorTest(absltest.TestCase):
       ('plot_metrics', [f'--workdir={tmp}'], 'metrics.json: no such file'),
       ('gradcheck', [f'--workdir={out}', '--config.gdu.beta=nan'], 'GDU: beta=nan: must be'),
       ('figures', [f'--workdir={out}', '--train_steps=x'], 'flag --train_steps=x'),
+      ('alignment', [f'--workdir={out}', '--draws=1'], 'flag --draws=1: must be an integer'),
+      ('alignment', [f'--workdir={out}', '--config.neuron.name=crnn'], 'is not stochastic'),
       ('train', [f'--config={config}', f'--workdir={out}', '--cpu_devices=-1'], 'cpu_devices=-1'),
       ('train', [f'--config={config}', f'--workdir={out}', '--num_processes=2'], 'go together'),
       (
