@@ -55,7 +55,7 @@ launch.integer('epochs', 1)
 launch.integer('batch_size', 1)
 launch.number('lr', 0.0, strict=True)
 launch.int_list('hidden', 1)
-launch.int_list('channels', 1)
+launch.int_list('channels', 1, allow_empty=True)
 launch.integer('eval_batch_size', 1)
 launch.integer('seed', 0)
 
