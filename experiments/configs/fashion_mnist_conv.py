@@ -39,7 +39,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   )
   c.precision.compute_dtype = 'bfloat16'
   c.batch_size = 128
-  c.num_epochs = 30
+  c.num_epochs = 24  # 0.87 s a step on a quiet 2-core CPU: about 3 hours in all
   if base.variant(arg) == 'smoke':
     c.train_subset, c.test_subset = 1024, 500
     c.batch_size, c.eval_batch_size = 64, 250
