@@ -82,9 +82,19 @@ class Dense:
       params['b'] = jax.random.uniform(kb, (self.features,), dtype, -bound, bound)
     return params
 
+  def prepare(self, params):
+    """The parameters as the dynamics use them (``Network.prepare``): the weight cast once
+    to the compute dtype, outside the phase's loop (``w_eff``)."""
+    if self.compute_dtype is None:
+      return params
+    return {
+      **{k: v for k, v in params.items() if k != 'w'},
+      'w_eff': _cast(params['w'], self.compute_dtype),
+    }
+
   def apply(self, params, s):
     s = s.reshape(s.shape[0], -1)
-    y = matmul(s, params['w'], self.compute_dtype)
+    y = matmul(s, params['w_eff'] if 'w_eff' in params else params['w'], self.compute_dtype)
     if self.use_bias:
       y = y + params['b']
     return y
@@ -218,6 +228,10 @@ def conv_im2col(
   return _conv_gemm(s, w, tuple(strides), tuple(tuple(p) for p in pads), cd)
 
 
+def _cast(a: Array, compute_dtype: str | None) -> Array:
+  return a if compute_dtype is None else a.astype(compute_dtype)
+
+
 def _pad_nhwc(s, pads):
   return jnp.pad(s, ((0, 0), *pads, (0, 0)))
 
@@ -225,8 +239,9 @@ def _pad_nhwc(s, pads):
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))
 def _conv_gemm(s, w, strides, pads, compute_dtype):
   kh, kw, c, k = w.shape
-  cols = _taps(_pad_nhwc(s, pads), kh, kw, strides)
-  return matmul(cols, w.reshape(kh * kw * c, k), compute_dtype)
+  # the operands in the compute dtype before the taps: exact, and the taps move half the bytes
+  cols = _taps(_pad_nhwc(_cast(s, compute_dtype), pads), kh, kw, strides)
+  return matmul(cols, w.reshape(kh * kw * c, k), compute_dtype).astype(jnp.result_type(s, w))
 
 
 def _conv_gemm_fwd(s, w, strides, pads, compute_dtype):
@@ -288,7 +303,7 @@ def conv_transpose_gemm(
   w_all = (
     wpad.reshape(nu, sh, nv, sw, c, k).transpose(0, 2, 5, 1, 3, 4).reshape(nu * nv * k, sh * sw * c)
   )
-  gext = jnp.pad(g, ((0, 0), (nu - 1, a_h - ho), (nv - 1, a_w - wo), (0, 0)))
+  gext = jnp.pad(_cast(g, compute_dtype), ((0, 0), (nu - 1, a_h - ho), (nv - 1, a_w - wo), (0, 0)))
   taps = [
     lax.slice(gext, (0, nu - 1 - u, nv - 1 - v, 0), (b, nu - 1 - u + a_h, nv - 1 - v + a_w, k))
     for u in range(nu)
@@ -471,17 +486,34 @@ class Conv:
       params['b'] = jax.random.uniform(kb, (self.features,), dtype, -bound, bound)
     return params
 
+  def prepare(self, params):
+    """The parameters as the dynamics use them (``Network.prepare``), computed once per
+    phase instead of at every step: the pooled kernel (fused pooling) in the weights' type,
+    then cast to the compute dtype (``w_eff``)."""
+    if not self._fused() and self.compute_dtype is None:
+      return params
+    w = params['w']
+    if self._fused():
+      w = pooled_kernel(w, self.pool_size, _pairs(self.strides))
+    return {**{k: v for k, v in params.items() if k != 'w'}, 'w_eff': _cast(w, self.compute_dtype)}
+
   def apply(self, params, s):
-    dtype = jnp.result_type(s, params['w'])  # promote as Dense's s @ w does
-    s, w = s.astype(dtype), params['w'].astype(dtype)
     strides = _pairs(self.strides)
+    kernel = _pairs(self.kernel_size)
     if isinstance(self.padding, str):
-      pads = lax.padtype_to_pads(s.shape[1:3], w.shape[:2], strides, self.padding.upper())
+      pads = lax.padtype_to_pads(s.shape[1:3], kernel, strides, self.padding.upper())
     else:
       pads = tuple((p, p) for p in _pairs(self.padding))
     pool = self.pool
+    if 'w_eff' in params:  # prepared: the pooled kernel in the compute dtype
+      w = params['w_eff']
+      s = s.astype(jnp.result_type(s, params.get('b', s)))
+    else:
+      dtype = jnp.result_type(s, params['w'])  # promote as Dense's s @ w does
+      s, w = s.astype(dtype), params['w'].astype(dtype)
+      if self._fused():
+        w = pooled_kernel(w, self.pool_size, strides)
     if self._fused():
-      w = pooled_kernel(w, self.pool_size, strides)
       strides = tuple(st * self.pool_size for st in strides)
       pool = 'none'
     impl = self.impl

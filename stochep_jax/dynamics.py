@@ -219,6 +219,7 @@ class Simulator:
         f'(x must be [{lead}, {", ".join(map(str, want))}])'
       )
     dtype = jax.tree_util.tree_leaves(states)[0].dtype
+    params = self.network.prepare(params)  # pooled kernels and casts once, not every step
     enc_noisy, neuron_noisy = self._noisy(x.shape, dtype)
     noisy = enc_noisy or neuron_noisy
     if noisy and keys is None:
@@ -296,6 +297,7 @@ class Simulator:
     The convergence diagnostic of SPEC 5: one more step from ``states`` without
     noise; returns the L2 norm over all layers, shape [B].
     """
+    params = self.network.prepare(params)
     drive = self.network.input_drive(
       params, x if self.encoder.static else self.encoder.encode(x, None, t)
     )

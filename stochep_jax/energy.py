@@ -181,6 +181,17 @@ class Network:
     layers = tuple(c.init(k, s, dtype) for c, k, s in zip(self.connections, keys, in_shapes))
     return {'layers': layers, 'readout': self.readout.init(keys[-1], self.layer_shapes[-1], dtype)}
 
+  def prepare(self, params: Params) -> Params:
+    """The parameters as the dynamics use them, computed once per phase: each
+    connection's ``prepare`` (pooled kernels, the precision policy's casts). Φ, the
+    currents and the input drive accept either form; the EP update differentiates the
+    original parameters."""
+    layers = tuple(
+      c.prepare(p) if hasattr(c, 'prepare') else p
+      for c, p in zip(self.connections, params['layers'])
+    )
+    return {**params, 'layers': layers}
+
   # -- Φ and its gradients --------------------------------------------------
   def phi(self, params: Params, x: Array, states: Sequence[Array]) -> Array:
     """Φ(x, s; θ) = Σ_ℓ ⟨F_ℓ(s_{ℓ-1}), s_ℓ⟩, summed over the batch."""
