@@ -103,22 +103,28 @@ class Dense:
 def matmul(a: Array, w: Array, compute_dtype: str | None = None) -> Array:
   """``a @ w`` (``a``: [..., K], ``w``: [K, N]) under a precision policy (``precision``).
 
-  With ``compute_dtype`` None (or equal to the operands' type) this is ``a @ w``.
+  With ``compute_dtype`` None this is ``a @ w``.
   Otherwise, mixed precision as the field trains it: the products of the
   dynamics take ``compute_dtype`` operands (e.g. bfloat16) with float32
   accumulation, forward and transposed (``∂/∂a`` = ``g @ wᵀ``, the backward
   current of the layer below), while the weight gradient ``∂/∂w = aᵀ g`` (EP's
-  update at the rates) is exact in the operands' own type. The result and
-  ``∂/∂a`` have the operands' type (float32 states stay float32).
+  update at the rates) is exact in the operands' own type. The result has the
+  operands' type, at least float32 (also when both operands are already in the compute
+  dtype, as prepared weights and gathered spikes are); ``∂/∂a`` has ``a``'s type.
   """
-  if compute_dtype is None or jnp.dtype(compute_dtype) == jnp.result_type(a, w):
+  if compute_dtype is None:
     return a @ w
   return _mixed_matmul(a, w, jnp.dtype(compute_dtype).name)
 
 
+def _accumulator(*arrays):
+  """The result type of a policy product: the operands' type, at least float32."""
+  return jnp.promote_types(jnp.result_type(*arrays), jnp.float32)
+
+
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
 def _mixed_matmul(a, w, compute_dtype):
-  out = jnp.result_type(a, w)
+  out = _accumulator(a, w)
   return jnp.matmul(
     a.astype(compute_dtype), w.astype(compute_dtype), preferred_element_type=jnp.float32
   ).astype(out)
@@ -241,7 +247,8 @@ def _conv_gemm(s, w, strides, pads, compute_dtype):
   kh, kw, c, k = w.shape
   # the operands in the compute dtype before the taps: exact, and the taps move half the bytes
   cols = _taps(_pad_nhwc(_cast(s, compute_dtype), pads), kh, kw, strides)
-  return matmul(cols, w.reshape(kh * kw * c, k), compute_dtype).astype(jnp.result_type(s, w))
+  y = matmul(cols, w.reshape(kh * kw * c, k), compute_dtype)
+  return y if compute_dtype is None else y.astype(_accumulator(s, w))
 
 
 def _conv_gemm_fwd(s, w, strides, pads, compute_dtype):
@@ -328,7 +335,7 @@ def conv_xla(
 ) -> Array:
   """W ∗ s by XLA's convolution (NHWC, HWIO); ``compute_dtype`` as in ``matmul``."""
   strides, pads = tuple(strides), tuple(tuple(p) for p in pads)
-  if compute_dtype is None or jnp.dtype(compute_dtype) == jnp.result_type(s, w):
+  if compute_dtype is None:
     return lax.conv_general_dilated(s, w, strides, pads, dimension_numbers=_NHWC)
   return _mixed_conv(s, w, strides, pads, jnp.dtype(compute_dtype).name)
 
@@ -343,7 +350,7 @@ def _mixed_conv(s, w, strides, pads, compute_dtype):
     dimension_numbers=_NHWC,
     preferred_element_type=jnp.float32,
   )
-  return y.astype(jnp.result_type(s, w))
+  return y.astype(_accumulator(s, w))
 
 
 def _mixed_conv_fwd(s, w, strides, pads, compute_dtype):

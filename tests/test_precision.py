@@ -104,6 +104,29 @@ class PolicyTest(absltest.TestCase):
       precision.Precision(BF16, min_size=-1)
 
 
+class PrepareTest(parameterized.TestCase):
+  """Network.prepare (pooled kernels and casts once per phase) changes no current."""
+
+  @parameterized.product(cd=('float32', BF16), pool=('avg', 'max'))
+  def test_currents_and_drive_equal_unprepared(self, cd, pool):
+    key = jax.random.key(3)
+    net = precision.Precision(cd).apply(sep.convnet((12, 12, 2), (4, 6), (8,), 3, pool=pool))
+    params = net.init(key)
+    prepared = net.prepare(params)
+    if cd == BF16 or pool == 'avg':  # something to prepare: the original weight is replaced
+      self.assertIn('w_eff', prepared['layers'][0])
+      self.assertNotIn('w', prepared['layers'][0])
+    x = jax.random.uniform(key, (5, 12, 12, 2))
+    states = [
+      (jax.random.uniform(key, (5, *s)) < 0.4).astype(jnp.float32) for s in net.layer_shapes
+    ]
+    drive = net.input_drive(params, x)
+    np.testing.assert_allclose(net.input_drive(prepared, x), drive, rtol=0, atol=1e-6)
+    for a, b in zip(net.currents(prepared, drive, states), net.currents(params, drive, states)):
+      np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+      self.assertEqual(a.dtype, jnp.float32)
+
+
 class EPUnderPolicyTest(absltest.TestCase):
   """The GDU check and EP against BPTT under the bf16 policy stay within 0.01 of float32."""
 
