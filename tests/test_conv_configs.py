@@ -54,9 +54,9 @@ class ConvConfigsTest(parameterized.TestCase):
     validate.check_config(c)  # every field in range
     self.assertLessEqual(c.ep.k_avg, min(c.ep.t_free, c.ep.t_nudge))
 
-  def test_conv_config_uses_the_aligned_settings_and_the_bf16_policy(self):
+  def test_conv_config_rates_from_p_and_the_bf16_policy(self):
     c = load_config('fashion_mnist_conv')
-    # the settings under which the averaged estimate aligns in every conv layer (4.3)
+    # rates from p over the whole nudged phase: from the spikes conv 1's estimate is noise (4.3)
     self.assertEqual((c.simulator.rate, c.ep.k_avg, c.ep.t_nudge), ('mean', 40, 40))
     self.assertEqual((c.ep.beta, c.ep.nudging, c.network.pool), (0.5, 'symmetric', 'avg'))
     sim = experiment.build_simulator(c)
