@@ -169,6 +169,12 @@ def check_fields(config: ml_collections.ConfigDict) -> None:
   """Every field's type and range (pure Python: safe before JAX picks its devices)."""
   c = config
   _choice(c, 'dataset', data.DATASETS)
+  data_dir = c.get('data_dir')
+  if data.DATASETS[c.dataset].default_data_dir is None and not (data_dir or '').strip():
+    raise ConfigError(
+      f'config.data_dir={data_dir!r}: dataset {c.dataset!r} has no default folder; '
+      'pass --config.data_dir=<the folder holding its original files>'
+    )
   for name in ('train_subset', 'test_subset'):
     _int(c, name, 0)
   for name in c.get('augment') or ():

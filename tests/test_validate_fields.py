@@ -5,6 +5,7 @@ import subprocess
 import sys
 from unittest import mock
 
+import helpers
 from absl.testing import absltest, parameterized
 
 from experiments.configs import fashion_mnist
@@ -93,6 +94,14 @@ class FieldTest(parameterized.TestCase):
       validate.ConfigError,
       r"^config\.input\.name='analog': dataset 'fashion_mnist_events' holds \d+ frames per "
       r"example, which this encoder does not play; use 'frames'$",
+    ):
+      validate.check_config(c)
+
+  def test_a_dataset_without_a_default_folder_needs_data_dir(self):
+    c = helpers.load_config('dvs_gesture', 'smoke')
+    c.data_dir = ''
+    with self.assertRaisesRegex(
+      validate.ConfigError, r"^config\.data_dir='': dataset 'dvs_gesture' has no default folder"
     ):
       validate.check_config(c)
 

@@ -247,9 +247,10 @@ def resolve_data_dir(name: str, data_dir: str | os.PathLike[str] | None = None) 
   if data_dir is None or (isinstance(data_dir, str) and not data_dir.strip()):
     # '' (a config's unset data_dir) is the default too, never the current folder
     if spec.default_data_dir is None:
+      holding = ', '.join(spec.required_files) or 'its files'
       raise ValueError(
-        f'Dataset {name!r} has no default data_dir: pass the folder holding '
-        f'{", ".join(spec.required_files)}. {spec.how_to_get}'
+        f'Dataset {name!r} has no default data_dir: pass the folder holding {holding}. '
+        f'{spec.how_to_get}'
       )
     data_dir = spec.default_data_dir
   return Path(data_dir).expanduser().resolve()
