@@ -10,8 +10,9 @@ and the milliseconds per step of the eight most expensive XLA operation kinds in
 trace of two more runs (``ynn_fusion``: matrix products; ``slice_pad_fusion``: the strided
 scatter of an im2col adjoint; ``compare_convert`` / ``broadcast_multiply``: the neurons and their
 random numbers). Kinds are summed over threads, so they may add up to more than the step.
-It uses only the library's public API, so an older checkout can be profiled the same way and
-the two timed alternately (BUILD_NOTES.md, 4.2).
+It uses only the library's public API (and ``experiments/launch.py`` for the start-up), so an
+older checkout's library can be profiled the same way (``PYTHONPATH``) and the two timed
+alternately (BUILD_NOTES.md, 4.2).
 """
 
 import collections
@@ -23,8 +24,10 @@ import time
 
 import jax
 import numpy as np
+from absl import app
 
 import stochep_jax as sep
+from experiments import launch
 
 NETS = {'small_b64': ((32, 64), 64), 'full_b32': ((128, 256), 32)}
 T = 50
@@ -61,5 +64,11 @@ def profile(channels, batch) -> dict:
   }
 
 
-if __name__ == '__main__':
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
   print(json.dumps({name: profile(*spec) for name, spec in NETS.items()}, indent=1))
+
+
+if __name__ == '__main__':
+  launch.run(main)
