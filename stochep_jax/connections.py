@@ -176,30 +176,20 @@ def conv_taps(
   Returns:
     ``[B, H', W', K]``.
   """
-  s = jnp.pad(s, ((0, 0), *pads, (0, 0)))
-  b, h, wd, c = s.shape
   kh, kw = w.shape[:2]
-  ho, wo = (h - kh) // strides[0] + 1, (wd - kw) // strides[1] + 1
   out = None
-  for p in range(kh):
-    for q in range(kw):
-      tap = lax.slice(
-        s,
-        (0, p, q, 0),
-        (b, p + strides[0] * (ho - 1) + 1, q + strides[1] * (wo - 1) + 1, c),
-        (1, *strides, 1),
-      )
-      y = matmul(tap, w[p, q], compute_dtype)
-      out = y if out is None else out + y
+  for i, tap in enumerate(_tap_slices(_pad_nhwc(s, pads), kh, kw, strides)):
+    y = matmul(tap, w[i // kw, i % kw], compute_dtype)
+    out = y if out is None else out + y
   return out
 
 
-def _taps(s_pad: Array, kh: int, kw: int, strides: tuple[int, int]) -> Array:
-  """The kernel taps' strided slices of a padded ``[B, H, W, C]`` side by side:
-  ``[B, H', W', kh·kw·C]`` in (p, q, c) order (the columns of im2col)."""
+def _tap_slices(s_pad: Array, kh: int, kw: int, strides: tuple[int, int]) -> list[Array]:
+  """The kernel taps' strided slices of a padded ``[B, H, W, C]``, each ``[B, H', W', C]``,
+  in (p, q) order: tap (p, q) holds ``s_pad[b, σ_h i + p, σ_w j + q, c]``."""
   b, h, wd, c = s_pad.shape
   ho, wo = (h - kh) // strides[0] + 1, (wd - kw) // strides[1] + 1
-  taps = [
+  return [
     lax.slice(
       s_pad,
       (0, p, q, 0),
@@ -209,7 +199,12 @@ def _taps(s_pad: Array, kh: int, kw: int, strides: tuple[int, int]) -> Array:
     for p in range(kh)
     for q in range(kw)
   ]
-  return jnp.concatenate(taps, axis=-1)
+
+
+def _taps(s_pad: Array, kh: int, kw: int, strides: tuple[int, int]) -> Array:
+  """The tap slices side by side: ``[B, H', W', kh·kw·C]`` in (p, q, c) order (the columns
+  of im2col)."""
+  return jnp.concatenate(_tap_slices(s_pad, kh, kw, strides), axis=-1)
 
 
 def conv_im2col(
