@@ -139,7 +139,7 @@ def _mixed_matmul_bwd(compute_dtype, res, g):
   da = jnp.matmul(
     g.astype(compute_dtype), w.T.astype(compute_dtype), preferred_element_type=jnp.float32
   )
-  acc = jnp.result_type(a, w, jnp.float32)
+  acc = _accumulator(a, w)
   a2, g2 = a.reshape(-1, a.shape[-1]).astype(acc), g.reshape(-1, g.shape[-1]).astype(acc)
   dw = jnp.matmul(a2.T, g2, precision=lax.Precision.HIGHEST)
   return da.astype(a.dtype), dw.astype(w.dtype)
@@ -254,7 +254,7 @@ def _conv_gemm_bwd(strides, pads, compute_dtype, res, g):
   s, w = res
   kh, kw, c, k = w.shape
   ds = conv_transpose_gemm(g, w, strides, pads, s.shape[1:3], compute_dtype).astype(s.dtype)
-  acc = jnp.result_type(s, w, jnp.float32)
+  acc = _accumulator(s, w)
   cols = _taps(_pad_nhwc(s, pads), kh, kw, strides).reshape(-1, kh * kw * c)
   dw = jnp.matmul(cols.astype(acc).T, g.reshape(-1, k).astype(acc), precision=lax.Precision.HIGHEST)
   return ds, dw.reshape(w.shape).astype(w.dtype)
