@@ -431,7 +431,8 @@ class EventConfigsTest(parameterized.TestCase):
     c = _config(name, None)
     self.assertEqual(c.dataset, name)
     self.assertEqual((c.input.name, c.input.frames.nudge_input), ('frames', 'last'))
-    self.assertEqual(c.input.frames.trace_decay, 1.0)  # the best setting measured (BUILD_NOTES 4.6)
+    # γ = 1 with 'last': the best setting measured for EP on event input (BUILD_NOTES 4.6).
+    self.assertEqual(c.input.frames.trace_decay, 1.0)
     c.ep.k_avg = 9  # the encoder's rate window follows the ep block
     self.assertEqual(c.input.frames.to_dict()['k_avg'], 9)
 

@@ -18,8 +18,9 @@ pooling, FC 256, 11 outputs, MSE), StochEP neurons, ``FrameInput`` with 10
 free steps per frame (T_free 160), T_nudge 40, β 0.2, rates over the last 20
 steps; layer 1 sees the input trace with γ = 1 (the running mean of the frames,
 ``input.frames.trace_decay``) and the nudge phases hold what the free phase ended
-with (``--config.input.frames.nudge_input=last``), the best setting on the
-offline event dataset (BUILD_NOTES 4.6). [StochEP] reports DVS Gesture without these details.
+with (``--config.input.frames.nudge_input=last``), the best setting measured on the
+simulated event dataset ``fashion_mnist_events`` (BUILD_NOTES 4.6; not measured on DVS
+Gesture itself). [StochEP] reports DVS Gesture without these details.
 
 Time: one training step (batch 32) is 189 GFLOP (``benchmark.flop_count``) and took
 6.1 s on our 2-core CPU (``experiments/step_time.py --config=experiments/configs/dvs_gesture.py
