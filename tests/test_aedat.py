@@ -1,19 +1,15 @@
-"""aedat: the AEDAT 3.1 format on its own, and dvs_gesture's re-exports of it."""
+"""aedat: the AEDAT 3.1 format on its own."""
 
 from pathlib import Path
 
 import numpy as np
 from absl.testing import absltest
 
-from stochep_jax.data import aedat, dvs_gesture
+from stochep_jax.data import aedat
 from stochep_jax.data import events as ev_lib
 
 
 class AedatTest(absltest.TestCase):
-  def test_dvs_gesture_re_exports(self):
-    self.assertIs(dvs_gesture.read_aedat31, aedat.read_aedat31)
-    self.assertIs(dvs_gesture.write_aedat31, aedat.write_aedat31)
-
   def test_round_trip_off_the_dvs_sensor(self):
     """The format has no sensor: 15-bit addresses beyond 128×128 come back as written."""
     e = ev_lib.make_events([0, 300, 32767], [5, 200, 1], [1, 0, 1], [10, 20, 2**31 + 3])

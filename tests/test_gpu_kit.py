@@ -2,10 +2,12 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 import zipfile
 from pathlib import Path
 
@@ -177,19 +179,51 @@ def _step(name, code, timeout_s=30.0, result=None):
   return check.Step(name, [sys.executable, '-c', code], timeout_s, result=result)
 
 
+def _gone(pid: int, wait_s: float = 10.0) -> bool:
+  """Whether process ``pid`` has ended (no such process, or a zombie), waiting for a SIGKILL
+  already sent to land (at most ``wait_s``); one still running then is killed here."""
+  deadline = time.monotonic() + wait_s
+  while True:
+    try:
+      with open(f'/proc/{pid}/stat') as f:
+        state = f.read().rpartition(')')[2].split()[0]
+    except FileNotFoundError:
+      return True
+    if state in ('Z', 'X'):
+      return True
+    if time.monotonic() > deadline:
+      os.kill(pid, signal.SIGKILL)  # no leftover sleeper after a failed test
+      return False
+    time.sleep(0.05)
+
+
 class CheckTest(absltest.TestCase):
   def test_timeout_kills_the_step_and_the_next_one_runs(self):
     tmp = Path(self.create_tempdir().full_path)
     res = tmp / 'b.json'
+    # Step a starts a child of its own (same process group), says so, and would then sleep 60 s.
+    slow = (
+      'import subprocess, time\n'
+      'child = subprocess.Popen(["sleep", "60"])\n'
+      'print("started child", child.pid, flush=True)\n'
+      'time.sleep(60)\n'
+      'print("finished", flush=True)\n'
+    )
     steps = [
-      _step('a', 'import time; print("started", flush=True); time.sleep(60)', timeout_s=1.5),
+      _step('a', slow, timeout_s=3.0),
       _step('fails', 'raise SystemExit(3)'),
       _step('b', f'import json; json.dump({{"x": 1}}, open({str(res)!r}, "w"))', result=res),
     ]
-    s = check.run_kit(steps, tmp / 'out', budget_s=60)
-    self.assertEqual(s['steps']['a']['status'], 'timeout')
-    self.assertLess(s['steps']['a']['seconds'], 10)
-    self.assertIn('started', s['steps']['a']['output_tail'])
+    s = check.run_kit(steps, tmp / 'out', budget_s=120)
+    a = s['steps']['a']
+    self.assertEqual(a['status'], 'timeout')
+    self.assertEqual(a['timeout_s'], 3.0)
+    self.assertEqual(a['returncode'], -signal.SIGKILL)  # killed, not ended on its own
+    self.assertIn('started child', a['output_tail'])
+    self.assertNotIn('finished', a['output_tail'])
+    # The whole process group was killed: a's own child is gone too (or a zombie).
+    child = int(a['output_tail'].split('started child ')[1].split()[0])
+    self.assertTrue(_gone(child), f'child {child} of the step outlived the timeout')
     self.assertEqual(s['steps']['fails']['status'], 'failed')
     self.assertEqual(s['steps']['fails']['returncode'], 3)
     self.assertEqual(s['steps']['b']['result'], {'x': 1})
@@ -201,10 +235,12 @@ class CheckTest(absltest.TestCase):
     tmp = Path(self.create_tempdir().full_path)
     steps = [_step('a', 'import time; time.sleep(60)'), _step('b', 'pass')]
     s = check.run_kit(steps, tmp, budget_s=3.0, min_step_s=1.0, reserve_s=0.5)
+    # a's own timeout is 30 s: it gets what the budget leaves (3 − 0.5 reserve), then is killed.
     self.assertEqual(s['steps']['a']['status'], 'timeout')
+    self.assertEqual(s['steps']['a']['returncode'], -signal.SIGKILL)
+    self.assertGreaterEqual(s['steps']['a']['timeout_s'], 1.0)
     self.assertLessEqual(s['steps']['a']['timeout_s'], 2.5)
-    self.assertEqual(s['steps']['b']['status'], 'skipped')
-    self.assertLess(s['wall_s'], 3.0 + 1.0)
+    self.assertEqual(s['steps']['b'], {'status': 'skipped', 'reason': 'budget', 'seconds': 0.0})
 
   def test_plan(self):
     work = Path('/tmp/work')

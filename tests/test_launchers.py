@@ -1,11 +1,10 @@
-"""Every launcher in experiments/ is an absl program whose --help is fast and does no work."""
+"""Every launcher in experiments/ is an absl program whose --help does no work."""
 
 import glob
 import json
 import os
 import subprocess
 import sys
-import time
 
 from absl.testing import absltest
 
@@ -16,31 +15,47 @@ LAUNCHERS = sorted(
 )
 
 
+# Under this JAX_PLATFORMS, any JAX backend initialisation (an array, a jit call, a device
+# query) raises: a --help that computes, compiles or loads data through JAX fails.
+NO_BACKEND = {'JAX_PLATFORMS': 'no_such_platform'}
+
+
 class LauncherHelpTest(absltest.TestCase):
-  def test_every_launcher_prints_help_quickly(self):
+  def test_no_backend_env_makes_jax_work_fail(self):
+    """The guard the --help tests rely on: under NO_BACKEND, JAX work raises."""
+    proc = subprocess.run(
+      [sys.executable, '-c', 'import jax.numpy as jnp; jnp.zeros(1)'],
+      capture_output=True,
+      text=True,
+      env={**os.environ, **NO_BACKEND},
+      timeout=120,
+    )
+    self.assertNotEqual(proc.returncode, 0)
+    self.assertIn('no_such_platform', proc.stderr)
+
+  def test_every_launcher_prints_help_and_does_no_work(self):
     self.assertGreaterEqual(len(LAUNCHERS), 10)
     started = {}
     for path in LAUNCHERS:  # all at once: the test costs one import of JAX per core
+      cwd = self.create_tempdir().full_path
       started[path] = (
-        time.perf_counter(),
+        cwd,
         subprocess.Popen(
           [sys.executable, path, '--help'],
           stdout=subprocess.PIPE,
           stderr=subprocess.PIPE,
           text=True,
-          cwd=self.create_tempdir().full_path,  # nothing written where it runs
+          cwd=cwd,
+          env={**os.environ, **NO_BACKEND},  # no JAX backend: no computation, no compilation
         ),
       )
-    for path, (t0, proc) in started.items():
+    for path, (cwd, proc) in started.items():
       out, err = proc.communicate(timeout=120)
       name = os.path.basename(path)
       self.assertEqual(proc.returncode, 0, f'{name} --help failed: {err[-500:]}')
       self.assertIn(name, out + err, f'{name} --help printed no usage')
       self.assertNotIn('Traceback', err)
-    # Sequential timing of one launcher: the contract's 10 s bound, on a loaded machine.
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, LAUNCHERS[0], '--help'], capture_output=True, check=True)
-    self.assertLess(time.perf_counter() - t0, 10.0)
+      self.assertEqual(os.listdir(cwd), [], f'{name} --help wrote files where it ran')
 
   def test_train_help_says_how_to_list_the_config_fields(self):
     out = subprocess.run(

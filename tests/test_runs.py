@@ -4,6 +4,7 @@ import gzip
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -122,8 +123,29 @@ class WorkdirTest(absltest.TestCase):
 
   def test_a_killed_run_leaves_no_stuck_lock(self):
     wd = self.create_tempdir().full_path
-    code = f'from stochep_jax import workdir; workdir.WorkdirLock({wd!r}).__enter__(); import os; os._exit(9)'
-    subprocess.run([sys.executable, '-c', code], check=False)
+    code = (
+      'import time\n'
+      'from stochep_jax import workdir\n'
+      f'workdir.WorkdirLock({wd!r}).__enter__()\n'
+      'print("locked", flush=True)\n'
+      'time.sleep(600)\n'
+    )
+    proc = subprocess.Popen(
+      [sys.executable, '-c', code], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+      self.assertEqual(proc.stdout.readline(), 'locked\n')  # '' if it died without the lock
+      # Held: this process is refused, with the holder named.
+      with self.assertRaisesRegex(
+        workdir.WorkdirError, rf'in use by another run \(pid {proc.pid} on '
+      ):
+        with workdir.WorkdirLock(wd):
+          pass
+    finally:
+      proc.kill()  # SIGKILL: no __exit__, no cleanup of any kind
+      proc.wait()
+      proc.stdout.close()
+    self.assertEqual(proc.returncode, -signal.SIGKILL)
     with workdir.WorkdirLock(wd):  # the kernel released it when the process died
       pass
 
@@ -336,12 +358,11 @@ class LifecycleTest(parameterized.TestCase):
 
 def ckpt_state():
   """An abstract-free train state shaped like tiny_config's (to restore into)."""
-  from stochep_jax import assembly, keys, training
+  from stochep_jax import keys
 
   c = tiny_config()
-  sim = validate.check_config(c)
-  params = sim.network.init(keys.run_keys(c.seed)[0])
-  return training.init_train_state(params, assembly.optimizer(c, params, 8))
+  state, _ = validate.check_config(c).train_state(keys.run_keys(c.seed)[0], 8)
+  return state
 
 
 class BrokenDataTest(absltest.TestCase):
