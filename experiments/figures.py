@@ -10,8 +10,8 @@ to ``--workdir`` a PNG and a JSON of the plotted numbers for each of:
 * ``fig3_membrane``: membrane potential of the hidden layer (up to 512 units) over a free
   phase then a +β nudged phase on 100 training images (the units × time heatmap of the first
   one; the phase transition is the dashed line; the JSON also has the mean |Δv| per step over
-  all of them and over their last 10 steps of each phase), for (a) StochEP and, when they are registered in
-  ``NEURONS``, the deterministic LIF baselines (b) low-pass, (c) predictive coding with a
+  all of them and over their last 10 steps of each phase), for (a) StochEP and the
+  deterministic LIF baselines (b) low-pass, (c) predictive coding with a
   step schedule, (d) step schedule only (SPEC 7), all run on the same (StochEP-trained)
   weights **[choice]**; with ``stochep_jax.stability.phase_stability`` (per phase and layer:
   mean |Δv| over the last 10 steps and the fraction of units moving by more than 1e-3).
@@ -49,10 +49,9 @@ import ml_collections
 import numpy as np
 from absl import flags
 
-import stochep_jax as sep
 from experiments import launch
 from experiments.configs import base
-from stochep_jax import assembly, data, dynamics, estimators
+from stochep_jax import assembly, data, dynamics, estimators, stability
 
 matplotlib.use('Agg')
 from matplotlib import pyplot as plt
@@ -60,12 +59,8 @@ from matplotlib import pyplot as plt
 FLAGS = flags.FLAGS
 KAPPAS = (0.5, 1.0, 2.0, 4.0)
 N_PERCLASS = (1, 10, 100)
-# The LIF baselines of SPEC 7 by panel, matched to NEURONS names by these prefixes/names.
-BASELINES = {
-  'b': ('lif_lowpass', 'lif_low_pass', 'lif_filter'),
-  'c': ('lif_predictive', 'lif_pc', 'lif_predictive_schedule'),
-  'd': ('lif_schedule', 'lif_step_schedule'),
-}
+# Fig. 3's panels: (a) StochEP and the deterministic LIF baselines (b)-(d), by NEURONS name.
+PANELS = {'a': 'stochep', 'b': 'lif_lowpass', 'c': 'lif_predictive', 'd': 'lif_schedule'}
 
 
 def _energy_module():
@@ -141,42 +136,20 @@ def trained(s, data_dir, *, kappa=1.0, n_perclass=1, seed=0, cache=None):
   return net, params
 
 
-def _membrane(neuron, state):
-  """The model's ``membrane(state)`` (neurons protocol), else its state field u, v or xi."""
-  try:
-    return neuron.membrane(state)
-  except (AttributeError, NotImplementedError):
-    pass
-  for field in ('u', 'v', 'xi', 's'):
-    if hasattr(state, field):
-      return getattr(state, field)
-  raise ValueError(f'no membrane field in {type(state).__name__}')
-
-
 def free_then_nudge(sim, params, x, y, ep, key, trace_fn):
-  """trace_fn(states) over the free phase then the +β phase (EP's keys), stacked on time."""
-  b = x.shape[0]
-  keys = None
-  if key is not None:
-    keys = dynamics.example_keys(key, jnp.arange(b))
-  phase = (lambda p: None) if keys is None else (lambda p: dynamics.fold_in_each(keys, p))
-  free = sim.run_phase(params, x, phase(estimators.FREE), sim.init_states(b, x.dtype),
-                       steps=ep.t_free, trace_fn=trace_fn)  # fmt: skip
-  plus = sim.run_phase(params, x, phase(estimators.PLUS), free.states, steps=ep.t_nudge,
-                       t0=ep.t_free, beta=ep.beta, labels=y, trace_fn=trace_fn)  # fmt: skip
-  return jax.tree_util.tree_map(lambda a, c: jnp.concatenate([a, c]), free.trace, plus.trace)
+  """trace_fn(states) over EP's free phase then its β₁ phase (``estimators.ep_phases``), on time."""
+  phases = estimators.ep_phases(sim, ep, params, x, y, key, trace_fn=trace_fn)
+  return jax.tree_util.tree_map(
+    lambda a, c: jnp.concatenate([a, c]), phases.free.trace, phases.plus.trace
+  )
 
 
 def _stability(sim, ep, params, x, y, key):
   """``stability.phase_stability`` (last K = 10 steps of each phase, tol 1e-3), as lists.
 
-  None when ``stochep_jax.stability`` is not there. Per phase ('free', 'plus', 'minus'):
-  ``mean_abs_dv`` and ``frac_moving`` per neuron layer (hidden first).
+  Per phase EP runs ('free', 'plus' and, symmetric, 'minus'): ``mean_abs_dv`` and
+  ``frac_moving`` per neuron layer (hidden first).
   """
-  try:
-    from stochep_jax import stability
-  except ImportError:
-    return None
   k = min(10, ep.t_free, ep.t_nudge)
   out = stability.phase_stability(sim, ep, params, x, y, key, k=k)
   return {
@@ -184,18 +157,6 @@ def _stability(sim, ep, params, x, y, key):
             'frac_moving': np.asarray(st.frac_moving).tolist(), 'k': k, 'tol': 1e-3}
     for phase, st in out.items()
   }  # fmt: skip
-
-
-def _baselines():
-  names = set(sep.NEURONS.names()) if hasattr(sep.NEURONS, 'names') else set()
-  found = {}
-  for panel, candidates in BASELINES.items():
-    hit = next((n for n in candidates if n in names), None)
-    if hit is None:
-      hit = next((n for n in sorted(names) if n.startswith(candidates[0])), None)
-    if hit:
-      found[panel] = hit
-  return found
 
 
 # --------------------------------------------------------------------------
@@ -209,16 +170,16 @@ def fig3(s, data_dir, out_dir, cache):
   c = config(s)
   ep = ep_settings(c)
   units = min(s['max_units'], int(np.prod(net.layer_shapes[0])))
-  models = {'a': 'stochep', **_baselines()}  # panel -> neuron.name (baselines: their defaults)
+  models = PANELS  # panel -> neuron.name (the baselines with their defaults)
   result = {'t_free': ep.t_free, 't_nudge': ep.t_nudge, 'n_samples': int(x.shape[0]),
-            'units': units, 'panels': {}, 'missing_baselines': sorted(set('bcd') - set(models))}  # fmt: skip
+            'units': units, 'panels': {}}  # fmt: skip
   for panel, name in models.items():
     c.neuron.name = name
     sim = simulator(c, net)
     neuron = sim.neuron
     key = jax.random.key(3) if sim.has_noise(x.shape) else None
     v = jax.jit(lambda p, x, y, k, sim=sim: free_then_nudge(
-      sim, p, x, y, ep, k, lambda st, n=neuron: _membrane(n, st[0])[:, :units]))(params, x, y, key)  # fmt: skip
+      sim, p, x, y, ep, k, lambda st, n=neuron: n.membrane(st[0])[:, :units]))(params, x, y, key)  # fmt: skip
     v = np.asarray(v)  # [T, B, units]
     dv = np.abs(np.diff(v, axis=0))  # [T-1, B, units]
     result['panels'][panel] = {
@@ -367,7 +328,6 @@ def run(
       p: {k: v for k, v in r.items() if k not in ('heatmap_first_sample', 'mean_abs_dv_per_step')}
       for p, r in f3['panels'].items()
     },  # fmt: skip
-    'fig3_missing_baselines': f3['missing_baselines'],
     'fig4_density': dict(zip(map(str, KAPPAS), f4['density'])),
     'fig5_mean_error_nudge': dict(zip(map(str, N_PERCLASS), f5['mean_error_nudge'])),
     'energy_pj': {

@@ -38,7 +38,7 @@ Both are registered in ``ESTIMATORS`` (``'ep'``, ``'bptt'``), so a config's
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -53,9 +53,6 @@ Params = Any
 # returns gradient_fn(params, x, labels, key, indices) -> (grads, aux).
 ESTIMATORS = registry.Registry('gradient estimator')
 
-# Phase and stream numbers of the key tree (``stochep_jax.keys``).
-FREE, PLUS, MINUS = keys_lib.FREE, keys_lib.PLUS, keys_lib.MINUS
-SIGN_STREAM = keys_lib.SIGN_STREAM
 NUDGINGS = ('symmetric', 'one_sided', 'random_sign')
 
 
@@ -88,9 +85,100 @@ class EP:
     checks.boolean('EP', 'shared_noise', self.shared_noise)
 
 
-# The free phase and inference live in ``dynamics`` (one home); kept here by name.
-free_phase = dynamics.free_phase
-predict = dynamics.predict
+class EPPhases(NamedTuple):
+  """The phases of one EP step, as ``ep_update`` runs them (``ep_phases``).
+
+  Attributes:
+    free: the free phase from the zero state (β = 0).
+    plus: the nudged phase at ``beta1`` from the free phase's final state
+      (β₁ = +β; under ``'random_sign'`` its sign is the batch's draw).
+    minus: the nudged phase at ``beta2`` = −β (``'symmetric'`` only), else None:
+      one-sided EP runs no second phase, the free phase stands in for it.
+    beta1, beta2: the two nudging strengths of the update (β₂ = 0 one-sided);
+      Python floats except β₁ under random-sign nudging (a traced scalar).
+  """
+
+  free: dynamics.PhaseResult
+  plus: dynamics.PhaseResult
+  minus: dynamics.PhaseResult | None
+  beta1: Array | float
+  beta2: float
+
+  def second(self) -> dynamics.PhaseResult:
+    """The phase at β₂: ``minus``, or the free phase for one-sided nudging."""
+    return self.free if self.minus is None else self.minus
+
+
+def phase_numbers(ep: EP) -> dict[str, int]:
+  """The key tree's phase number of each phase EP runs (``keys``): free, plus and, symmetric, minus."""
+  out = {'free': keys_lib.FREE, 'plus': keys_lib.PLUS}
+  if ep.nudging == 'symmetric':
+    out['minus'] = keys_lib.minus_phase(ep.shared_noise)
+  return out
+
+
+def ep_phases(
+  sim: dynamics.Simulator,
+  ep: EP,
+  params: Params,
+  x: Array,
+  labels: Array,
+  key: Array | None,
+  indices: Array | None = None,
+  trace_fn=None,
+) -> EPPhases:
+  """The phases of one EP step: the one schedule that EP's update, the operation
+  counts (``opcount``), the stability measurement (``stability``) and the
+  figures all run.
+
+  The free phase (``dynamics.free_phase``: T_free steps from the zero state),
+  then from its final state a nudged phase of T_nudge steps at β₁ and, for
+  symmetric nudging, one at β₂ = −β, each with the key tree's phase keys
+  (``phase_numbers``) and starting at the global step T_free.
+
+  Args:
+    sim: the simulated system.
+    ep: phase settings.
+    params: network parameters.
+    x: batched input [B, ...].
+    labels: integer labels [B].
+    key: the batch's PRNG key (None for deterministic systems).
+    indices: global example indices [B] for per-example keys (default 0..B-1).
+    trace_fn: optional per-step recording of every phase (``Simulator.run_phase``).
+
+  Returns:
+    An ``EPPhases``.
+  """
+  checks.batch('ep_phases', x, labels, indices)
+  keys = keys_lib.batch_example_keys(key, x.shape[0], indices)
+  numbers = phase_numbers(ep)
+  free = dynamics.free_phase(
+    sim, params, x, key, t_free=ep.t_free, k_avg=ep.k_avg, indices=indices, trace_fn=trace_fn
+  )
+
+  def nudge(beta, name):
+    return sim.run_phase(
+      params,
+      x,
+      keys_lib.phase_keys(keys, numbers[name]),
+      free.states,
+      steps=ep.t_nudge,
+      t0=ep.t_free,
+      k_avg=ep.k_avg,
+      beta=beta,
+      labels=labels,
+      trace_fn=trace_fn,
+    )
+
+  b1 = ep.beta
+  if ep.nudging == 'random_sign':
+    if key is None:
+      raise ValueError('random_sign nudging needs a key')
+    sign = jax.random.rademacher(keys_lib.sign_key(key), (), jnp.int32)
+    b1 = sign.astype(jnp.float32) * ep.beta
+  if ep.nudging == 'symmetric':
+    return EPPhases(free, nudge(b1, 'plus'), nudge(-ep.beta, 'minus'), b1, -ep.beta)
+  return EPPhases(free, nudge(b1, 'plus'), None, b1, 0.0)
 
 
 def ep_update(
@@ -110,42 +198,9 @@ def ep_update(
     the free ``rates`` of every layer and the ``beta`` used.
   """
   checks.batch('ep_gradient', x, labels, indices)
-  b = x.shape[0]
-  keys = keys_lib.batch_example_keys(key, b, indices)
-  free = sim.run_phase(
-    params,
-    x,
-    keys_lib.phase_keys(keys, FREE),
-    sim.init_states(b, x.dtype),
-    steps=ep.t_free,
-    k_avg=ep.k_avg,
-  )
-
-  def nudge(beta, phase):
-    return sim.run_phase(
-      params,
-      x,
-      keys_lib.phase_keys(keys, phase),
-      free.states,
-      steps=ep.t_nudge,
-      t0=ep.t_free,
-      k_avg=ep.k_avg,
-      beta=beta,
-      labels=labels,
-    ).rates
-
-  if ep.nudging == 'symmetric':
-    b1, b2 = ep.beta, -ep.beta
-    r1, r2 = nudge(b1, PLUS), nudge(b2, keys_lib.minus_phase(ep.shared_noise))
-  else:
-    b1 = ep.beta
-    if ep.nudging == 'random_sign':
-      if key is None:
-        raise ValueError('random_sign nudging needs a key')
-      sign = jax.random.rademacher(keys_lib.sign_key(key), (), jnp.int32)
-      b1 = sign.astype(jnp.float32) * ep.beta
-    b2, r1, r2 = 0.0, nudge(b1, PLUS), free.rates
-
+  phases = ep_phases(sim, ep, params, x, labels, key, indices)
+  free, b1, b2 = phases.free, phases.beta1, phases.beta2
+  r1, r2 = phases.plus.rates, phases.second().rates
   x_rate = sim.encoder.mean(x)
   net = sim.network
 
@@ -154,7 +209,7 @@ def ep_update(
       theta, x_rate, r2, labels, b2
     )
 
-  scale = 1.0 / ((b1 - b2) * b)
+  scale = 1.0 / ((b1 - b2) * x.shape[0])
   delta = jax.tree_util.tree_map(lambda g: g * scale, jax.grad(contrast)(params))
   aux = {
     'scores': net.scores(params, free.rates),
@@ -303,7 +358,7 @@ def bptt_gradient(
   sim = bptt_simulator(sim, bptt.checkpoint)
 
   def loss(theta):
-    rates = free_phase(
+    rates = dynamics.free_phase(
       sim, theta, x, key, t_free=bptt.t_free, k_avg=bptt.k_avg, indices=indices
     ).rates
     cost = sim.network.cost(theta, rates, labels)

@@ -42,13 +42,12 @@ References:
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import jax
 
-from stochep_jax import dynamics, energy, estimators
+from stochep_jax import dynamics, energy, estimators, synops
 from stochep_jax import keys as keys_lib
 from stochep_jax.synapses import (
   conv_pads,
@@ -109,7 +108,7 @@ def inference_ops(
 
   @jax.jit
   def run(params, x, key):
-    keys = _phase_keys(_example_keys(key, x.shape[0], indices), estimators.FREE)
+    keys = _phase_keys(_example_keys(key, x.shape[0], indices), keys_lib.FREE)
     counts, _ = phase_ops(
       sim, params, x, keys, sim.init_states(x.shape[0], x.dtype), steps=t_free,
       count_zeros=count_zeros,
@@ -126,9 +125,8 @@ def _update_ops(net: energy.Network, per_connection: int) -> Counts:
     f'layer{i + 1}': {'ac': 0.0, 'mac': float(per_connection * num_synapses(c, s))}
     for i, (c, s) in enumerate(zip(net.connections, _in_shapes(net)))
   }
-  if net.readout.out_units() is None:
-    s = math.prod(net.layer_shapes[-1]) * net.readout.n_classes
-    out['readout'] = {'ac': 0.0, 'mac': float(per_connection * s)}
+  if net.readout_synapses:
+    out['readout'] = {'ac': 0.0, 'mac': float(per_connection * net.readout_synapses)}
   return out
 
 
@@ -144,8 +142,8 @@ def ep_training_ops(
 ) -> dict[str, Counts]:
   """Operations per example of one EP training step (``estimators.ep_update``).
 
-  The phases run with ``ep_update``'s keys (free from fold_in(k_i, FREE), the
-  nudged phases from PLUS, or MINUS without shared noise).
+  The phases are ``estimators.ep_phases``'s, the ones EP's update runs: the
+  same keys, the same (under random-sign nudging, signed) β, the same states.
 
   Returns:
     ``{'free', 'plus', 'minus', 'update'}`` (no ``'minus'`` for one-sided
@@ -156,24 +154,20 @@ def ep_training_ops(
   def run(params, x, labels, key):
     b = x.shape[0]
     keys = _example_keys(key, b, indices)
-    free_c, free = phase_ops(
-      sim, params, x, _phase_keys(keys, estimators.FREE), sim.init_states(b, x.dtype),
-      steps=ep.t_free, count_zeros=count_zeros,
-    )  # fmt: skip
+    record = synops.recorder(sim, count_zeros)
+    phases = estimators.ep_phases(sim, ep, params, x, labels, key, indices, trace_fn=record)
+    numbers = estimators.phase_numbers(ep)
 
-    def nudge(beta, phase):
-      c, _ = phase_ops(
-        sim, params, x, _phase_keys(keys, phase), free.states, steps=ep.t_nudge,
-        t0=ep.t_free, beta=beta, labels=labels, count_zeros=count_zeros,
+    def count(name, start, steps, t0):
+      return synops.phase_counts(
+        sim, x, _phase_keys(keys, numbers[name]), start, getattr(phases, name).trace,
+        steps=steps, t0=t0, nudged=name != 'free', count_zeros=count_zeros,
       )  # fmt: skip
-      return c
 
-    out = {'free': free_c}
-    if ep.nudging == 'symmetric':
-      out['plus'] = nudge(ep.beta, estimators.PLUS)
-      out['minus'] = nudge(-ep.beta, keys_lib.minus_phase(ep.shared_noise))
-    else:
-      out['plus'] = nudge(ep.beta, estimators.PLUS)
+    out = {'free': count('free', record(sim.init_states(b, x.dtype)), ep.t_free, 0)}
+    free_end = jax.tree_util.tree_map(lambda a: a[-1], phases.free.trace)
+    for name in [n for n in numbers if n != 'free']:
+      out[name] = count(name, free_end, ep.t_nudge, ep.t_free)
     return out
 
   out = _floats(run(params, x, labels, key))
@@ -208,9 +202,8 @@ def bptt_training_ops(
   for i, (c, s) in enumerate(zip(net.connections, _in_shapes(net))):
     per = (d if i == 0 else 4 * t) * num_synapses(c, s)
     backward[f'layer{i + 1}'] = {'ac': 0.0, 'mac': float(per)}
-  if net.readout.out_units() is None:
-    s = math.prod(net.layer_shapes[-1]) * net.readout.n_classes
-    backward['readout'] = {'ac': 0.0, 'mac': float(2 * s)}
+  if net.readout_synapses:
+    backward['readout'] = {'ac': 0.0, 'mac': float(2 * net.readout_synapses)}
   return {'forward': forward, 'backward': backward}
 
 

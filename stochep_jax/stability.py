@@ -12,12 +12,13 @@ StochEP, ξ for the spike-coded models, v for the LIF baselines):
   over those K steps exceeds ``tol`` **[choice]**: the mean over the window,
   not the largest step, so a unit that jumps once is not "moving".
 
-Trajectories come from ``dynamics.Simulator.run_phase``'s ``trace_fn``; only
-the last K steps are recorded (the phase runs as two scans, which gives the
-same states: every step's noise depends on its global index only).
-
-Phases and keys are EP's (``estimators.ep_update``, symmetric nudging): the free
-phase from the zero state, then +β and −β from its final state.
+Trajectories come from ``dynamics.Simulator.run_phase``'s ``trace_fn``.
+``phase_stability`` measures the phases EP trains with, as it runs them
+(``estimators.ep_phases``: the same keys, β and states): the free phase from
+the zero state, then the nudged phase at β₁ and, for symmetric nudging only,
+the one at −β, from its final state. ``membrane_trajectory`` records one phase
+and can keep only its last steps (the phase then runs as two scans, which
+gives the same states: every step's noise depends on its global index only).
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ import jax.numpy as jnp
 from flax import struct
 
 from stochep_jax import dynamics, estimators
-from stochep_jax import keys as keys_lib
 
 Array = jax.Array
 Params = Any
@@ -135,11 +135,11 @@ def phase_stability(
   tol: float = 1e-3,
   indices: Array | None = None,
 ) -> dict[str, Stability]:
-  """Stability of the free, +β and −β phases of EP (``Stability`` per phase).
+  """Stability of each phase EP runs (``estimators.ep_phases``), a ``Stability`` per phase.
 
   Args:
     sim: the simulated system.
-    ep: phase settings (t_free, t_nudge, beta, shared_noise).
+    ep: phase settings.
     params: network parameters.
     x: batched input.
     labels: integer labels [B].
@@ -149,42 +149,26 @@ def phase_stability(
     indices: global example indices [B] (default 0..B-1).
 
   Returns:
-    ``{'free': ..., 'plus': ..., 'minus': ...}``, each a ``Stability``.
+    ``{'free': ..., 'plus': ...}`` and, for symmetric nudging, ``'minus'``;
+    ``'plus'`` is the phase at β₁ (its sign drawn under random-sign nudging).
   """
   if not 1 <= k <= min(ep.t_free, ep.t_nudge):
     raise ValueError(f'need 1 <= k <= min(t_free, t_nudge), got k={k}')
-  b = x.shape[0]
-  keys = keys_lib.batch_example_keys(key, b, indices)
 
-  def measure(membranes):
-    stats = [step_changes(mb, k, tol) for mb in membranes]
+  def membranes(states):
+    return tuple(sim.neuron.membrane(s) for s in states)
+
+  def measure(start, trace):
+    stats = [step_changes(jnp.concatenate([a[None], tr], 0), k, tol) for a, tr in zip(start, trace)]
     return Stability(
       mean_abs_dv=jnp.stack([s[0] for s in stats]), frac_moving=jnp.stack([s[1] for s in stats])
     )
 
-  free, mb = membrane_trajectory(
-    sim,
-    params,
-    x,
-    keys_lib.phase_keys(keys, keys_lib.FREE),
-    sim.init_states(b, x.dtype),
-    steps=ep.t_free,
-    last=k,
-  )
-  out = {'free': measure(mb)}
-  minus_phase = keys_lib.minus_phase(ep.shared_noise)
-  for name, beta, phase in (('plus', ep.beta, keys_lib.PLUS), ('minus', -ep.beta, minus_phase)):
-    _, mb = membrane_trajectory(
-      sim,
-      params,
-      x,
-      keys_lib.phase_keys(keys, phase),
-      free.states,
-      steps=ep.t_nudge,
-      t0=ep.t_free,
-      beta=beta,
-      labels=labels,
-      last=k,
-    )
-    out[name] = measure(mb)
+  phases = estimators.ep_phases(sim, ep, params, x, labels, key, indices, trace_fn=membranes)
+  out = {'free': measure(membranes(sim.init_states(x.shape[0], x.dtype)), phases.free.trace)}
+  free_end = membranes(phases.free.states)
+  for name in ('plus', 'minus'):
+    res = getattr(phases, name)
+    if res is not None:
+      out[name] = measure(free_end, res.trace)
   return out

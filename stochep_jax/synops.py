@@ -54,7 +54,6 @@ Fan-outs, synapses and FLOPs are in ``synapses``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -70,7 +69,15 @@ Array = jax.Array
 Params = Any
 Counts = dict[str, dict[str, float]]  # entry name -> {'ac': ..., 'mac': ...}
 
-__all__ = ['Counts', 'in_shapes', 'phase_ops', 'readout_ops', 'spike_ops']
+__all__ = [
+  'Counts',
+  'in_shapes',
+  'phase_counts',
+  'phase_ops',
+  'readout_ops',
+  'recorder',
+  'spike_ops',
+]
 
 
 def in_shapes(net: energy.Network) -> tuple[tuple[int, ...], ...]:
@@ -140,9 +147,8 @@ def _order(counts: dict) -> dict:
   return {k: counts[k] for k in sorted(counts, key=key)}
 
 
-def _input_events(sim, params, x, keys, steps, t0, count_zeros):
+def _input_events(sim, x, keys, steps, t0, count_zeros):
   """Input → layer 1: (events [B], binary) over the phase."""
-  del params
   fan = _fans(sim.network)[0][0]
   enc = sim.encoder
   if enc.static:
@@ -165,10 +171,57 @@ def _input_events(sim, params, x, keys, steps, t0, count_zeros):
 
 def readout_ops(net: energy.Network, steps_nudged: int, final: int) -> dict:
   """A cross-entropy readout's MACs: logits and their adjoint per nudged step, logits at the end."""
-  if net.readout.out_units() is not None:  # MSE: no weights
+  s = net.readout_synapses
+  if not s:  # MSE: no weights
     return {}
-  s = math.prod(net.layer_shapes[-1]) * net.readout.n_classes
   return {'readout': {'ac': 0.0, 'mac': float(2 * s * steps_nudged + s * final)}}
+
+
+def recorder(sim: dynamics.Simulator, count_zeros: bool = False):
+  """The per-step recording that counting needs: ``trace_fn`` for ``Simulator.run_phase``
+  (or ``estimators.ep_phases``) giving each step's ``spike_ops`` of the outputs."""
+  return lambda st: spike_ops(sim.network, sim.outputs(st), count_zeros)
+
+
+def phase_counts(
+  sim: dynamics.Simulator,
+  x: Array,
+  keys: Array | None,
+  start,
+  trace,
+  *,
+  steps: int,
+  t0: int = 0,
+  nudged: bool = False,
+  count_zeros: bool = False,
+) -> Counts:
+  """A phase's synaptic operations from what ``recorder`` recorded.
+
+  The T currents of the phase are computed from the outputs of its initial
+  state and of its first T−1 steps; those are counted, with the input's.
+
+  Args:
+    sim: the simulated system.
+    x: batched input.
+    keys: the phase's per-example keys (as ``run_phase``), or None.
+    start: ``recorder(sim)(states)`` of the phase's initial states.
+    trace: the phase's trace under ``recorder(sim)``.
+    steps, t0: the phase's steps and its first global step.
+    nudged: a nudged phase (a cross-entropy readout then counts its MACs).
+    count_zeros: charge zero-valued real outputs too (as ``recorder``).
+
+  Returns:
+    Per-example ``{entry: {'ac', 'mac'}}`` (jax scalars).
+  """
+  ev0, bi0 = start
+  ev_t, bi_t = trace
+  events = {k: ev0[k] + ev_t[k][:-1].sum(0) for k in ev0}
+  binary = {k: bi0[k] & jnp.all(bi_t[k][:-1]) for k in bi0}
+  events['layer1.fwd'], binary['layer1.fwd'] = _input_events(sim, x, keys, steps, t0, count_zeros)
+  counts = _split(events, binary)
+  if nudged:
+    counts.update(readout_ops(sim.network, steps, 0))
+  return _order(counts)
 
 
 def phase_ops(
@@ -184,10 +237,7 @@ def phase_ops(
   labels: Array | None = None,
   count_zeros: bool = False,
 ):
-  """Runs one phase and counts its synaptic operations.
-
-  The T currents of the phase are computed from the outputs of ``states``
-  and of the phase's first T−1 steps; those are counted.
+  """Runs one phase and counts its synaptic operations (``phase_counts``).
 
   Args:
     sim, params, x, keys, states, steps, t0, beta, labels: as
@@ -198,22 +248,12 @@ def phase_ops(
     ``(counts, result)``: per-example ``{entry: {'ac', 'mac'}}`` (jax scalars)
     and the phase's ``PhaseResult`` (rates over the last step).
   """
-  net = sim.network
-
-  def trace_fn(st):
-    return spike_ops(net, sim.outputs(st), count_zeros)
-
+  record = recorder(sim, count_zeros)
   res = sim.run_phase(
-    params, x, keys, states, steps=steps, t0=t0, beta=beta, labels=labels, trace_fn=trace_fn
+    params, x, keys, states, steps=steps, t0=t0, beta=beta, labels=labels, trace_fn=record
   )
-  ev0, bi0 = spike_ops(net, sim.outputs(states), count_zeros)
-  ev_t, bi_t = res.trace
-  events = {k: ev0[k] + ev_t[k][:-1].sum(0) for k in ev0}
-  binary = {k: bi0[k] & jnp.all(bi_t[k][:-1]) for k in bi0}
-  events['layer1.fwd'], binary['layer1.fwd'] = _input_events(
-    sim, params, x, keys, steps, t0, count_zeros
-  )
-  counts = _split(events, binary)
-  if labels is not None:
-    counts.update(readout_ops(net, steps, 0))
-  return _order(counts), res
+  counts = phase_counts(
+    sim, x, keys, record(states), res.trace, steps=steps, t0=t0,
+    nudged=labels is not None, count_zeros=count_zeros,
+  )  # fmt: skip
+  return counts, res

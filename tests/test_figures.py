@@ -94,7 +94,7 @@ class FiguresTest(absltest.TestCase):
     f = self._json('fig3_membrane')
     t = f['t_free'] + f['t_nudge']
     self.assertEqual(f['panels']['a']['model'], 'stochep')
-    self.assertEqual(set(f['panels']) | set(f['missing_baselines']), {'a', 'b', 'c', 'd'})
+    self.assertEqual(set(f['panels']), {'a', 'b', 'c', 'd'})
     for panel in f['panels'].values():
       heat = np.asarray(panel['heatmap_first_sample'])
       self.assertEqual(heat.shape, (f['units'], t))

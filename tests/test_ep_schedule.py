@@ -1,0 +1,96 @@
+"""One EP schedule (``estimators.ep_phases``): EP's update, the operation counts and the
+stability numbers all come from the same phases, keys, β and states."""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl.testing import absltest, parameterized
+
+import stochep_jax as sep
+from stochep_jax import estimators, opcount, stability
+from stochep_jax import keys as keys_lib
+
+
+@dataclasses.dataclass(frozen=True)
+class Recording(sep.Simulator):
+  """A simulator that logs every phase it runs: (t0, steps, β, final states)."""
+
+  log: list = dataclasses.field(default_factory=list, compare=False, hash=False)
+
+  def run_phase(self, params, x, keys, states, **kw):
+    res = super().run_phase(params, x, keys, states, **kw)
+    leaves = [np.asarray(a) for a in jax.tree_util.tree_leaves(res.states)]
+    self.log.append((int(kw.get('t0', 0)), kw['steps'], float(kw.get('beta', 0.0)), leaves))
+    return res
+
+
+def _key_with_sign(sign: int) -> jax.Array:
+  """A batch key whose random-sign draw (``keys.sign_key``) is ``sign``."""
+  for seed in range(100):
+    key = jax.random.key(seed)
+    if int(jax.random.rademacher(keys_lib.sign_key(key), (), jnp.int32)) == sign:
+      return key
+  raise AssertionError('no key found')
+
+
+class OneScheduleTest(parameterized.TestCase):
+  @parameterized.parameters('symmetric', 'one_sided', 'random_sign')
+  def test_update_counts_and_stability_run_the_same_phases(self, nudging):
+    net = sep.dense(6, [5], 2)
+    sim = Recording(net, sep.StochEP(decay=0.6), chunk=2)
+    params = net.init(jax.random.key(0))
+    x = jax.random.uniform(jax.random.key(1), (3, 6))
+    y = jnp.array([0, 1, 1])
+    ep = sep.EP(t_free=6, t_nudge=4, beta=0.5, nudging=nudging, k_avg=2)
+    key = _key_with_sign(-1)  # random-sign EP nudges at −β with this key
+    logs = {}
+    with jax.disable_jit():  # the log holds concrete states
+      for name, run in {
+        'update': lambda: estimators.ep_update(sim, ep, params, x, y, key),
+        'counts': lambda: opcount.ep_training_ops(sim, ep, params, x, y, key),
+        'stability': lambda: stability.phase_stability(sim, ep, params, x, y, key, k=3),
+      }.items():
+        sim.log.clear()
+        run()
+        logs[name] = list(sim.log)
+    update = logs['update']
+    want_betas = {
+      'symmetric': [0.0, 0.5, -0.5],
+      'one_sided': [0.0, 0.5],
+      'random_sign': [0.0, -0.5],
+    }
+    self.assertEqual([b for _, _, b, _ in update], want_betas[nudging])
+    self.assertEqual([(t0, n) for t0, n, _, _ in update][:2], [(0, 6), (6, 4)])
+    for name in ('counts', 'stability'):
+      self.assertEqual([e[:3] for e in logs[name]], [e[:3] for e in update], name)
+      for (*_, got), (*_, want) in zip(logs[name], update):
+        for g, w in zip(got, want):
+          np.testing.assert_array_equal(g, w, err_msg=name)
+
+  def test_phases_feed_the_update(self):
+    """EP's update is the contrast of ∂Φ_β/∂θ at ep_phases' rates (random-sign: β₂ = 0, the free rates)."""
+    net = sep.dense(6, [5], 2)
+    sim = sep.Simulator(net, sep.StochEP(decay=0.6), chunk=2)
+    params = net.init(jax.random.key(0))
+    x = jax.random.uniform(jax.random.key(1), (3, 6))
+    y = jnp.array([0, 1, 1])
+    ep = sep.EP(t_free=6, t_nudge=4, beta=0.5, nudging='random_sign', k_avg=2)
+    key = _key_with_sign(-1)
+    phases = estimators.ep_phases(sim, ep, params, x, y, key)
+    self.assertIsNone(phases.minus)
+    self.assertEqual(float(phases.beta1), -0.5)
+    r1, r2 = phases.plus.rates, phases.second().rates
+    g1 = jax.grad(lambda t: net.nudged_phi(t, x, r1, y, -0.5))(params)
+    g2 = jax.grad(lambda t: net.nudged_phi(t, x, r2, y, 0.0))(params)
+    want = jax.tree_util.tree_map(lambda a, b: (a - b) / (-0.5 * 3), g1, g2)
+    got, aux = estimators.ep_update(sim, ep, params, x, y, key)
+    jax.tree_util.tree_map(
+      lambda g, w: np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-7), got, want
+    )
+    self.assertEqual(float(aux['beta']), -0.5)
+
+
+if __name__ == '__main__':
+  absltest.main()
