@@ -47,6 +47,9 @@ Params = Any
 States = tuple[Array, ...]
 
 
+READOUT = 'readout'  # the readout's parameter group (a cross-entropy readout's weights)
+
+
 def group_name(i: int) -> str:
   """The name of connection i's parameter group (0-based): ``layer1``, ``layer2``, ..."""
   return f'layer{i + 1}'
@@ -60,8 +63,20 @@ def param_groups(params: Params) -> dict[str, Any]:
   """
   groups = {group_name(i): p for i, p in enumerate(params['layers'])}
   if jax.tree_util.tree_leaves(params['readout']):
-    groups['readout'] = params['readout']
+    groups[READOUT] = params['readout']
   return groups
+
+
+def param_labels(params: Params) -> Params:
+  """``params`` with each leaf replaced by its group's name (``param_groups``), for
+  ``optax.multi_transform``."""
+  return {
+    'layers': tuple(
+      jax.tree_util.tree_map(lambda _, i=i: group_name(i), p)
+      for i, p in enumerate(params['layers'])
+    ),
+    'readout': jax.tree_util.tree_map(lambda _: READOUT, params['readout']),
+  }
 
 
 class Readout(Protocol):
@@ -71,6 +86,9 @@ class Readout(Protocol):
 
   def out_units(self) -> int | None:
     """Units the last neuron layer must have, or None if unconstrained."""
+
+  def synapses(self, last_shape: tuple[int, ...]) -> int:
+    """The readout's weights (0: none, its parameters are empty)."""
 
   def init(self, key: Array, last_shape: tuple[int, ...], dtype) -> Params: ...
 
@@ -88,6 +106,11 @@ class MSEReadout:
 
   def out_units(self):
     return self.n_classes * self.n_perclass
+
+  def synapses(self, last_shape) -> int:
+    """Weights of the readout: none (the output layer is the scores)."""
+    del last_shape
+    return 0
 
   def init(self, key, last_shape, dtype=jnp.float32):
     del key, last_shape, dtype
@@ -119,6 +142,10 @@ class CrossEntropyReadout:
 
   def out_units(self):
     return None
+
+  def synapses(self, last_shape) -> int:
+    """Weights of W_out: every unit of the last layer to every class."""
+    return math.prod(last_shape) * self.n_classes
 
   def init(self, key, last_shape, dtype=jnp.float32):
     return conn_lib.Dense(self.n_classes, self.use_bias, self.init_scale).init(
@@ -170,9 +197,15 @@ class Network:
     return len(self.connections)
 
   def layer_names(self) -> list[str]:
-    """Names of the parameter groups, in ``params`` order (for reports)."""
+    """Names of the parameter groups (``param_groups``), in ``params`` order (for reports)."""
     names = [group_name(i) for i in range(self.num_layers)]
-    return names + (['readout'] if self.readout.out_units() is None else [])
+    return names + ([READOUT] if self.readout_synapses else [])
+
+  @property
+  def readout_synapses(self) -> int:
+    """The readout's weights (0 for the MSE readout): the one place that says whether it
+    has any, for the parameter groups and the operation counts."""
+    return self.readout.synapses(self.layer_shapes[-1])
 
   # -- parameters -----------------------------------------------------------
   def init(self, key: Array, dtype=jnp.float32) -> Params:

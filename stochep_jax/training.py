@@ -34,17 +34,6 @@ class TrainState:
   opt_state: Any
 
 
-def param_labels(params: Params) -> Params:
-  """Labels each leaf with its group (``energy.param_groups``): ``layer1``.., ``readout``."""
-  return {
-    'layers': tuple(
-      jax.tree_util.tree_map(lambda _, i=i: energy.group_name(i), p)
-      for i, p in enumerate(params['layers'])
-    ),
-    'readout': jax.tree_util.tree_map(lambda _: 'readout', params['readout']),
-  }
-
-
 OPTIMIZERS = ('sgd', 'adam')
 
 
@@ -97,7 +86,7 @@ def make_optimizer(
     return optax.chain(*parts)
 
   return optax.multi_transform(
-    {g: group_opt(lr) for g, lr in zip(groups, learning_rates)}, param_labels
+    {g: group_opt(lr) for g, lr in zip(groups, learning_rates)}, energy.param_labels
   )
 
 
