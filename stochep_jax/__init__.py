@@ -50,11 +50,12 @@ from stochep_jax import (
 )
 from stochep_jax.architectures import ARCHITECTURES, convnet, dense
 from stochep_jax.connections import Conv, Dense
-from stochep_jax.dynamics import PhaseResult, Simulator, example_keys, free_phase, predict
+from stochep_jax.dynamics import PhaseResult, Simulator, free_phase, predict
 from stochep_jax.energy import CrossEntropyReadout, MSEReadout, Network
 from stochep_jax.estimators import BPTT, EP, ESTIMATORS, bptt_gradient, ep_gradient, ep_update
 from stochep_jax.gdu import GDU, gdu_check
 from stochep_jax.inputs import ENCODERS, AnalogInput, BernoulliInput, FrameInput
+from stochep_jax.keys import example_keys
 from stochep_jax.neurons import (
   CRNN,
   NEURONS,

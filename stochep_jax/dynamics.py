@@ -66,11 +66,6 @@ class PhaseResult:
   trace: Any = None
 
 
-# The key tree lives in ``keys``; these two names stay importable from here.
-example_keys = keys_lib.example_keys
-fold_in_each = keys_lib.fold_in_each
-
-
 @dataclasses.dataclass(frozen=True)
 class Simulator:
   """A network, its neuron model and its input encoder, simulated in time.
@@ -196,7 +191,7 @@ class Simulator:
     Args:
       params: network parameters.
       x: batched input ([B, *input_shape], or [B, F, *input_shape] for frames).
-      keys: per-example keys [B] (``example_keys``); None for deterministic
+      keys: per-example keys [B] (``keys.example_keys``); None for deterministic
         models with a deterministic encoder.
       states: initial neuron states (``init_states`` or a previous phase's).
       steps: number of steps (static).
@@ -213,7 +208,7 @@ class Simulator:
       raise ValueError(f'need 1 <= k_avg <= steps, got k_avg={k_avg}, steps={steps}')
     got, want = self.encoder.example_shape(x.shape), tuple(self.network.input_shape)
     if tuple(got) != want:
-      lead = 'B, F' if type(self.encoder).__name__ == 'FrameInput' else 'B'
+      lead = self.encoder.layout
       raise ValueError(
         f'input of shape {tuple(x.shape)} for a network that takes examples of shape {want} '
         f'(x must be [{lead}, {", ".join(map(str, want))}])'

@@ -19,7 +19,7 @@ time t         ``fold_in(phase, t)``                        ``dynamics`` (t coun
 layer          ``fold_in(time, 0)`` for the input encoder,  ``dynamics``
                ``fold_in(time, ℓ + 1)`` for layer ℓ
 sign           ``fold_in(batch, SIGN_STREAM)``              random-sign EP (one per batch)
-augment i, j   ``fold_in(fold_in(fold_in(batch,             ``experiment.augmented``
+augment i, j   ``fold_in(fold_in(fold_in(batch,             ``assembly.augmented``
                AUGMENT_STREAM), index_i), j)``
 draw m         ``fold_in(key, m)``                          ``gdu`` (M noise draws)
 =============  ===========================================  ==============================

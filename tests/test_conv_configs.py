@@ -9,7 +9,7 @@ import jax
 from absl.testing import absltest, parameterized
 
 from experiments.configs import base
-from stochep_jax import data, experiment, training, validate
+from stochep_jax import assembly, data, experiment, training, validate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = (
@@ -45,12 +45,12 @@ class ConvConfigsTest(parameterized.TestCase):
   @parameterized.product(name=CONFIGS, arg=(None, 'smoke'))
   def test_config_builds_network_and_optimizer(self, name, arg):
     c = load_config(name, arg)
-    sim = experiment.build_simulator(c)
+    sim = assembly.simulator(c)
     if arg is None:
       self.assertEqual(sim.network.layer_shapes, FULL_SHAPES[name])
     params = jax.eval_shape(sim.network.init, jax.random.key(0))
     training.make_optimizer(params, c.optimizer.learning_rates)  # one rate per group
-    experiment.build_gradient_fn(c, sim)  # augmentations are known
+    assembly.gradient_fn(c, sim)  # augmentations are known
     validate.check_config(c)  # every field in range
     self.assertLessEqual(c.ep.k_avg, min(c.ep.t_free, c.ep.t_nudge))
 
@@ -59,7 +59,7 @@ class ConvConfigsTest(parameterized.TestCase):
     # rates from p over the whole nudged phase: from the spikes conv 1's estimate is noise (4.3)
     self.assertEqual((c.simulator.rate, c.ep.k_avg, c.ep.t_nudge), ('mean', 40, 40))
     self.assertEqual((c.ep.beta, c.ep.nudging, c.network.pool), (0.5, 'symmetric', 'avg'))
-    sim = experiment.build_simulator(c)
+    sim = assembly.simulator(c)
     self.assertEqual([conn.compute_dtype for conn in sim.network.connections], ['bfloat16'] * 4)
     self.assertEqual(c.dtype, 'float32')  # parameters and EP's update stay float32
 
@@ -78,7 +78,7 @@ class ConvConfigsTest(parameterized.TestCase):
     self.assertEqual(fm.dataset, 'fashion_mnist')
     c = load_config('fashion_mnist_2c2fc')
     c.neuron.name = 'sigma_delta'
-    neuron = experiment.build_simulator(c).neuron
+    neuron = assembly.simulator(c).neuron
     self.assertEqual((type(neuron).__name__, neuron.lam, neuron.eps), ('SigmaDelta', 0.6, 1.0))
 
   def test_cifar10_lab21_smoke_run_on_synthetic_batches(self):

@@ -39,7 +39,7 @@ class EPTest(parameterized.TestCase):
 
     # The same phases by hand, then the rule (r_l r_{l-1}^T)^+ - (r_l r_{l-1}^T)^- over 2βB.
     keys = None if key is None else sep.example_keys(key, jnp.arange(5))
-    phase = lambda p: None if keys is None else sep.dynamics.fold_in_each(keys, p)
+    phase = lambda p: None if keys is None else sep.keys.fold_in_each(keys, p)
     free = sim.run_phase(params, x, phase(0), sim.init_states(5), steps=30, k_avg=ep.k_avg)
     plus, minus = (
       sim.run_phase(
