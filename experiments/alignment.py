@@ -77,8 +77,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError('Too many command-line arguments.')
   config = FLAGS.config
-  validate.check_config(config)
-  sim = assembly.simulator(config)
+  sim = validate.check_config(config).simulator
   if not sim.neuron.stochastic:
     raise launch.LaunchError(f'config.neuron.name={config.neuron.name!r} is not stochastic')
   if FLAGS.trained:

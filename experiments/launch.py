@@ -25,6 +25,7 @@ import json
 import logging as py_logging
 import math
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -154,13 +155,13 @@ def check_run_folder(workdir: str) -> None:
 
 
 def load_trained(workdir: str):
-  """``experiment.load_trained(workdir)`` after ``check_run_folder``; no checkpoint, or a
+  """``workdir.load_trained(workdir)`` after ``check_run_folder``; no checkpoint, or a
   recorded config the library refuses, is a ``LaunchError``."""
-  from stochep_jax import experiment
+  from stochep_jax import workdir as workdir_lib  # noqa: PLC0415  (imports JAX: not at --help)
 
   check_run_folder(workdir)
   try:
-    return experiment.load_trained(workdir)
+    return workdir_lib.load_trained(workdir)
   except FileNotFoundError as e:
     raise LaunchError(str(e)) from None
   except (ValueError, TypeError, KeyError) as e:
@@ -169,7 +170,10 @@ def load_trained(workdir: str):
 
 
 def check_output_folder(folder: str, flag: str = 'workdir') -> None:
-  """``folder`` exists or can be created, and is writable (checked before any work)."""
+  """``folder`` is a local path, exists or can be created, and is writable (checked before
+  any work)."""
+  if re.match(r'^[A-Za-z][A-Za-z0-9+.-]*://', folder):
+    raise LaunchError(f'flag --{flag}={folder}: a URL; use a local or mounted (POSIX) path')
   try:
     os.makedirs(folder, exist_ok=True)
   except OSError as e:

@@ -25,7 +25,7 @@ import numpy as np
 from absl import flags
 
 from experiments import launch
-from stochep_jax import assembly, data, experiment
+from stochep_jax import assembly, data, keys
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'A train.py workdir (metrics.json and checkpoints/).')
@@ -43,7 +43,7 @@ def per_class(workdir: str, n_test: int = 0, mean_field: bool = True) -> dict:
   mean_field = bool(mean_field and sim.neuron.stochastic)
   if mean_field:
     sim = dataclasses.replace(sim, neuron=sim.neuron.mean_field())
-  eval_key = experiment.run_keys(config)[2]
+  eval_key = keys.run_keys(config.seed)[2]
 
   source = data.ArraySource(
     *data.load_arrays(config.dataset, 'test', config.data_dir, config.get('tfds_dir') or None)

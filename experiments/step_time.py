@@ -29,7 +29,7 @@ from absl import flags
 from ml_collections import config_flags
 
 from experiments import launch
-from stochep_jax import assembly, data, parallel, training, validate
+from stochep_jax import data, parallel, validate
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', None, 'Experiment configuration file.', lock_config=True)
@@ -43,7 +43,7 @@ launch.integer('devices', 0)
 def main(argv):
   del argv
   c = FLAGS.config
-  sim = validate.check_config(c)  # every field, before anything compiles
+  run = validate.check_config(c)  # every field, built once, before anything compiles
   n_devices = len(jax.devices())
   if FLAGS.devices > n_devices:
     raise launch.LaunchError(f'flag --devices={FLAGS.devices}: only {n_devices} device(s) here')
@@ -52,13 +52,12 @@ def main(argv):
     raise launch.LaunchError(
       f'config.batch_size={c.batch_size}: must divide by the {n} device(s) of the mesh'
     )
-  params = sim.network.init(jax.random.key(c.seed))
-  optimizer = assembly.optimizer(c, params, steps_per_epoch=1000)
+  state, optimizer = run.train_state(jax.random.key(c.seed), steps_per_epoch=1000)
   devices = jax.devices()[: FLAGS.devices or None]
   mesh = parallel.make_mesh(devices)
-  state = parallel.replicate(training.init_train_state(params, optimizer), mesh)
+  state = parallel.replicate(state, mesh)
   key = jax.random.key(1)
-  train_fn = training.make_train_step(assembly.gradient_fn(c, sim), optimizer)
+  train_fn = run.train_step(optimizer)
   step = parallel.data_parallel(lambda st, b: train_fn(st, b, key), mesh, donate_state=True)
   rng = np.random.default_rng(0)
   shape = data.DATASETS[c.dataset].example_shape  # (T, H, W, 2) for event frames
@@ -87,7 +86,7 @@ def main(argv):
     cpu.append(time.process_time() - c0)
   times, cpu = times[1:], cpu[1:]
   out = {
-    'layer_shapes': [list(s) for s in sim.network.layer_shapes],
+    'layer_shapes': [list(s) for s in run.simulator.network.layer_shapes],
     'neuron': c.neuron.name,
     'batch_size': b,
     't_free': c.ep.t_free,

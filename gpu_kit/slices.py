@@ -4,9 +4,9 @@
     python -m gpu_kit.slices --slice=cifar10_5c --variant=smoke --steps=2   # CPU-sized
 
 The config of ``SLICES[--slice]`` (``experiments/configs/``; ``--variant=smoke`` for its smoke
-variant) is built exactly as ``experiments/train.py`` builds it (``stochep_jax.experiment``'s
-simulator, estimator, augmentation and evaluation functions, the launcher's optimizer, the
-data-parallel step with the state donated). Data: the dataset's original files when
+variant) is built exactly as ``experiments/train.py`` builds it (``assembly.build``: the
+simulator, estimator, augmentation and evaluation functions, the optimizer with its schedule;
+the data-parallel step with the state donated). Data: the dataset's original files when
 ``--data_dir`` (or the config's own folder) holds them (``--reader``: read with numpy, or through
 the tfds builders); else
 uniform random images of the dataset's shape with random labels (the step's work does not
@@ -187,7 +187,7 @@ def time_slice(
   import jax.numpy as jnp  # noqa: PLC0415
   import numpy as np  # noqa: PLC0415
 
-  from stochep_jax import assembly, data, experiment, parallel, training  # noqa: PLC0415
+  from stochep_jax import assembly, data, keys, parallel, training  # noqa: PLC0415
 
   out = {'config': _summary(config), 'status': 'started', 'device': jax.devices()[0].device_kind}
   report = report or (lambda result: None)
@@ -211,17 +211,13 @@ def time_slice(
   phase('data', data=kind, data_s=time.perf_counter() - t)
 
   mesh = parallel.make_mesh()
-  sim = assembly.simulator(config)
-  init_key, train_key, eval_key = experiment.run_keys(config)
-  dtype = jnp.dtype(config.get('dtype') or 'float32')
-  params = sim.network.init(init_key, dtype)
-  opt_cfg = config.optimizer.to_dict()
+  run = assembly.build(config)
+  init_key, train_key, eval_key = keys.run_keys(config.seed)
+  dtype = jnp.dtype(config.dtype)
   steps_per_epoch = n_train // bs
-  if opt_cfg.pop('schedule', 'constant') == 'cosine':
-    opt_cfg['decay_steps'] = config.num_epochs * steps_per_epoch
-  optimizer = training.make_optimizer(params, opt_cfg.pop('learning_rates'), **opt_cfg)
-  state = parallel.replicate(training.init_train_state(params, optimizer), mesh)
-  train_fn = training.make_train_step(assembly.gradient_fn(config, sim), optimizer)
+  state, optimizer = run.train_state(init_key, steps_per_epoch)
+  state = parallel.replicate(state, mesh)
+  train_fn = run.train_step(optimizer)
   train_step = parallel.data_parallel(
     lambda st, b: train_fn(st, b, train_key), mesh, donate_state=True
   )
@@ -266,7 +262,7 @@ def time_slice(
   eval_batches = math.ceil(n_test / ebs)
   projected_eval = None
   if eval_steps > 0 and not (max_s and time.perf_counter() - start > 0.8 * max_s):
-    eval_fn = training.make_eval_step(assembly.eval_fn(config, sim))
+    eval_fn = run.eval_step()
     eval_step = parallel.data_parallel(lambda p, b: eval_fn(p, b, eval_key), mesh)
     batch = next(data.reader_batches(test_src, ebs, limit=ebs, seed=0, epoch=0, shuffle=False))
     batch['mask'] = np.ones(batch['label'].shape, bool)

@@ -1,6 +1,9 @@
 """One builder: a config's simulator, gradient function, evaluation and optimiser.
 
-Every launcher assembles its pieces here, from the names the registries know:
+``build(config)`` returns an ``Assembled``: everything a run needs, built once
+(``validate.check_config`` calls it, so each piece's constructor checks its own
+arguments and a refusal names the config field). The pieces, also usable alone
+by launchers with their own configs, from the names the registries know:
 
 * ``simulator(config)``: network (``ARCHITECTURES``) under the precision policy
   (``config.precision``, ``precision.Precision``), neuron model
@@ -18,8 +21,11 @@ Every launcher assembles its pieces here, from the names the registries know:
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import ml_collections
 
@@ -36,7 +42,6 @@ from stochep_jax import (
 )
 
 AUGMENTATIONS = {'flip': data.random_flip, 'crop': data.random_crop}
-AUGMENT_STREAM = keys.AUGMENT_STREAM  # kept importable from here
 # Fields of the ``ep`` block that BPTT uses (the rest are EP's).
 BPTT_PHASE_FIELDS = ('t_free', 'k_avg')
 
@@ -162,6 +167,84 @@ def optimizer(config: ml_collections.ConfigDict, params, steps_per_epoch: int):
   elif schedule != 'constant':
     raise ValueError(f"config.optimizer.schedule={schedule!r}: use 'constant' or 'cosine'")
   return training.make_optimizer(params, opt.pop('learning_rates'), **opt)
+
+
+@dataclasses.dataclass(frozen=True)
+class Assembled:
+  """Everything a run needs, built once from its config (``build``).
+
+  Attributes:
+    config: the experiment config.
+    simulator: network (under the precision policy), neuron model, encoder.
+    gradient_fn: the estimator ``config.method`` behind the augmentations:
+      ``gradient_fn(params, x, labels, key, indices) -> (grads, aux)``.
+    eval_fn: inference, ``eval_fn(params, x, labels, key, indices) -> (scores, cost, rates)``.
+  """
+
+  config: ml_collections.ConfigDict
+  simulator: dynamics.Simulator
+  gradient_fn: Callable
+  eval_fn: Callable
+
+  def init_params(self, key: jax.Array):
+    """Fresh parameters in ``config.dtype``."""
+    return self.simulator.network.init(key, jnp.dtype(self.config.dtype))
+
+  def optimizer(self, params, steps_per_epoch: int):
+    """The run's optimiser (``optimizer``): its cosine schedule spans all epochs."""
+    return optimizer(self.config, params, steps_per_epoch)
+
+  def train_step(self, optimizer_):
+    """``train_step(state, batch, key) -> (state, metrics)`` (``training.make_train_step``)."""
+    return training.make_train_step(self.gradient_fn, optimizer_)
+
+  def eval_step(self):
+    """``eval_step(params, batch, key) -> sums`` (``training.make_eval_step``)."""
+    return training.make_eval_step(self.eval_fn)
+
+  def train_state(self, key: jax.Array, steps_per_epoch: int) -> tuple[training.TrainState, Any]:
+    """``(state, optimizer)``: fresh parameters and the optimiser's state."""
+    params = self.init_params(key)
+    opt = self.optimizer(params, steps_per_epoch)
+    return training.init_train_state(params, opt), opt
+
+
+def _call(field: str, fn, block=None):
+  del field, block
+  return fn()
+
+
+def build(config: ml_collections.ConfigDict, guard=_call) -> Assembled:
+  """Builds everything a run needs from an experiment config, once.
+
+  Args:
+    config: an experiment config (``experiments/configs/base.py``).
+    guard: ``guard(field, fn, block)`` runs each constructor ``fn``; the
+      default calls it. ``validate.check_config`` passes one that turns a
+      constructor's refusal into a one-line ``ConfigError`` naming ``config.<field>``.
+  """
+  c = config
+  neuron = guard(
+    f'neuron.{c.neuron.name}', lambda: make_neuron(c.neuron), c.neuron.get(c.neuron.name)
+  )
+  encoder = guard(
+    f'input.{c.input.name}', lambda: make_encoder(c.input, c.ep.t_free), c.input.get(c.input.name)
+  )
+  spec = data.DATASETS[c.dataset]
+
+  def network():
+    net = make_network(c.network, spec.image_shape, spec.num_classes)
+    return make_precision(c.get('precision')).apply(net)
+
+  net = guard('network', network, c.network)
+  sim = guard(
+    'simulator',
+    lambda: dynamics.Simulator(net, neuron, encoder, **as_dict(c.simulator)),
+    c.simulator,
+  )
+  where = ('ep', c.ep) if c.method == 'ep' else ('method', None)
+  grad = guard(where[0], lambda: gradient_fn(c, sim), where[1])
+  return Assembled(c, sim, grad, eval_fn(c, sim))
 
 
 def used_config(config: ml_collections.ConfigDict) -> dict[str, Any]:

@@ -26,17 +26,6 @@ import numpy as np
 from stochep_jax import assembly, data, evaluation, keys, parallel, reporting, training, validate
 from stochep_jax import workdir as workdir_lib
 
-# Kept importable from here for users' code (the project itself calls ``assembly`` /
-# ``keys`` / ``workdir``, where each lives).
-AUGMENTATIONS = assembly.AUGMENTATIONS
-AUGMENT_STREAM = keys.AUGMENT_STREAM
-CHECKPOINT_DIR = workdir_lib.CHECKPOINT_DIR
-augmented = assembly.augmented
-build_simulator = assembly.simulator
-build_gradient_fn = assembly.gradient_fn
-build_free_fn = assembly.eval_fn
-evaluate = evaluation.evaluate  # kept for users; the project calls evaluation
-
 
 class DivergenceError(RuntimeError):
   """Training produced a non-finite loss, rate or parameter (the message says where)."""
@@ -80,11 +69,6 @@ def _uninterrupted():
     pending, _deferred = _deferred, outer
     if outer is None and pending:
       raise Interrupted(pending[0])
-
-
-def run_keys(config: ml_collections.ConfigDict):
-  """The run's (init, train, eval) keys (``keys.run_keys(config.seed)``)."""
-  return keys.run_keys(config.seed)
 
 
 class _FirstCall:
@@ -135,15 +119,13 @@ class _Steps:
   dtype: Any
 
 
-def _assemble(config, sim, mesh, n_train: int, report) -> _Steps:
-  init_key, train_key, eval_key = keys.run_keys(config.seed)
-  dtype = jnp.dtype(config.dtype)
-  params = sim.network.init(init_key, dtype)
-  steps_per_epoch = n_train // config.batch_size
-  optimizer = assembly.optimizer(config, params, steps_per_epoch)
-  state = parallel.replicate(training.init_train_state(params, optimizer), mesh)
-  train_fn = training.make_train_step(assembly.gradient_fn(config, sim), optimizer)
-  eval_fn = training.make_eval_step(assembly.eval_fn(config, sim))
+def _assemble(run: assembly.Assembled, mesh, n_train: int, report) -> _Steps:
+  """The run's jitted, data-parallel steps and its fresh train state."""
+  init_key, train_key, eval_key = keys.run_keys(run.config.seed)
+  steps_per_epoch = n_train // run.config.batch_size
+  state, optimizer = run.train_state(init_key, steps_per_epoch)
+  state = parallel.replicate(state, mesh)
+  train_fn, eval_fn = run.train_step(optimizer), run.eval_step()
   train = parallel.paced(
     parallel.data_parallel(lambda st, b: train_fn(st, b, train_key), mesh, donate_state=True), mesh
   )
@@ -155,7 +137,7 @@ def _assemble(config, sim, mesh, n_train: int, report) -> _Steps:
     _FirstCall(evaluate_, 'eval step', report),
     state,
     steps_per_epoch,
-    dtype,
+    jnp.dtype(run.config.dtype),
   )
 
 
@@ -210,33 +192,6 @@ def _diverged(epoch: int, where: str, what: list[str], last_good: int) -> str:
   )
 
 
-def _resume_meta(meta, config, allow_config_change: bool, start: int) -> dict:
-  """The meta of a new run, or of a resumed one after comparing its recorded settings."""
-  current = assembly.used_config(config)
-  if meta is None:
-    return {'history': [], 'wall_seconds': 0.0, 'settings': [{'from_epoch': 1, 'config': current}]}
-  settings = meta.setdefault('settings', [])
-  if settings:
-    changes = workdir_lib.config_changes(settings[-1]['config'], current)
-    if changes and not allow_config_change:
-      listed = '; '.join(f'{f}: {a!r} -> {b!r}' for f, a, b in changes)
-      raise workdir_lib.WorkdirError(
-        f'the checkpoint of epoch {start} was trained with other settings ({listed}); '
-        'pass --allow_config_change to continue with the new ones, or use another --workdir'
-      )
-    if changes:
-      settings.append(
-        {
-          'from_epoch': start + 1,
-          'changes': [{'field': f, 'was': a, 'now': b} for f, a, b in changes],
-          'config': current,
-        }
-      )
-  else:
-    settings.append({'from_epoch': start + 1, 'config': current})
-  return meta
-
-
 def train_and_evaluate(
   config: ml_collections.ConfigDict, workdir: str, *, allow_config_change: bool = False
 ) -> dict[str, Any]:
@@ -273,7 +228,7 @@ def train_and_evaluate(
 
 
 def _train_and_evaluate(config, workdir: str, allow_config_change: bool) -> dict[str, Any]:
-  sim = validate.check_config(config)  # every field, before data or compilation
+  run = validate.check_config(config)  # every field, built once, before data or compilation
   data.check_files(config.dataset, config.data_dir)
   main_process = jax.process_index() == 0
   say = (lambda msg: print(msg, flush=True)) if main_process else (lambda msg: None)
@@ -285,16 +240,18 @@ def _train_and_evaluate(config, workdir: str, allow_config_change: bool) -> dict
   with workdir_lib.WorkdirLock(workdir, enabled=main_process):  # taken before the data too
     (train_src, test_src), (n_train, n_test) = _load(config)
     validate.check_batches(config, n_train, n_test, mesh.size, jax.process_count())
-    steps = _assemble(config, sim, mesh, n_train, lambda n, s: say(f'compiled the {n} in {s:.1f}s'))
+    steps = _assemble(run, mesh, n_train, lambda n, s: say(f'compiled the {n} in {s:.1f}s'))
     ckpt = workdir_lib.Checkpoints(workdir)
     # The recorded settings are compared before any train state is restored: a changed
     # shape is a config change, never a "corrupt" checkpoint.
     steps.state, meta, start = ckpt.restore(
       steps.state,
       main_process,
-      check=lambda m, step: _resume_meta(copy.deepcopy(m), config, allow_config_change, step),
+      check=lambda m, step: workdir_lib.resume_meta(
+        copy.deepcopy(m), assembly.used_config(config), allow_config_change, step
+      ),
     )
-    meta = _resume_meta(meta, config, allow_config_change, start)
+    meta = workdir_lib.resume_meta(meta, assembly.used_config(config), allow_config_change, start)
     if start:
       say(f'resumed from the checkpoint of epoch {start}')
     progress = reporting.Progress(config.progress, config.log_every_steps, main_process)
@@ -331,13 +288,14 @@ def _train_and_evaluate(config, workdir: str, allow_config_change: bool) -> dict
         if bad:
           raise DivergenceError(_diverged(epoch, 'end', bad, last_good))
         seconds = time.time() - t0 - (_compile_seconds(steps) - compiled0)
-        entry = _record(meta, epoch, seconds, train, test)
+        entry = workdir_lib.record_epoch(meta, epoch, seconds, train, test)
         with _uninterrupted():  # a signal waits until the epoch is saved and listed
           ckpt.save(epoch, steps.state, meta)  # every process; returns once it is on disk
           last_good = epoch
           if main_process:
             workdir_lib.write_json(
-              os.path.join(workdir, workdir_lib.METRICS), _metrics(config, meta, steps)
+              os.path.join(workdir, workdir_lib.METRICS),
+              workdir_lib.metrics(meta, assembly.used_config(config), steps.state.params),
             )
         if main_process:
           say(reporting.epoch_line(epoch, config.num_epochs, train, test, seconds))
@@ -349,7 +307,7 @@ def _train_and_evaluate(config, workdir: str, allow_config_change: bool) -> dict
       progress.close()
       scalars.close()
       ckpt.close()
-    metrics = _metrics(config, meta, steps)
+    metrics = workdir_lib.metrics(meta, assembly.used_config(config), steps.state.params)
     if main_process:
       workdir_lib.write_json(os.path.join(workdir, workdir_lib.METRICS), metrics)
       if meta['history']:
@@ -368,54 +326,3 @@ def _train_and_evaluate(config, workdir: str, allow_config_change: bool) -> dict
 
 def _compile_seconds(steps: _Steps) -> float:
   return (steps.train.seconds or 0.0) + (steps.eval.seconds or 0.0)
-
-
-def _record(meta: dict, epoch: int, seconds: float, train: dict, test: dict) -> dict:
-  meta['wall_seconds'] += seconds
-  entry = {
-    'epoch': epoch,
-    'seconds': seconds,
-    **{f'train_{k}': v for k, v in train.items()},
-    **{f'test_{k}': v for k, v in test.items()},
-  }
-  meta['history'].append(entry)
-  return entry
-
-
-def _metrics(config: ml_collections.ConfigDict, meta: dict, steps: _Steps) -> dict:
-  history = meta['history']
-  last = history[-1] if history else {}
-  return {
-    'test_accuracy': last.get('test_accuracy'),
-    'train_accuracy': last.get('train_accuracy'),
-    'best_test_accuracy': max((h['test_accuracy'] for h in history), default=None),
-    'epochs': len(history),
-    'wall_seconds': meta['wall_seconds'],
-    'processes': jax.process_count(),
-    'devices': [str(d) for d in jax.devices()],
-    # what the parameters are actually stored in (float64 needs jax_enable_x64, turned on)
-    'param_dtype': str(jax.tree_util.tree_leaves(steps.state.params)[0].dtype),
-    'history': history,
-    'settings': [{k: v for k, v in s.items() if k != 'config'} for s in meta.get('settings', [])],
-    'config': assembly.used_config(config),
-  }
-
-
-def load_trained(workdir: str):
-  """``(config, sim, params, epoch)`` of a finished or stopped run's newest checkpoint.
-
-  The config is the one ``metrics.json`` records; the parameters land on this
-  process's default device, whatever device count wrote them (the whole train state
-  is the restore target, so orbax reshards).
-  """
-  import json
-
-  with open(os.path.join(workdir, 'metrics.json')) as f:
-    config = ml_collections.ConfigDict(json.load(f)['config'])
-  sim = assembly.simulator(config)
-  params = sim.network.init(run_keys(config)[0])
-  state = training.init_train_state(params, assembly.optimizer(config, params, 1))
-  state, _, epoch = workdir_lib.Checkpoints(workdir).restore(state, main_process=False)
-  if not epoch:
-    raise FileNotFoundError(f'no checkpoint in {os.path.join(workdir, CHECKPOINT_DIR)}')
-  return config, sim, state.params, epoch

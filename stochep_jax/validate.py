@@ -107,24 +107,17 @@ def _building(name: str, fn, block=None):
     raise ConfigError(f'config.{name}: {text}') from None
 
 
-def check_config(config: ml_collections.ConfigDict):
-  """``check_fields``, then builds what the config names (the models' own checks run,
-  nothing is compiled) and checks the learning rates against the parameter groups;
-  returns the simulator."""
+def check_config(config: ml_collections.ConfigDict) -> assembly.Assembled:
+  """``check_fields``, then builds the run (``assembly.build``: the constructors check
+  their own arguments, a refusal names the config field; nothing is compiled), checks
+  that the encoder fits the dataset and the learning rates the parameter groups;
+  returns the ``Assembled`` run."""
   check_fields(config)
   c = config
   lrs = tuple(c.optimizer.learning_rates)
-  _building(
-    f'neuron.{c.neuron.name}', lambda: assembly.make_neuron(c.neuron), c.neuron.get(c.neuron.name)
-  )
-  encoder = _building(
-    f'input.{c.input.name}',
-    lambda: assembly.make_encoder(c.input, c.ep.t_free),
-    c.input.get(c.input.name),
-  )
-  _check_encoder_fits(c, encoder)
-  sim = _building('network', lambda: assembly.simulator(c), c.network)
-  _building('method', lambda: assembly.gradient_fn(c, sim))
+  run = assembly.build(c, guard=_building)
+  sim = run.simulator
+  _check_encoder_fits(c, sim.encoder)
   shapes = jax.eval_shape(lambda: sim.network.init(jax.random.key(0)))  # no compilation
   groups = list(energy.param_groups(shapes))
   if len(lrs) != len(groups):
@@ -132,13 +125,13 @@ def check_config(config: ml_collections.ConfigDict):
       f'config.optimizer.learning_rates={lrs!r}: need {len(groups)} '
       f'(one per group: {", ".join(groups)})'
     )
-  return sim
+  return run
 
 
 def _check_encoder_fits(c, encoder) -> None:
   """A frame encoder needs an event dataset (frames per example), the others single images."""
   spec = data.DATASETS[c.dataset]
-  takes_frames = isinstance(encoder, inputs.FrameInput)
+  takes_frames = encoder.layout != 'B'
   if takes_frames and spec.frames is None:
     raise ConfigError(
       f'config.input.name={c.input.name!r}: this encoder plays a sequence of frames, but '
@@ -153,15 +146,7 @@ def _check_encoder_fits(c, encoder) -> None:
 
 
 def _encoders(frames: bool) -> str:
-  names = [
-    n
-    for n in inputs.ENCODERS.names()
-    if (
-      isinstance(inputs.ENCODERS.get(n), type)
-      and issubclass(inputs.ENCODERS.get(n), inputs.FrameInput)
-    )
-    == frames
-  ]
+  names = [n for n in inputs.ENCODERS.names() if (inputs.ENCODERS.get(n).layout != 'B') == frames]
   return ' or '.join(repr(n) for n in names)
 
 

@@ -14,7 +14,10 @@
 
 ``Checkpoints.restore`` tries the newest checkpoint first and falls back to the
 previous intact one with a warning. ``config_changes`` lists the fields that
-change results and differ from the recorded config.
+change results and differ from the recorded config. The run record lives here
+too: ``resume_meta`` (the settings compared on resume), ``record_epoch``,
+``metrics`` (what ``metrics.json`` holds) and ``load_trained`` (a finished or
+stopped run's parameters, for the launchers that reuse them).
 """
 
 from __future__ import annotations
@@ -23,13 +26,17 @@ import fcntl
 import json
 import math
 import os
+import re
 import shutil
 from typing import Any
 
 import jax
+import ml_collections
 import orbax.checkpoint as ocp
 from absl import logging
 from flax import serialization
+
+from stochep_jax import assembly, keys
 
 CHECKPOINT_DIR = 'checkpoints'
 CORRUPT_DIR = 'corrupt'
@@ -154,11 +161,26 @@ def _probe(folder: str, what: str) -> None:
     ) from None
 
 
+def check_local(folder: str, what: str = 'the work folder') -> None:
+  """``folder`` is a local (or mounted, POSIX) path, not a URL such as ``gs://...``.
+
+  The lock (``fcntl.flock``), the atomic JSON writes (``os.replace``) and the
+  checks here need a POSIX filesystem; a URL would otherwise become a local
+  folder named ``gs:``.
+  """
+  if re.match(r'^[A-Za-z][A-Za-z0-9+.-]*://', folder):
+    raise WorkdirError(
+      f'{what} {folder} is a URL; work folders must be local or mounted (POSIX) paths'
+    )
+
+
 def check_writable(workdir: str) -> None:
-  """The work folder and its checkpoints folder exist (created if not) and take files.
+  """The work folder is a local path (``check_local``), and it and its checkpoints
+  folder exist (created if not) and take files.
 
   Run before any data is read, so a run that could not save stops at once.
   """
+  check_local(workdir)
   _probe(workdir, 'the work folder')
   _probe(os.path.join(workdir, CHECKPOINT_DIR), 'the checkpoints folder')
 
@@ -320,3 +342,94 @@ def cannot_carry_over(directory: str, step: int, changes) -> str:
     f'the train state of {directory}/{step} cannot carry over to these settings: '
     f'{what}{more}; use another --workdir (or the recorded settings)'
   )
+
+
+# --------------------------------------------------------------------------
+# The run record: resume metadata, the epochs' history and metrics.json
+# --------------------------------------------------------------------------
+def resume_meta(meta: dict | None, current: dict, allow_config_change: bool, start: int) -> dict:
+  """The meta of a new run (``meta`` None), or of a resumed one after comparing settings.
+
+  Args:
+    meta: the restored checkpoint's meta (history, wall seconds, settings), or None.
+    current: the run's config as recorded (``assembly.used_config``).
+    allow_config_change: continue with changed result fields (recorded in
+      ``settings``) instead of refusing.
+    start: the restored epoch.
+
+  Raises:
+    WorkdirError: the recorded settings differ and ``allow_config_change`` is off.
+  """
+  if meta is None:
+    return {'history': [], 'wall_seconds': 0.0, 'settings': [{'from_epoch': 1, 'config': current}]}
+  settings = meta.setdefault('settings', [])
+  if settings:
+    changes = config_changes(settings[-1]['config'], current)
+    if changes and not allow_config_change:
+      listed = '; '.join(f'{f}: {a!r} -> {b!r}' for f, a, b in changes)
+      raise WorkdirError(
+        f'the checkpoint of epoch {start} was trained with other settings ({listed}); '
+        'pass --allow_config_change to continue with the new ones, or use another --workdir'
+      )
+    if changes:
+      settings.append(
+        {
+          'from_epoch': start + 1,
+          'changes': [{'field': f, 'was': a, 'now': b} for f, a, b in changes],
+          'config': current,
+        }
+      )
+  else:
+    settings.append({'from_epoch': start + 1, 'config': current})
+  return meta
+
+
+def record_epoch(meta: dict, epoch: int, seconds: float, train: dict, test: dict) -> dict:
+  """Appends an epoch to ``meta['history']`` (and its seconds to the wall time); returns it."""
+  meta['wall_seconds'] += seconds
+  entry = {
+    'epoch': epoch,
+    'seconds': seconds,
+    **{f'train_{k}': v for k, v in train.items()},
+    **{f'test_{k}': v for k, v in test.items()},
+  }
+  meta['history'].append(entry)
+  return entry
+
+
+def metrics(meta: dict, config: dict, params) -> dict:
+  """What ``metrics.json`` holds: the last and best accuracies, the history, the
+  settings' changes, the devices, the parameters' dtype and the ``config`` as recorded."""
+  history = meta['history']
+  last = history[-1] if history else {}
+  return {
+    'test_accuracy': last.get('test_accuracy'),
+    'train_accuracy': last.get('train_accuracy'),
+    'best_test_accuracy': max((h['test_accuracy'] for h in history), default=None),
+    'epochs': len(history),
+    'wall_seconds': meta['wall_seconds'],
+    'processes': jax.process_count(),
+    'devices': [str(d) for d in jax.devices()],
+    # what the parameters are actually stored in (float64 needs jax_enable_x64, turned on)
+    'param_dtype': str(jax.tree_util.tree_leaves(params)[0].dtype),
+    'history': history,
+    'settings': [{k: v for k, v in s.items() if k != 'config'} for s in meta.get('settings', [])],
+    'config': config,
+  }
+
+
+def load_trained(workdir: str):
+  """``(config, sim, params, epoch)`` of a finished or stopped run's newest checkpoint.
+
+  The config is the one ``metrics.json`` records, built again (``assembly.build``);
+  the parameters land on this process's default device, whatever device count wrote
+  them (the whole train state is the restore target, so orbax reshards).
+  """
+  with open(os.path.join(workdir, METRICS)) as f:
+    config = ml_collections.ConfigDict(json.load(f)['config'])
+  run = assembly.build(config)
+  state, _ = run.train_state(keys.run_keys(config.seed)[0], steps_per_epoch=1)
+  state, _, epoch = Checkpoints(workdir).restore(state, main_process=False)
+  if not epoch:
+    raise FileNotFoundError(f'no checkpoint in {os.path.join(workdir, CHECKPOINT_DIR)}')
+  return config, run.simulator, state.params, epoch
