@@ -7,9 +7,9 @@ Here (a machine that reaches the package index), once::
 puts into the git-ignored folder ``gpu_kit/bundle/`` the Python 3.12 manylinux x86-64 wheels
 that a bare GPU image lacks (tensorflow-datasets, array_record, ml_collections, tensorboardX and
 the runtime needs of tfds: ``prepare.WHEELS``), a fallback protobuf wheel and the four
-Fashion-MNIST IDX files, and prints its size (it must travel with the working tree: 64 MiB).
+Fashion-MNIST IDX files, and prints its size (it is copied to the GPU machine with the checkout).
 
-On the GPU machine (the working tree plus ``gpu_kit/bundle`` carried along)::
+On the GPU machine (the checkout with ``gpu_kit/bundle`` copied along)::
 
     bash gpu_kit/run.sh                 # results in $OUT (or --out=DIR): gpu_kit_summary.json
 

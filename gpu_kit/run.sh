@@ -34,7 +34,7 @@ shopt -s nullglob
 wheels=("$BUNDLE"/wheels/*.whl)
 if [ ${#wheels[@]} -eq 0 ]; then
   status=failed
-  detail="no wheels in $BUNDLE/wheels (run make gpu-kit here first and carry gpu_kit/bundle)"
+  detail="no wheels in $BUNDLE/wheels (run make gpu-kit on a machine with the package index, then copy gpu_kit/bundle here)"
 elif ! "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
     --target "$SITE" "${wheels[@]}" >>"$LOGFILE" 2>&1; then
   status=failed

@@ -499,13 +499,17 @@ class Conv:
       w = pooled_kernel(w, self.pool_size, _pairs(self.strides))
     return {**{k: v for k, v in params.items() if k != 'w'}, 'w_eff': _cast(w, self.compute_dtype)}
 
+  def pads(self, in_hw: Sequence[int]) -> tuple[tuple[int, int], ...]:
+    """The ((top, bottom), (left, right)) zero padding applied to an input of (H, W) ``in_hw``."""
+    kernel, strides = _pairs(self.kernel_size), _pairs(self.strides)
+    if isinstance(self.padding, str):
+      hw = tuple(in_hw[:2])
+      return tuple(lax.padtype_to_pads(hw, kernel, strides, self.padding.upper()))
+    return tuple((p, p) for p in _pairs(self.padding))
+
   def apply(self, params, s):
     strides = _pairs(self.strides)
-    kernel = _pairs(self.kernel_size)
-    if isinstance(self.padding, str):
-      pads = lax.padtype_to_pads(s.shape[1:3], kernel, strides, self.padding.upper())
-    else:
-      pads = tuple((p, p) for p in _pairs(self.padding))
+    pads = self.pads(s.shape[1:3])
     pool = self.pool
     if 'w_eff' in params:  # prepared: the pooled kernel in the compute dtype
       w = params['w_eff']

@@ -6,7 +6,10 @@ An encoder is a frozen dataclass with
   computed once per phase, outside the time loop);
 * ``noise(key, shape, dtype)``: per-example randomness for one step, or None;
 * ``encode(x, noise, t) -> x^t``: batched;
-* ``mean(x)``: the expected input rate, at which EP's ∂Φ/∂θ is evaluated.
+* ``mean(x)``: the expected input rate, at which EP's ∂Φ/∂θ is evaluated;
+* ``layout``: the axes of ``x`` before an example's own, ``'B'`` (one image per
+  example) or ``'B, F'`` (F frames per example); ``example_shape(x.shape)``
+  drops them.
 
 Encoders:
 
@@ -41,6 +44,7 @@ class AnalogInput:
   """x^t = x."""
 
   static = True
+  layout = 'B'
 
   def noise(self, key, shape, dtype=jnp.float32):
     del key, shape, dtype
@@ -70,6 +74,7 @@ class BernoulliInput:
   noise_bits: int = 32
   generator: str = 'threefry'
   static = False
+  layout = 'B'
 
   def __post_init__(self):
     checks.choice('BernoulliInput', 'noise_bits', self.noise_bits, noise_lib.BITS_CHOICES)
@@ -137,6 +142,7 @@ class FrameInput:
   k_avg: int = 0
   trace_decay: float = 0.0
   static = False
+  layout = 'B, F'
 
   def __post_init__(self):
     own = 'FrameInput'

@@ -27,11 +27,8 @@ def _pairs(v, n: int = 2) -> tuple:
 
 
 def conv_pads(conv: conn_lib.Conv, in_shape: Sequence[int]) -> tuple[tuple[int, int], ...]:
-  """The ((top, bottom), (left, right)) zero padding ``conv`` applies to ``in_shape``."""
-  kernel, strides = _pairs(conv.kernel_size), _pairs(conv.strides)
-  if isinstance(conv.padding, str):
-    return tuple(lax.padtype_to_pads(tuple(in_shape[:2]), kernel, strides, conv.padding.upper()))
-  return tuple((p, p) for p in _pairs(conv.padding))
+  """The ((top, bottom), (left, right)) zero padding ``conv`` applies to ``in_shape`` (``Conv.pads``)."""
+  return conv.pads(in_shape[:2])
 
 
 def _conv_counts(conv: conn_lib.Conv, in_shape):
