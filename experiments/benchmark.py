@@ -75,7 +75,8 @@ from absl import app, flags
 
 import stochep_jax as sep
 from experiments import launch
-from stochep_jax import assembly, parallel, precision, synapses, training
+from stochep_jax import assembly, parallel, precision, training
+from stochep_jax.opcount import synapses
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('out', '', 'JSON output file (default: standard output).')

@@ -35,10 +35,10 @@ from absl import flags
 
 import stochep_jax as sep
 from experiments import launch
-from stochep_jax import assembly, data, opcount, training
+from stochep_jax import data, training
+from stochep_jax.opcount import report as report_lib
 
 FLAGS = flags.FLAGS
-METHODS = ('stochep_ep', 'crnn_ep', 'snn_bptt', 'ann_bp')
 
 # The default experiment's settings (base_config: StochEP 784-512-10) and a smoke variant.
 SETTINGS = dict(
@@ -65,15 +65,6 @@ def define_flags():
 # --------------------------------------------------------------------------
 # Building blocks (also used by experiments/figures.py)
 # --------------------------------------------------------------------------
-def simulators(network, s: dict):
-  """(StochEP simulator, CRNN simulator, EP settings, BPTT settings) for settings ``s``."""
-  stochep = {'name': 'stochep', 'stochep': {'decay': s['decay'], 'kappa': s['kappa']}}
-  stoch = assembly.make_simulator(network, stochep, simulator_block={'chunk': 25})
-  crnn = assembly.make_simulator(network, {'name': 'crnn', 'crnn': {}})
-  ep = sep.EP(s['t_free'], s['t_nudge'], beta=s['beta'], k_avg=s['k_avg'])
-  return stoch, crnn, ep, sep.BPTT(t_free=s['t_free'], k_avg=s['k_avg'])
-
-
 def load_images(data_dir: str, split: str, n: int, offset: int = 0, dataset: str = 'fashion_mnist'):
   """The first ``n`` images of a split (from ``offset``), float32 in [0, 1] flattened, and labels.
 
@@ -119,79 +110,6 @@ def load_checkpoint(workdir: str):
   return sim.network, params, over, f'checkpoint {workdir} epoch {epoch}'
 
 
-def _row(inference, training_counts, model: opcount.EnergyModel):
-  def summary(c):
-    t = opcount.totals(c)
-    return {'ac': t['ac'], 'mac': t['mac'], 'pj': model.pj(c)}
-
-  return {
-    'inference': summary(inference),
-    'training': summary(training_counts),
-    'counts': {'inference': inference, 'training': training_counts},
-  }
-
-
-def energy_report(network, params, x, y, settings: dict, *, key, params_source: str,
-                  model: opcount.EnergyModel | None = None) -> dict:  # fmt: skip
-  """The report of the module docstring for one batch (x [B, 784], y [B])."""
-  model = model or opcount.EnergyModel()
-  stoch, crnn, ep, bptt = simulators(network, settings)
-  x, y = jnp.asarray(x), jnp.asarray(y)
-  s_inf = opcount.inference_ops(stoch, params, x, key, t_free=ep.t_free)
-  rows = {
-    'stochep_ep': _row(s_inf, opcount.ep_training_ops(stoch, ep, params, x, y, key), model),
-    'crnn_ep': _row(
-      opcount.inference_ops(crnn, params, x, None, t_free=ep.t_free),
-      opcount.ep_training_ops(crnn, ep, params, x, y, None),
-      model,
-    ),
-    'snn_bptt': _row(s_inf, opcount.bptt_training_ops(stoch, bptt, params, x, y, key), model),
-  }
-  sizes = [int(np.prod(network.input_shape))] + [int(np.prod(s)) for s in network.layer_shapes]
-  ann = opcount.ann_ops(sizes)
-  rows['ann_bp'] = _row({'forward': ann['forward']}, ann, model)
-  ratios = {}
-  for phase in ('inference', 'training'):
-    base = rows['stochep_ep'][phase]['pj']
-    for m in METHODS[1:]:
-      ratios[f'{m}_over_stochep_ep_{phase}_pj'] = rows[m][phase]['pj'] / base
-  ratios['snn_bptt_over_stochep_ep_training_ops'] = sum(
-    rows['snn_bptt']['training'][k] for k in ('ac', 'mac')
-  ) / sum(rows['stochep_ep']['training'][k] for k in ('ac', 'mac'))
-  return {
-    'params_source': params_source,
-    'architecture': '-'.join(str(n) for n in sizes),
-    'settings': {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()},
-    'batch': int(x.shape[0]),
-    'energy_model': dataclasses.asdict(model),
-    'left_out': 'memory traffic (weight/state reads and writes, BPTT trajectory storage), '
-    'elementwise neuron updates, random numbers, pooling and biases, the optimizer update',
-    'conventions': {
-      'spikes': 'binary presynaptic value: 1 AC per synapse; real value: 1 MAC; zeros free',
-      'static_input': 'analog input drive F_1(x) computed once per phase',
-      'ep_update': '2 MACs per synapse (outer products at the +beta and -beta rates)',
-      'bptt_backward': 'dense MACs: T * sum_{l>=2} 4 S_l + S_1',
-      'ann': 'forward S; backward S (weight gradients) + S of every layer but the first',
-    },
-    'methods': rows,
-    'ratios': ratios,
-  }
-
-
-def format_table(report: dict) -> str:
-  """A text table of the report: per method, inference and training ACs, MACs and pJ."""
-  head = f'{"method":<11} {"phase":<9} {"ACs":>12} {"MACs":>12} {"pJ":>12} {"× StochEP":>9}'
-  lines = [f'{report["architecture"]}, {report["params_source"]}, per example', head]
-  for m in METHODS:
-    for phase in ('inference', 'training'):
-      r = report['methods'][m][phase]
-      ratio = r['pj'] / report['methods']['stochep_ep'][phase]['pj']
-      lines.append(
-        f'{m:<11} {phase:<9} {r["ac"]:12.4g} {r["mac"]:12.4g} {r["pj"]:12.4g} {ratio:9.3g}'
-      )
-  return '\n'.join(lines)
-
-
 def run(workdir=None, smoke=False, train_steps=0, batch=0, data_dir='', seed=0, out=''):
   """Everything ``main`` does; returns the report."""
   start = time.time()
@@ -211,12 +129,12 @@ def run(workdir=None, smoke=False, train_steps=0, batch=0, data_dir='', seed=0, 
       source = 'initialisation'
       if train_steps:
         xt, yt = load_images(data_dir, 'train', train_steps * s['train_batch'])
-        stoch, _, ep, _ = simulators(network, s)
+        stoch, _, ep, _ = report_lib.simulators(network, s)
         params = train_briefly(stoch, ep, params, xt, yt, train_steps, s['train_batch'],
                                s['learning_rates'], seed)  # fmt: skip
         source = f'StochEP EP, {train_steps} SGD steps of batch {s["train_batch"]} from init'
   x = x.reshape(len(x), *network.input_shape)  # a trained net may take images [28, 28, 1]
-  report = energy_report(network, params, x, y, s, key=jax.random.key(seed + 2),
+  report = report_lib.energy_report(network, params, x, y, s, key=jax.random.key(seed + 2),
                          params_source=source)  # fmt: skip
   report['data'] = 'synthetic' if smoke else data_dir
   report['wall_seconds'] = time.time() - start
@@ -232,7 +150,7 @@ def main(argv):
     launch.check_run_folder(FLAGS.workdir)  # before any data is read
   r = run(FLAGS.workdir, FLAGS.smoke, FLAGS.train_steps, FLAGS.batch, FLAGS.data_dir,
           FLAGS.seed, FLAGS.out)  # fmt: skip
-  print(format_table(r))
+  print(report_lib.format_table(r))
   print(f'{r["wall_seconds"]:.1f}s')
 
 

@@ -26,7 +26,7 @@ to ``--workdir`` a PNG and a JSON of the plotted numbers for each of:
   10·N_perclass output units: the nudging force is −β times this gradient, so β·e^t is the
   summed magnitude of what the nudge injects. Shown over the free phase (what the nudge would
   inject at that state) and the +β nudged phase.
-* ``energy``: the table of ``experiments/energy.py`` (``energy_report``) on the κ = 1
+* ``energy``: the table of ``stochep_jax.opcount.report.energy_report`` (as ``experiments/energy.py``) on the κ = 1
   network and 128 test images, drawn as bars of pJ per example.
 
 Networks and simulators are assembled (``stochep_jax.assembly``) from ``config(s)``:
@@ -52,6 +52,7 @@ from absl import flags
 from experiments import launch
 from experiments.configs import base
 from stochep_jax import assembly, data, dynamics, estimators, stability
+from stochep_jax.opcount import report as report_lib
 
 matplotlib.use('Agg')
 from matplotlib import pyplot as plt
@@ -274,14 +275,16 @@ def energy_figure(s, data_dir, out_dir, cache):
   net, params = trained(s, data_dir, cache=cache)
   x, y = _images(e, s, data_dir, 'test', s['n_samples'])
   source = f'StochEP EP, {s["train_steps"]} SGD steps of batch {s["train_batch"]} from init'
-  report = e.energy_report(net, params, x, y, s, key=jax.random.key(6), params_source=source)
+  report = report_lib.energy_report(
+    net, params, x, y, s, key=jax.random.key(6), params_source=source
+  )
   fig, ax = plt.subplots(figsize=(6, 3.6))
   width = 0.38
-  idx = np.arange(len(e.METHODS))
+  idx = np.arange(len(report_lib.METHODS))
   for i, phase in enumerate(('inference', 'training')):
-    vals = [report['methods'][m][phase]['pj'] / 1e6 for m in e.METHODS]
+    vals = [report['methods'][m][phase]['pj'] / 1e6 for m in report_lib.METHODS]
     ax.bar(idx + (i - 0.5) * width, vals, width, label=phase)
-  ax.set_xticks(idx, e.METHODS)
+  ax.set_xticks(idx, report_lib.METHODS)
   ax.set_yscale('log')
   ax.set_ylabel('µJ per example (45 nm, arithmetic only)')
   ax.set_title(report['architecture'], fontsize=9)
@@ -289,7 +292,7 @@ def energy_figure(s, data_dir, out_dir, cache):
   fig.tight_layout()
   fig.savefig(os.path.join(out_dir, 'energy.png'), dpi=100)
   plt.close(fig)
-  report['table'] = e.format_table(report)
+  report['table'] = report_lib.format_table(report)
   return report
 
 

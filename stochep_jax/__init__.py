@@ -17,9 +17,10 @@ The pieces, each in its own module (imports run one way, top to bottom):
 * ``estimators``   EP (symmetric, one-sided, random sign) and the BPTT reference
 * ``gdu``          the GDU property: EP's updates against BPTT's, step by step
 * ``stability``    how much membranes still move at the end of a phase
-* ``synapses``     fan-out, fan-in, synapses, FLOPs and GEMM shapes of a connection
-* ``synops``       synaptic operations (AC / MAC) of a step and a phase, per layer, from outputs
-* ``opcount``      operations and energy of inference and training steps, ANN reference
+* ``opcount``      operation counts and energy (a package): synapses, fan-outs and FLOPs of a
+                   connection (``opcount.synapses``), AC/MAC events from a run's outputs
+                   (``opcount.events``), inference and training steps, the energy table
+                   (``opcount.report``)
 * ``training``     optimiser, train and evaluation steps, metrics
 * ``parallel``     data parallelism over devices and hosts (``jax.sharding``)
 * ``data``         datasets: original files -> tfds array_record -> batches; events

@@ -5,7 +5,7 @@ import numpy as np
 from absl.testing import absltest
 
 import stochep_jax as sep
-from stochep_jax import synops
+from stochep_jax.opcount import events as synops
 
 
 class SynopsTest(absltest.TestCase):

@@ -63,7 +63,7 @@ from jax import lax
 
 from stochep_jax import dynamics, energy
 from stochep_jax import keys as keys_lib
-from stochep_jax.synapses import synapse_fanin, synapse_fanout
+from stochep_jax.opcount.synapses import synapse_fanin, synapse_fanout
 
 Array = jax.Array
 Params = Any

@@ -1,14 +1,17 @@
-"""Operation counts and energy of inference and training (SPEC 9).
+"""Operation counts and energy of inference and training (SPEC 9): one package.
 
-Synaptic operations (AC / MAC) of inference and of a training step, per
-example, built on ``synops`` (which owns the counting from a run's outputs:
-what costs an AC or a MAC, both directions of the recurrent network, fan-outs,
-the input's drive, and the per-layer entries ``layer{ℓ}.fwd`` / ``.bwd``);
-fan-outs, synapses and FLOPs are in ``synapses``. This module owns the
-network and report level: ``inference_ops``, ``ep_training_ops``,
-``bptt_training_ops``, ``ann_ops``, ``totals`` and ``EnergyModel``; it
-re-exports ``spike_ops`` and ``phase_ops`` from ``synops`` and the counts of
-``synapses``.
+* ``opcount.synapses``: the static accounting of a connection (synapses,
+  fan-out and fan-in, FLOPs, GEMM shapes);
+* ``opcount.events``: synaptic operations counted from a run's outputs (what
+  costs an AC or a MAC, both directions of the recurrent network, the input's
+  drive, the per-layer entries ``layer{ℓ}.fwd`` / ``.bwd``);
+* this module, the network and step level: ``inference_ops``,
+  ``ep_training_ops`` (on ``estimators.ep_phases``, the phases EP trains with),
+  ``bptt_training_ops``, ``ann_ops``, ``totals`` and ``EnergyModel``; the
+  package's public API (the names in ``__all__``, from the two modules above too);
+* ``opcount.report``: the energy table of StochEP EP, CRNN EP, SNN BPTT and an
+  ANN on one batch (``energy_report``), which ``experiments/energy.py`` and the
+  figures print and draw.
 
 Learning (per example, always MACs):
 
@@ -47,9 +50,13 @@ from typing import Any
 
 import jax
 
-from stochep_jax import dynamics, energy, estimators, synops
+from stochep_jax import dynamics, energy, estimators
 from stochep_jax import keys as keys_lib
-from stochep_jax.synapses import (
+from stochep_jax.opcount import events
+from stochep_jax.opcount.events import Counts, phase_ops, spike_ops
+from stochep_jax.opcount.events import in_shapes as _in_shapes
+from stochep_jax.opcount.events import readout_ops as _readout_ops
+from stochep_jax.opcount.synapses import (
   conv_pads,
   flops,
   gemm_shape,
@@ -57,9 +64,6 @@ from stochep_jax.synapses import (
   synapse_fanin,
   synapse_fanout,
 )
-from stochep_jax.synops import Counts, phase_ops, spike_ops
-from stochep_jax.synops import in_shapes as _in_shapes
-from stochep_jax.synops import readout_ops as _readout_ops
 
 Array = jax.Array
 Params = Any
@@ -154,12 +158,12 @@ def ep_training_ops(
   def run(params, x, labels, key):
     b = x.shape[0]
     keys = _example_keys(key, b, indices)
-    record = synops.recorder(sim, count_zeros)
+    record = events.recorder(sim, count_zeros)
     phases = estimators.ep_phases(sim, ep, params, x, labels, key, indices, trace_fn=record)
     numbers = estimators.phase_numbers(ep)
 
     def count(name, start, steps, t0):
-      return synops.phase_counts(
+      return events.phase_counts(
         sim, x, _phase_keys(keys, numbers[name]), start, getattr(phases, name).trace,
         steps=steps, t0=t0, nudged=name != 'free', count_zeros=count_zeros,
       )  # fmt: skip
