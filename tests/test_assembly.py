@@ -1,11 +1,13 @@
 """One builder: configs become simulators, estimators and optimisers; metrics record what ran."""
 
 import jax
+import jax.numpy as jnp
 import ml_collections
+import numpy as np
 from absl.testing import absltest
 
 from experiments.configs import base, fashion_mnist
-from stochep_jax import assembly, estimators, neurons
+from stochep_jax import assembly, estimators, keys, neurons
 
 
 class AssemblyTest(absltest.TestCase):
@@ -60,6 +62,47 @@ class AssemblyTest(absltest.TestCase):
     c.optimizer.schedule = 'linear'
     with self.assertRaisesRegex(ValueError, "schedule='linear'"):
       assembly.optimizer(c, params, 10)
+
+
+class BuildTest(absltest.TestCase):
+  def test_build_gives_every_piece_of_a_run(self):
+    c = base.base_config()
+    c.network.hidden = (16,)
+    c.ep.update(dict(t_free=6, t_nudge=4, k_avg=2))
+    c.dtype = 'float64'
+    run = assembly.build(c)
+    self.assertEqual(run.simulator, assembly.simulator(c))
+    with jax.enable_x64(True):
+      state, opt = run.train_state(jax.random.key(0), steps_per_epoch=5)
+      self.assertEqual(jax.tree_util.tree_leaves(state.params)[0].dtype, jnp.float64)
+      x = jnp.full((2, 28, 28, 1), 0.5, jnp.float64)
+      batch = {'image': x, 'label': jnp.array([1, 2]), 'index': jnp.arange(2)}
+      # The train step is the estimator's gradient (batch key of step 0) through SGD: the
+      # first momentum step moves each group by −lr·grad.
+      new, _ = jax.jit(run.train_step(opt))(state, batch, jax.random.key(1))
+      step_key = keys.batch_key(jax.random.key(1), 0)
+      grads, _ = run.gradient_fn(state.params, x, batch['label'], step_key, batch['index'])
+      for i, lr in enumerate(c.optimizer.learning_rates[:1]):
+        np.testing.assert_allclose(
+          new.params['layers'][i]['w'],
+          state.params['layers'][i]['w'] - lr * grads['layers'][i]['w'],
+          rtol=1e-12,
+          atol=1e-15,
+        )
+      eval_batch = {**batch, 'mask': jnp.ones(2, bool)}
+      sums = jax.jit(run.eval_step())(state.params, eval_batch, jax.random.key(2))
+    self.assertEqual(float(sums['count']), 2.0)
+
+  def test_a_constructors_refusal_names_the_config_field(self):
+    from stochep_jax import validate
+
+    c = base.base_config()
+    c.ep.update(dict(t_free=8, t_nudge=4, k_avg=2))
+    c.neuron.stochep.noise_bits = 3  # only StochEP's constructor knows this rule
+    with self.assertRaisesRegex(
+      validate.ConfigError, r'^config\.neuron\.stochep\.noise_bits=3: must be'
+    ):
+      validate.check_config(c)
 
 
 if __name__ == '__main__':

@@ -15,7 +15,7 @@ import numpy as np
 from absl.testing import absltest, parameterized
 
 from stochep_jax import data, experiment
-from stochep_jax.data import dvs_gesture, event_camera, originals, synthetic
+from stochep_jax.data import aedat, dvs_gesture, event_camera, originals, synthetic
 from stochep_jax.data import events as ev_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -210,16 +210,16 @@ class DvsGestureFilesTest(parameterized.TestCase):
     t = np.array([2**31 - 3, 2**31 - 1, 2**31, 2**31 + 5, 2**32 + 7])
     e = ev_lib.make_events([0, 127, 5, 64, 3], [1, 2, 127, 0, 9], [1, 0, 1, 1, 0], t)
     path = self.dir / 'user01_led.aedat'
-    dvs_gesture.write_aedat31(path, e, packet_events=2, invalid_every=2, end_marker=marker)
+    aedat.write_aedat31(path, e, packet_events=2, invalid_every=2, end_marker=marker)
     raw = path.read_bytes()
     self.assertTrue(raw.startswith(b'#!AER-DAT3.1\r\n'))
-    got = dvs_gesture.read_aedat31(path)
+    got = aedat.read_aedat31(path)
     np.testing.assert_array_equal(got, e)
 
   def test_aedat_packet_layout_by_hand(self):
     e = ev_lib.make_events([3], [2], [1], [2**31 + 10])
     path = self.dir / 'a.aedat'
-    dvs_gesture.write_aedat31(path, e, special_packet=False)
+    aedat.write_aedat31(path, e, special_packet=False)
     raw = path.read_bytes()
     body = raw[_header_end(raw) :]
     self.assertEqual(struct.unpack('<hhiiiiii', body[:28]), (1, 1, 8, 4, 1, 1, 1, 1))
@@ -230,14 +230,14 @@ class DvsGestureFilesTest(parameterized.TestCase):
   def test_truncated_aedat(self):
     e = ev_lib.make_events([1, 2], [1, 2], [0, 1], [10, 20])
     path = self.dir / 'user03_lab.aedat'
-    dvs_gesture.write_aedat31(path, e)
+    aedat.write_aedat31(path, e)
     raw = path.read_bytes()
     for cut, what in ((3, 'needs 16 bytes of events, 13 left'), (30, 'less than a 28-byte')):
       path.write_bytes(raw[:-cut])
       with self.assertRaisesRegex(
         ValueError, f'user03_lab.aedat: truncated AEDAT file: .*{what}'
       ) as cm:
-        dvs_gesture.read_aedat31(path)
+        aedat.read_aedat31(path)
       self.assertNotIn('\n', str(cm.exception))
 
   def test_labels_and_trials(self):
@@ -251,7 +251,7 @@ class DvsGestureFilesTest(parameterized.TestCase):
 
   def test_labels_outside_the_recording(self):
     e = ev_lib.make_events([1, 2, 3], [1, 2, 3], [0, 1, 1], [100, 200, 300])
-    dvs_gesture.write_aedat31(self.dir / 'user05_led.aedat', e)
+    aedat.write_aedat31(self.dir / 'user05_led.aedat', e)
     dvs_gesture.write_labels(self.dir / 'user05_led_labels.csv', [(2, 100, 250), (3, 400, 500)])
     with self.assertRaisesRegex(
       ValueError,
@@ -271,7 +271,7 @@ class DvsGestureFilesTest(parameterized.TestCase):
 
   def test_events_off_the_sensor(self):
     e = ev_lib.make_events([1, 130], [1, 2], [0, 1], [10, 20])
-    dvs_gesture.write_aedat31(self.dir / 'user07_led.aedat', e)
+    aedat.write_aedat31(self.dir / 'user07_led.aedat', e)
     dvs_gesture.write_labels(self.dir / 'user07_led_labels.csv', [(1, 10, 20)])
     with self.assertRaisesRegex(
       ValueError, 'user07_led.aedat: event 1 has x=130 outside the 128x128'
@@ -402,9 +402,9 @@ class EventDatasetsTest(parameterized.TestCase):
     elif damage == 'shape':
       np.save(tonic / 'user02_led' / '4.npy', np.zeros((3, 5)))
     elif layout == 'ibm':
-      e = dvs_gesture.read_aedat31(ibm / 'user01_fluorescent.aedat')
+      e = aedat.read_aedat31(ibm / 'user01_fluorescent.aedat')
       e['x'][0] = 200
-      dvs_gesture.write_aedat31(ibm / 'user01_fluorescent.aedat', e)
+      aedat.write_aedat31(ibm / 'user01_fluorescent.aedat', e)
     else:
       a = np.load(tonic / 'user01_fluorescent' / '0.npy')
       a[0, 0] = 200

@@ -10,11 +10,12 @@ import sys
 import tempfile
 from unittest import mock
 
+import jax
 import numpy as np
 from absl.testing import absltest, parameterized
 
 from experiments.configs import fashion_mnist
-from stochep_jax import data, experiment, reporting, validate, workdir
+from stochep_jax import data, experiment, keys, reporting, validate, workdir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _DATA = None
@@ -115,6 +116,19 @@ class DivergenceTest(absltest.TestCase):
 
 
 class WorkdirTest(absltest.TestCase):
+  def test_a_url_workdir_is_refused_before_anything_is_made(self):
+    cwd = self.create_tempdir().full_path
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+      with self.assertRaisesRegex(
+        workdir.WorkdirError, r'^the work folder gs://bucket/run is a URL; work folders must be'
+      ):
+        experiment.train_and_evaluate(tiny_config(num_epochs=1), 'gs://bucket/run')
+    finally:
+      os.chdir(old)
+    self.assertEqual(os.listdir(cwd), [])  # no local folder named gs:
+
   def test_second_run_on_a_workdir_is_refused_at_once(self):
     wd = self.create_tempdir().full_path
     with workdir.WorkdirLock(wd):
@@ -148,6 +162,22 @@ class WorkdirTest(absltest.TestCase):
     self.assertEqual(proc.returncode, -signal.SIGKILL)
     with workdir.WorkdirLock(wd):  # the kernel released it when the process died
       pass
+
+  def test_load_trained_gives_the_runs_config_and_its_last_parameters(self):
+    wd = self.create_tempdir().full_path
+    experiment.train_and_evaluate(tiny_config(num_epochs=1), wd)
+    config, sim, params, epoch = workdir.load_trained(wd)
+    self.assertEqual(epoch, 1)
+    self.assertEqual(config.to_dict(), strict_json(os.path.join(wd, 'metrics.json'))['config'])
+    # The parameters are those of the newest checkpoint, trained away from initialisation.
+    run = validate.check_config(config)
+    self.assertEqual(sim, run.simulator)
+    state, _ = run.train_state(keys.run_keys(config.seed)[0], 1)
+    restored, _, _ = workdir.Checkpoints(wd).restore(state, main_process=False)
+    for a, b in zip(jax.tree_util.tree_leaves(params), jax.tree_util.tree_leaves(restored.params)):
+      np.testing.assert_array_equal(a, b)
+    init = jax.tree_util.tree_leaves(state.params)[0]
+    self.assertFalse(np.array_equal(jax.tree_util.tree_leaves(params)[0], init))  # trained
 
   def test_changed_config_resume_is_refused_unless_allowed(self):
     wd = self.create_tempdir().full_path
@@ -486,6 +516,12 @@ class ApiInputTest(absltest.TestCase):
     ):
       jax.jit(lambda p, x: sep.free_phase(sim, p, x, None, t_free=5).rates).lower(
         params, jnp.zeros((3, 13))
+      )
+    # A frame encoder says its own layout: x is [B, F, ...].
+    frames = sep.Simulator(net, sep.CRNN(), sep.FrameInput(t_free=5))
+    with self.assertRaisesRegex(ValueError, r'\(x must be \[B, F, 12\]\)'):
+      jax.jit(lambda p, x: sep.free_phase(frames, p, x, None, t_free=5).rates).lower(
+        params, jnp.zeros((3, 2, 13))
       )
 
 

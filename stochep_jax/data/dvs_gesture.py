@@ -2,8 +2,7 @@
 
 This module owns the dataset: its classes and sensor, the labels CSVs and
 trial lists, tonic's ``.npy`` files, the detection of the layout and the
-frames of a split. The AEDAT 3.1 file format is in ``aedat`` (its
-``read_aedat31`` and ``write_aedat31`` are re-exported here).
+frames of a split. The AEDAT 3.1 file format is in ``aedat``.
 
 A 128×128 DVS128 sensor, 11 gesture classes, 29 subjects × 3 lighting
 conditions; subjects 1-23 train, 24-29 test. The files are read here, not
@@ -42,20 +41,18 @@ from pathlib import Path
 
 import numpy as np
 
+from stochep_jax.data import aedat as aedat_lib
 from stochep_jax.data import events as ev_lib
-from stochep_jax.data.aedat import read_aedat31, write_aedat31
 
 __all__ = [
   'CLASS_NAMES',
   'SENSOR',
   'find_files',
-  'read_aedat31',
   'read_labels',
   'read_split',
   'read_tonic_npy',
   'read_trials',
   'recording_gestures',
-  'write_aedat31',
   'write_labels',
   'write_tonic_npy',
 ]
@@ -136,7 +133,7 @@ def recording_gestures(aedat: Path, labels_csv: Path) -> list[tuple[int, np.ndar
     ValueError: events off the 128×128 sensor (naming the .aedat), or a label
       window that starts outside the recording's time span (naming the CSV).
   """
-  ev = read_aedat31(aedat)
+  ev = aedat_lib.read_aedat31(aedat)
   ev_lib.check_sensor(ev, SENSOR, str(aedat))
   rows = read_labels(labels_csv)
   if not ev.size:

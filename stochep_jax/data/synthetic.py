@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from stochep_jax.data import aedat, dvs_gesture
 from stochep_jax.data import cifar as cifar_lib
-from stochep_jax.data import dvs_gesture
 from stochep_jax.data import events as ev_lib
 from stochep_jax.data import idx as idx_lib
 
@@ -225,7 +225,7 @@ def write_synthetic_dvs_gesture(
       if layout == 'ibm':
         d = root / dvs_gesture.IBM_DIR
         d.mkdir(parents=True, exist_ok=True)
-        dvs_gesture.write_aedat31(d / f'{rec}.aedat', ev, invalid_every=50)
+        aedat.write_aedat31(d / f'{rec}.aedat', ev, invalid_every=50)
         dvs_gesture.write_labels(d / f'{rec}_labels.csv', rows)
         trials[split].append(f'{rec}.aedat')
       else:
