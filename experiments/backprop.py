@@ -5,10 +5,10 @@
     # the CNN of configs/fashion_mnist_conv.py: conv 32, conv 64 (3x3, valid, 2x2 avg pool), FC 512
     python experiments/backprop.py --workdir=runs/backprop_cnn --channels=32,64 --hidden=512
 
-The comparison number for ``make demo`` (StochEP 784-512-10 with EP, SPEC 6 "1FC"):
-the same layer sizes, the same data pipeline (``stochep_jax.data``: the original IDX
-files, the same example order per seed and epoch), trained by ordinary
-backpropagation of softmax cross-entropy with Adam. Writes
+The comparison number for ``make demo`` (StochEP 784-512-10 with EP, 1FC in
+docs/model.md, "Architectures"): the same layer sizes, the same data pipeline
+(``stochep_jax.data``: the original IDX files, the same example order per seed and
+epoch), trained by ordinary backpropagation of softmax cross-entropy with Adam. Writes
 ``<workdir>/metrics.json`` (strict JSON): ``test_accuracy``, ``test_error``,
 ``train_accuracy``, ``epochs``, ``wall_seconds`` (training and evaluation, after the
 data are loaded), ``history`` (one entry per epoch) and the flags.

@@ -1,4 +1,6 @@
-"""GDU check: EP's step-by-step updates against BPTT's gradients (SPEC 5, [Ern19]).
+"""GDU check [Ern19]: EP's step-by-step updates against BPTT's gradients.
+
+As in docs/model.md, "References by backpropagation".
 
     python experiments/gradcheck.py --workdir=runs/gradcheck \
         [--config=experiments/configs/gradcheck.py:crnn,3fc --config.gdu.beta=1e-2 ...]

@@ -1,4 +1,6 @@
-"""Training-step memory of EP and BPTT against the number of time steps (SPEC 5, 6).
+"""Training-step memory of EP and BPTT against the number of time steps.
+
+As in docs/model.md, "References by backpropagation"; the networks are in "Architectures".
 
     python experiments/memory.py --workdir=runs/memory [--ts=50,150,500 --batch_size=128]
 

@@ -15,7 +15,7 @@ It reports per layer
   computed from the spikes and I_b (I_f) computed from the rates (the spikes'
   time average). Φ is multilinear with average pooling, so the time-averaged
   backward current is exactly the rate-based one (cosine 1, the mean-field
-  property SPEC 3.2 relies on); max pooling routes to the arg-max of the
+  property of docs/model.md, "Neuron models"); max pooling routes to the arg-max of the
   *current* spiking input, which moves from step to step;
 * ``ep_cosine`` (with ``--ep``): cosine between StochEP's EP gradient
   (``--ep_beta``, ``--ep_t_nudge``, ``--ep_k_avg``, ``--ep_rate``) and the BPTT

@@ -1,9 +1,10 @@
 """Activation functions ρ used by the neuron models.
 
-ρ maps a membrane value to an output in [0, 1]. SPEC 3 makes the hard sigmoid
-``clip(x, 0, 1)`` the default **[choice]**; ``clip(x/2, 0, 1)`` [Lab21] and the
-logistic σ(x) are offered too. Each activation comes with the derivative ρ' used
-by models whose update multiplies by ρ' (Sigma-Delta, continuous-time Hopfield).
+ρ maps a membrane value to an output in [0, 1]. The hard sigmoid ``clip(x, 0, 1)``
+is the default **[choice]** (docs/model.md, "Neuron models"); ``clip(x/2, 0, 1)``
+[Lab21] and the logistic σ(x) are offered too. Each activation comes with the
+derivative ρ' used by models whose update multiplies by ρ' (Sigma-Delta,
+continuous-time Hopfield).
 
 The hard sigmoids' derivative is taken as 1 on the *closed* interval (0 at the
 kinks would freeze a state that starts at 0).

@@ -1,4 +1,6 @@
-"""Named network architectures (SPEC 6), built from connections and a readout.
+"""Named network architectures, built from connections and a readout.
+
+docs/model.md, "Architectures", lists them with their sources.
 
 ``ARCHITECTURES.make(name, input_shape=..., n_classes=..., **kwargs)`` builds a
 ``energy.Network``; configs name an architecture and its keyword arguments.

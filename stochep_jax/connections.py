@@ -3,7 +3,8 @@
 A connection maps the (batched) state of layer ℓ-1 to the *forward input* of
 layer ℓ. Φ (``energy.py``) sums ⟨F_ℓ(s_{ℓ-1}), s_ℓ⟩ over connections; every
 backward current and every weight update is then a ``jax.grad`` of Φ, so a
-connection only has to implement its forward map. SPEC 1:
+connection only has to implement its forward map (docs/model.md, "Network and
+primitive function"):
 
 * dense: F(s) = W vec(s) + b  (a conv layer's output is flattened first);
 * conv:  F(s) = P(W ∗ s) + b, NHWC, with P one of 2×2 average pooling
@@ -402,14 +403,14 @@ CONV_IMPLS = ('auto', 'taps', 'im2col', 'xla')
 
 @dataclasses.dataclass(frozen=True)
 class Conv:
-  """Convolutional connection F(s) = P(W ∗ s) + b (NHWC; SPEC 1).
+  """Convolutional connection F(s) = P(W ∗ s) + b, NHWC.
 
   W ∗ s is a cross-correlation (as in PyTorch and flax), W of shape
   (kh, kw, C_in, features), computed by ``conv_taps`` or XLA's convolution
   (``impl``); the bias is added after
   pooling (one value per output channel). The backward current into s is the
   transposed convolution of the pooling adjoint of s_{ℓ+1}; ``jax.grad`` of Φ
-  computes it.
+  computes it (docs/model.md, "Network and primitive function").
 
   Attributes:
     features: output channels.

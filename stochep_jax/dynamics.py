@@ -24,8 +24,9 @@ Speed (all exact: the same keys give the same spikes):
 * ``unroll`` is passed to the inner ``lax.scan``.
 
 Rates: ``PhaseResult.rates`` is the mean over the last ``k_avg`` steps of the
-outputs (``rate='output'``, the spikes for StochEP, SPEC 3.2 default) or of the
-neurons' means (``rate='mean'``, the firing probabilities: less variance).
+outputs (``rate='output'``, the spikes for StochEP, the default) or of the
+neurons' means (``rate='mean'``, the firing probabilities: less variance), as in
+docs/model.md, "Phases and the EP update".
 
 Entry points: ``free_phase`` (β = 0 from the zero state, the free-phase keys of
 ``stochep_jax.keys``) and ``predict`` (its class scores, i.e. inference); EP's
@@ -289,8 +290,9 @@ class Simulator:
   ) -> Array:
     """‖out^{t+1} − out^t‖ per example after ``states`` (deterministic models).
 
-    The convergence diagnostic of SPEC 5: one more step from ``states`` without
-    noise; returns the L2 norm over all layers, shape [B].
+    The convergence diagnostic (docs/model.md, "References by backpropagation"):
+    one more step from ``states`` without noise; returns the L2 norm over all
+    layers, shape [B].
     """
     params = self.network.prepare(params)
     drive = self.network.input_drive(

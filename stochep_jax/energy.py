@@ -1,4 +1,6 @@
-"""The primitive function Φ, the Hopfield energy and the costs (SPEC 1 and 2).
+"""The primitive function Φ, the Hopfield energy and the costs.
+
+As in docs/model.md, "Network and primitive function".
 
 For layers ℓ = 0..L, with s₀ = x the input and s₁..s_L neuron layers,
 
@@ -14,7 +16,7 @@ comes for free and the feedback weights are exactly the feedforward ones.
 Nudging adds −β·C: the nudged primitive is Φ_β = Φ − β Σ_b C_b, and EP's
 weight update is a difference of ∂Φ_β/∂θ (``estimators.py``).
 
-Readouts (SPEC 2):
+Readouts (the same section of docs/model.md):
 
 * ``MSEReadout``: the last neuron layer has n_classes × n_perclass units; a
   class score is the mean of its group (class-major: unit j belongs to class

@@ -1,4 +1,6 @@
-"""The GDU check [Ern19]: EP's step-by-step updates against BPTT's gradients (SPEC 5).
+"""The GDU check [Ern19]: EP's step-by-step updates against BPTT's gradients.
+
+As in docs/model.md, "References by backpropagation".
 
 Time indexing. The free phase runs T steps from the zero state,
 

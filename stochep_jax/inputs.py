@@ -1,4 +1,4 @@
-"""Input encoders: how x enters layer 1 at step t (SPEC 3.2, 4.1).
+"""Input encoders: how x enters layer 1 at step t (docs/model.md, "Input").
 
 An encoder is a frozen dataclass with
 
@@ -107,7 +107,7 @@ class FrameInput:
   **[choice]**:
 
   * ``'last'`` (default): the input the free phase ended with, held (frame
-    F − 1 without a trace; SPEC 4.1);
+    F − 1 without a trace; docs/model.md, "Input");
   * ``'mean'``: the time-averaged frame (1/F) Σ_f x[:, f];
   * ``'continue'``: the sequence keeps playing at the same rate, cycling: step t
     plays frame ⌊t F / t_free⌋ mod F, so the nudge phases restart at frame 0

@@ -6,7 +6,8 @@ I_b = ∂⟨F_{ℓ+1}(s_ℓ), s_{ℓ+1}⟩/∂s_ℓ and in the weight updates:
 * average pooling over F×F windows: nearest-neighbour upsampling divided by
   α = F² ([Lin24]'s inverse pooling with its α). **[choice]** α is exposed;
   α ≠ F² is implemented with ``jax.custom_vjp`` and is then *not* the
-  gradient of Φ: the dynamics leave the energy form (SPEC 1).
+  gradient of Φ: the dynamics leave the energy form (docs/model.md, "Network
+  and primitive function").
 * max pooling: each value is routed to the arg-max position of the current
   forward input (the first one on ties, ``lax.reduce_window``'s rule) —
   kept so that [Lin24]'s finding (it misaligns in spiking networks) can be

@@ -1,4 +1,4 @@
-"""Stability of the membrane potentials, as numbers (SPEC 7; [StochEP] Fig. 3).
+"""Stability of the membrane potentials, as numbers (docs/model.md, "Stability").
 
 [StochEP] Fig. 3 shows membrane-potential heatmaps over time: the stochastic
 neuron settles smoothly, the deterministic LIF baselines oscillate or need a

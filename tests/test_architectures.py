@@ -1,4 +1,4 @@
-"""Named architectures build the layer shapes SPEC 6 gives, with the readouts they name."""
+"""Named architectures build the layer shapes and readouts of docs/model.md, "Architectures"."""
 
 import jax
 from absl.testing import absltest, parameterized

@@ -1,4 +1,7 @@
-"""BPTT references (SPEC 5): CRNN BPTT, SNN BPTT with the straight-through surrogate."""
+"""BPTT references: CRNN BPTT, SNN BPTT with the straight-through surrogate.
+
+As in docs/model.md, "References by backpropagation".
+"""
 
 import chex
 import jax

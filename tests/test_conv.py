@@ -1,4 +1,7 @@
-"""Convolutional connections, pooling adjoints and conv architectures (SPEC 1, 6)."""
+"""Convolutional connections, pooling adjoints and conv architectures.
+
+As in docs/model.md, "Network and primitive function" and "Architectures".
+"""
 
 import os
 

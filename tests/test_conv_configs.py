@@ -1,4 +1,7 @@
-"""The 2C2FC / 5C / Lab21 experiment configs build the networks they promise (SPEC 6)."""
+"""The 2C2FC / 5C / Lab21 experiment configs build the networks they promise.
+
+As in docs/model.md, "Architectures".
+"""
 
 import json
 import math

@@ -169,7 +169,7 @@ class DynamicsTest(parameterized.TestCase):
       sim.run_phase(PARAMS, X, None, sim.init_states(6), steps=3)
 
   def test_stochep_mean_rates_match_mean_field_fixed_point(self):
-    """SPEC 3.2: mean rates ≈ p* = ρ(κ I(p*)).
+    """Mean field (docs/model.md, "Neuron models"): mean rates ≈ p* = ρ(κ I(p*)).
 
     4 inputs × 32 independent replicas, λ = 0.9, κ = 1, rates over the last 400 of
     600 steps. Tolerance: mean |rate − p*| < 0.01 per layer (measured ~0.002-0.004);

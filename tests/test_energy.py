@@ -1,4 +1,7 @@
-"""Φ, currents and readouts against hand-written formulas (SPEC 1, 2)."""
+"""Φ, currents and readouts against hand-written formulas.
+
+As in docs/model.md, "Network and primitive function".
+"""
 
 import chex
 import jax

@@ -1,4 +1,7 @@
-"""EP: the update is the contrastive Hebbian rule and matches jax.grad (SPEC 4, 5)."""
+"""EP: the update is the contrastive Hebbian rule and matches jax.grad.
+
+As in docs/model.md, "Phases and the EP update" and "References by backpropagation".
+"""
 
 import chex
 import jax

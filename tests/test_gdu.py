@@ -1,4 +1,6 @@
-"""GDU check [Ern19] (SPEC 5): EP's step-by-step updates equal BPTT's gradients.
+"""GDU check [Ern19]: EP's step-by-step updates equal BPTT's gradients.
+
+As in docs/model.md, "References by backpropagation".
 
 Settings chosen for these tests (documented in BUILD_NOTES.md, section 4):
 

@@ -1,4 +1,6 @@
-"""Training-step memory (SPEC 5, 6): EP's does not grow with T, BPTT's grows linearly.
+"""Training-step memory: EP's does not grow with T, BPTT's grows linearly.
+
+As in docs/model.md, "References by backpropagation".
 
 Runs ``experiments/memory.py`` (XLA's compiled memory analysis, nothing is
 trained) on a small 784-64-10 net, batch 16, T = 50 and 500.

@@ -1,4 +1,4 @@
-"""Neuron models: each update equals its equation (SPEC 3)."""
+"""Neuron models: each update equals its equation (docs/model.md, "Neuron models")."""
 
 import dataclasses
 
@@ -214,7 +214,7 @@ def run_steps(model, current, steps, state=None):
 
 
 class LIFTest(parameterized.TestCase):
-  """The deterministic LIF baselines of SPEC 7, a few steps by hand."""
+  """The deterministic LIF baselines of [StochEP] Fig. 3, a few steps by hand."""
 
   @chex.variants(with_jit=True, without_jit=True)
   def test_lif_lowpass_by_hand(self):

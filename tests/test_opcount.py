@@ -1,4 +1,7 @@
-"""Operation counts (SPEC 9): fan-outs, spike-driven ACs/MACs, learning ops, energy."""
+"""Operation counts: fan-outs, spike-driven ACs/MACs, learning ops, energy.
+
+As in docs/model.md, "Operations and energy".
+"""
 
 import dataclasses
 

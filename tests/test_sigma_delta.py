@@ -1,4 +1,4 @@
-"""Sigma-Delta [Lin24] and O'Connor [OC19] spike-coded neurons (SPEC 3.3, 3.4)."""
+"""Sigma-Delta [Lin24] and O'Connor [OC19] spike-coded neurons (docs/model.md, "Neuron models")."""
 
 import chex
 import jax

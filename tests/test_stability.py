@@ -1,4 +1,4 @@
-"""Stability measure of the membrane potentials (SPEC 7, [StochEP] Fig. 3)."""
+"""Stability measure of the membrane potentials ([StochEP] Fig. 3; docs/model.md, "Stability")."""
 
 import chex
 import jax

@@ -1,4 +1,4 @@
-"""GDU check [Ern19]: EP's step-by-step updates against BPTT (SPEC 5), no dataset needed.
+"""GDU check [Ern19]: EP's step-by-step updates against BPTT, no dataset needed.
 
     python experiments/gradcheck.py --workdir=runs/gradcheck                 # ~1 min
     python experiments/gradcheck.py --config=experiments/configs/gradcheck.py:crnn \
@@ -7,10 +7,10 @@
         --workdir=/tmp/gc                                                    # seconds
 
 Default: the energy-based setting (continuous-time Hopfield neurons, logistic
-ρ, Euler step dt = 0.2, SPEC 1's Hopfield energy) on 784-512-10, a batch of 16
-uniform random inputs with random labels, float64, symmetric nudging with
-β = 1e-3, T = 500 free steps, K = 30 compared steps. The argument is a
-comma-separated list of variants:
+ρ, Euler step dt = 0.2, the Hopfield energy of docs/model.md, "Network and
+primitive function") on 784-512-10, a batch of 16 uniform random inputs with
+random labels, float64, symmetric nudging with β = 1e-3, T = 500 free steps,
+K = 30 compared steps. The argument is a comma-separated list of variants:
 
 * ``crnn``: the prototypical setting (deterministic CRNN, hard sigmoid);
 * ``stochep``: the StochEP spiking network (λ = 0.9, κ = 1, β = 0.1), EP

@@ -1,4 +1,6 @@
-"""A simulated event camera: static images -> event streams, as N-MNIST was recorded (SPEC 8).
+"""A simulated event camera: static images -> event streams, as N-MNIST was recorded.
+
+As in docs/model.md, "Input".
 
 N-MNIST (Orchard et al., 2015) was recorded by moving an ATIS sensor in three
 small saccades in front of a static MNIST digit. :class:`EventCamera` does the

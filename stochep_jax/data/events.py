@@ -1,4 +1,4 @@
-"""Events as data, and binning events into frames (SPEC 8), with numpy only.
+"""Events as data, and binning events into frames (docs/model.md, "Input"), with numpy only.
 
 An **event** is ``(x, y, p, t)``: the pixel column ``x`` and row ``y`` of the
 sensor, the polarity ``p`` (1 = ON, the log intensity went up; 0 = OFF) and

@@ -1,11 +1,12 @@
-"""Neuron models as pure steps over typed pytrees (SPEC 3).
+"""Neuron models as pure steps over typed pytrees (docs/model.md, "Neuron models").
 
 A neuron model is a frozen (hashable) dataclass of hyperparameters with
 
 * ``init_state(shape, dtype) -> state``: the zero state (a pytree);
 * ``output(state) -> array``: what neighbours see (a state value or a spike);
 * ``mean(state) -> array``: the expected output; the cost gradient of the
-  nudge is evaluated here (the firing probability for StochEP, SPEC 3.2);
+  nudge is evaluated here (the firing probability for StochEP; docs/model.md,
+  "Network and primitive function", Readouts);
 * ``noise(key, shape, dtype) -> array | None``: the randomness one step needs;
 * ``update(state, current, noise) -> (state, output)``: the deterministic part;
 * ``step(state, current, key) -> (state, output)``: ``update`` with
@@ -16,10 +17,11 @@ and the protocol every model answers for itself (defaults on ``NeuronModel``):
 * ``stochastic``: whether ``step`` draws noise (``noise`` returns an array);
 * ``mean_field() -> model``: the deterministic counterpart (StochEP with
   s = p; a deterministic model returns itself);
-* ``surrogate() -> model``: the model BPTT differentiates (SPEC 5): the same
-  forward pass with a pseudo-derivative for its spikes (``spike``); a model
-  whose step is already differentiable returns itself, a stochastic model
-  without one raises ValueError;
+* ``surrogate() -> model``: the model BPTT differentiates (docs/model.md,
+  "References by backpropagation"): the same forward pass with a
+  pseudo-derivative for its spikes (``spike``); a model whose step is already
+  differentiable returns itself, a stochastic model without one raises
+  ValueError;
 * ``membrane(state) -> array``: the state value called its membrane
   potential, which ``stability`` measures.
 

@@ -1,4 +1,4 @@
-"""The deterministic LIF baselines of [StochEP] Fig. 3 (SPEC 7)."""
+"""The deterministic LIF baselines of [StochEP] Fig. 3 (docs/model.md, "Neuron models")."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from stochep_jax.neurons.spike_coded import OConnor
 
 
 # --------------------------------------------------------------------------
-# Deterministic LIF baselines of [StochEP] Fig. 3 (SPEC 7)
+# Deterministic LIF baselines of [StochEP] Fig. 3 (docs/model.md, "Neuron models")
 # --------------------------------------------------------------------------
 @struct.dataclass
 class LIFState:
@@ -26,7 +26,7 @@ class LIFState:
 @NEURONS.register('lif_lowpass')
 @dataclasses.dataclass(frozen=True)
 class LIFLowPass(NeuronModel):
-  """LIF neuron with a low-pass spike trace, after EqSpike (SPEC 7 (b)).
+  """LIF neuron with a low-pass spike trace, after EqSpike ([StochEP] Fig. 3 (b)).
 
   Source: Martin et al., *EqSpike: spike-driven equilibrium propagation for
   neuromorphic implementations*, iScience 2021; [StochEP] Fig. 3 (b). The
@@ -104,7 +104,7 @@ class LIFLowPass(NeuronModel):
 @NEURONS.register('lif_schedule')
 @dataclasses.dataclass(frozen=True)
 class LIFSchedule(LIFLowPass):
-  """``LIFLowPass`` with the annealed step on the membrane update (SPEC 7 (d)).
+  """``LIFLowPass`` with the annealed step on the membrane update ([StochEP] Fig. 3 (d)).
 
   The equations of ``LIFLowPass`` with ε_t = c₀ / t^η, the [OC19] schedule,
   and no predictive coding; t counts the steps since the zero state (in the
@@ -133,7 +133,7 @@ class LIFSchedule(LIFLowPass):
 @NEURONS.register('lif_predictive')
 @dataclasses.dataclass(frozen=True)
 class LIFPredictive(OConnor):
-  """LIF with predictive coding and the annealed step (SPEC 7 (c)).
+  """LIF with predictive coding and the annealed step ([StochEP] Fig. 3 (c)).
 
   [StochEP] Fig. 3 (c), the [OC19]/[Lin24] construction: ``OConnor`` with
   the predictive encoder/decoder and ε_t = c₀ / t^η (``SigmaDelta`` is the

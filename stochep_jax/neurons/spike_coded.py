@@ -1,4 +1,7 @@
-"""Spike-coded neurons: [OC19]'s codings and [Lin24]'s Sigma-Delta neuron (SPEC 3.3-3.4)."""
+"""Spike-coded neurons: [OC19]'s codings and [Lin24]'s Sigma-Delta neuron.
+
+As in docs/model.md, "Neuron models".
+"""
 
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ OC19_CODINGS = ('stochastic', 'sigma_delta', 'predictive')
 @NEURONS.register('oconnor')
 @dataclasses.dataclass(frozen=True)
 class OConnor(NeuronModel):
-  """Spiking EP neuron with [OC19]'s encoder/decoder pairs (SPEC 3.4).
+  """Spiking EP neuron with [OC19]'s encoder/decoder pairs.
 
   The neuron keeps an analog state ξ (a discretised continuous-time Hopfield
   neuron) and sends it to its neighbours as 0/1 spikes through an encoder;
@@ -67,11 +70,11 @@ class OConnor(NeuronModel):
   t counts the steps since the zero state (a scalar in the state), so the
   nudged phases continue the free phase's schedule **[choice]**.
 
-  Surrogate gradient for BPTT (``surrogate()``, SPEC 5) **[choice]**: the
-  threshold s^t = [h > V_th], h = V^{t-1} + a^t, gets the pseudo-derivative
-  ``spike_grad`` (``spike``): by default the straight-through ∂s/∂h = 1, so
-  ∂V^t/∂h = 0 and the backward pass is that of the spike-free network
-  s^t = a^t (``spikes=False``), evaluated along the spiking trajectory;
+  Surrogate gradient for BPTT (``surrogate()``; docs/model.md, "Neuron models")
+  **[choice]**: the threshold s^t = [h > V_th], h = V^{t-1} + a^t, gets the
+  pseudo-derivative ``spike_grad`` (``spike``): by default the straight-through
+  ∂s/∂h = 1, so ∂V^t/∂h = 0 and the backward pass is that of the spike-free
+  network s^t = a^t (``spikes=False``), evaluated along the spiking trajectory;
   ``'fast_sigmoid'`` gives ∂s/∂h = 1/(1 + k|h − V_th|)² instead. The
   stochastic encoder's draw [U^t < ρ(ξ^t)] gets the same pseudo-derivative
   of ρ(ξ^t) − U^t (straight-through: ∂s/∂ρ(ξ) = 1, StochEP's surrogate).
@@ -187,7 +190,7 @@ class OConnor(NeuronModel):
 @NEURONS.register('sigma_delta')
 @dataclasses.dataclass(frozen=True)
 class SigmaDelta(OConnor):
-  """Sigma-Delta predictive-coding spiking neuron [Lin24, eq. 10] (SPEC 3.3).
+  """Sigma-Delta predictive-coding spiking neuron [Lin24, eq. 10].
 
   Per layer n, with φ(s, t, n) the weighted sum of the neighbours' spikes at
   t − 1 (forward through the pooling, backward through its inverse):

@@ -1,4 +1,4 @@
-"""The StochEP stochastic spiking neuron (SPEC 3.2)."""
+"""The StochEP stochastic spiking neuron [StochEP] (docs/model.md, "Neuron models")."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ class StochEP(NeuronModel):
     rho: activation name.
     stochastic: False gives the deterministic mean-field network (s = p).
     straight_through: ∂s/∂p = 1 in the backward pass (the surrogate of SNN
-      BPTT, SPEC 5; ``spike``), forward values exactly the spikes; set by
+      BPTT; ``spike``), forward values exactly the spikes; set by
       ``surrogate()``, leave False for EP.
     noise_bits: resolution of the uniforms (``noise.uniform``): 32 or 8.
     generator: the uniforms' generator (``noise.uniform``): ``'threefry'``

@@ -1,4 +1,6 @@
-"""Operation counts and energy of inference and training (SPEC 9): one package.
+"""Operation counts and energy of inference and training: one package.
+
+The convention is that of docs/model.md, "Operations and energy".
 
 * ``opcount.synapses``: the static accounting of a connection (synapses,
   fan-out and fan-in, FLOPs, GEMM shapes);

@@ -1,4 +1,6 @@
-"""Synaptic operations of one step and one phase, per layer entry, counted from outputs (SPEC 9).
+"""Synaptic operations of one step and one phase, per layer entry, counted from outputs.
+
+The convention is that of docs/model.md, "Operations and energy".
 
 This module owns the counting convention and the per-layer entries
 (``layer{ℓ}.fwd``, ``layer{ℓ}.bwd``, ``readout``): ``spike_ops`` counts one
