@@ -115,6 +115,11 @@ def estimator_settings(config: ml_collections.ConfigDict) -> dict[str, Any]:
   return ep
 
 
+def estimator(config: ml_collections.ConfigDict):
+  """The settings object of ``config.method`` (``estimators.EP`` or ``BPTT``), checked."""
+  return estimators.make_settings(config.method, **estimator_settings(config))
+
+
 def gradient_fn(config: ml_collections.ConfigDict, sim: dynamics.Simulator):
   """``gradient_fn`` of the estimator ``config.method``, on augmented inputs."""
   fn = estimators.ESTIMATORS.make(config.method, sim=sim, **estimator_settings(config))

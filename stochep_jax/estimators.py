@@ -1,9 +1,10 @@
 """Gradient estimators over one simulated system: EP and its BPTT references.
 
-EP (SPEC 4). From the zero state, a free phase of T_free steps (β = 0) reaches
-s*; from s*, nudged phases of T_nudge steps at +β and −β reach r^{+β}, r^{−β}
-(rates for spiking models, states for the CRNN). With the nudged primitive
-Φ_β = Φ − β Σ_b C_b (``energy.Network.nudged_phi``), the update
+EP (docs/model.md, "Phases and the EP update"). From the zero state, a free
+phase of T_free steps (β = 0) reaches s*; from s*, nudged phases of T_nudge
+steps at +β and −β reach r^{+β}, r^{−β} (rates for spiking models, states for
+the CRNN). With the nudged primitive Φ_β = Φ − β Σ_b C_b
+(``energy.Network.nudged_phi``), the update
 
     Δθ = 1/(β₁ − β₂) · (∂Φ_{β₁}/∂θ (r^{β₁}) − ∂Φ_{β₂}/∂θ (r^{β₂}))
 
@@ -23,12 +24,13 @@ Keys: example i uses ``fold_in(key, index_i)``; phase p then folds in p (free
 (**[choice]**, common random numbers: the +β/−β difference then reflects β,
 not the draw), ``shared_noise=False`` gives them independent noise.
 
-BPTT (SPEC 5): ``bptt_gradient`` differentiates the mean cost at the free
-phase's rates by ``jax.grad`` through its ``lax.scan`` (optionally
-``jax.checkpoint``-ed per step): CRNN BPTT for deterministic neuron models,
-SNN BPTT for the stochastic StochEP neuron, which then gets the
-straight-through surrogate ∂s/∂p = 1 automatically (``bptt_simulator``).
-Its memory grows linearly with the number of steps; EP's does not.
+BPTT (docs/model.md, "References by backpropagation"): ``bptt_gradient``
+differentiates the mean cost at the free phase's rates by ``jax.grad`` through
+its ``lax.scan`` (optionally ``jax.checkpoint``-ed per step): CRNN BPTT for
+deterministic neuron models, SNN BPTT for the stochastic StochEP neuron, which
+then gets the straight-through surrogate ∂s/∂p = 1 automatically
+(``bptt_simulator``). Its memory grows linearly with the number of steps; EP's
+does not.
 
 Both are registered in ``ESTIMATORS`` (``'ep'``, ``'bptt'``), so a config's
 ``method`` selects one; they share the config's ``ep`` block (BPTT reads
@@ -58,7 +60,7 @@ NUDGINGS = ('symmetric', 'one_sided', 'random_sign')
 
 @dataclasses.dataclass(frozen=True)
 class EP:
-  """Settings of the EP phases (SPEC 4).
+  """Settings of the EP phases (docs/model.md, "Phases and the EP update").
 
   Attributes:
     t_free: free-phase steps.
@@ -269,11 +271,13 @@ ESTIMATORS.register('ep')(_gradient_fn_factory(EP, ep_gradient))
 
 
 # --------------------------------------------------------------------------
-# BPTT references (SPEC 5)
+# BPTT references (docs/model.md, "References by backpropagation")
 # --------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class BPTT:
-  """Settings of the BPTT reference: ``jax.grad`` through the free phase (SPEC 5).
+  """Settings of the BPTT reference: ``jax.grad`` through the free phase.
+
+  As in docs/model.md, "References by backpropagation".
 
   The loss is L = (1/B) Σ_b C_b(r), the mean cost at the free phase's rates r
   (the mean over its last ``k_avg`` steps, as EP's ``aux['loss']``).
@@ -307,7 +311,7 @@ def bptt_simulator(sim: dynamics.Simulator, checkpoint: bool = False) -> dynamic
   """The system BPTT differentiates: ``sim`` with its neuron's ``surrogate()``.
 
   The neuron model answers (``neurons`` protocol): StochEP gets the
-  straight-through ∂s/∂p = 1 (SNN BPTT, SPEC 5), the thresholded models
+  straight-through ∂s/∂p = 1 (SNN BPTT), the thresholded models
   (Sigma-Delta, O'Connor, the LIF baselines) their pseudo-derivative; the
   forward pass still spikes exactly. Differentiable models (CRNN, Hopfield,
   mean-field StochEP) are unchanged (CRNN BPTT). A model without a surrogate
@@ -370,3 +374,13 @@ def bptt_gradient(
 
 
 ESTIMATORS.register('bptt')(_gradient_fn_factory(BPTT, bptt_gradient))
+
+# Each estimator's settings class, by the name ``ESTIMATORS`` registers it under.
+SETTINGS = {'ep': EP, 'bptt': BPTT}
+
+
+def make_settings(method: str, **fields):
+  """The settings object of estimator ``method`` (``EP`` or ``BPTT``): its constructor
+  checks every field; an unknown field is a ValueError naming it."""
+  cls = SETTINGS[method]
+  return registry.call_strict(cls, fields, f'{cls.__name__} settings')

@@ -24,8 +24,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from stochep_jax import checks, energy
 from stochep_jax import connections as conn_lib
-from stochep_jax import energy
 
 COMPUTE_DTYPES = ('float32', 'bfloat16', 'float16')
 
@@ -46,12 +46,8 @@ class Precision:
   min_size: int = 0
 
   def __post_init__(self):
-    if self.compute_dtype not in COMPUTE_DTYPES:
-      raise ValueError(
-        f'compute_dtype={self.compute_dtype!r}: choose from {", ".join(COMPUTE_DTYPES)}'
-      )
-    if isinstance(self.min_size, bool) or not isinstance(self.min_size, int) or self.min_size < 0:
-      raise ValueError(f'min_size={self.min_size!r}: must be an integer >= 0')
+    checks.choice('Precision', 'compute_dtype', self.compute_dtype, COMPUTE_DTYPES)
+    checks.integer('Precision', 'min_size', self.min_size, 0)
 
   @property
   def is_default(self) -> bool:

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from stochep_jax import energy, keys
+from stochep_jax import checks, energy, keys
 
 Array = jax.Array
 Params = Any
@@ -48,7 +48,9 @@ def make_optimizer(
   decay_steps: int = 0,
   final_lr_fraction: float = 0.0,
 ) -> optax.GradientTransformation:
-  """One learning rate per parameter group (SPEC 4: plain SGD by default).
+  """One learning rate per parameter group, plain SGD by default.
+
+  As in docs/model.md, "Phases and the EP update".
 
   Args:
     params: the parameters (their structure gives the groups).
@@ -64,15 +66,23 @@ def make_optimizer(
       down to ``final_lr_fraction`` of its initial value; 0 = constant rates.
     final_lr_fraction: see ``decay_steps``.
   """
-  if name not in OPTIMIZERS:
-    raise ValueError(f'optimizer name={name!r}: use one of {OPTIMIZERS}')
+  own = 'make_optimizer'
+  checks.choice(own, 'name', name, OPTIMIZERS)
+  checks.number(own, 'momentum', momentum, 0.0, 1.0)
+  checks.boolean(own, 'nesterov', nesterov)
   if name == 'adam' and (momentum or nesterov):
-    raise ValueError("optimizer 'adam' takes no momentum/nesterov (its moments are optax's)")
+    checks.fail(own, 'momentum', momentum, "must be 0 (and nesterov False) with name='adam'")
+  checks.number(own, 'weight_decay', weight_decay, 0.0)
+  checks.integer(own, 'decay_steps', decay_steps, 0)
+  checks.number(own, 'final_lr_fraction', final_lr_fraction, 0.0, 1.0)
   groups = list(energy.param_groups(params))
-  if len(learning_rates) != len(groups):
-    raise ValueError(
-      f'need {len(groups)} learning rates ({", ".join(groups)}), got {len(learning_rates)}'
+  lrs = tuple(learning_rates) if isinstance(learning_rates, (tuple, list)) else learning_rates
+  if not isinstance(lrs, tuple) or len(lrs) != len(groups):
+    checks.fail(
+      own, 'learning_rates', lrs, f'need {len(groups)} (one per group: {", ".join(groups)})'
     )
+  for lr in lrs:
+    checks.number(own, 'learning_rates', lr, 0.0)
 
   def group_opt(lr):
     if decay_steps:

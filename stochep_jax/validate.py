@@ -23,7 +23,7 @@ import re
 import jax
 import ml_collections
 
-from stochep_jax import assembly, data, energy, estimators, inputs, neurons, precision, training
+from stochep_jax import assembly, data, estimators, inputs, neurons
 
 DTYPES = ('float32', 'bfloat16', 'float16', 'float64')
 REFUSED_DTYPES = {
@@ -107,6 +107,20 @@ def _building(name: str, fn, block=None):
     raise ConfigError(f'config.{name}: {text}') from None
 
 
+def _building_from(names: tuple[str, ...], fn, config):
+  """``_building`` for an object built from several config blocks: a refusal names
+  the first block among ``names`` that holds the refused argument."""
+  try:
+    return fn()
+  except (ValueError, TypeError) as e:
+    m = _REFUSAL.match(str(e).strip().splitlines()[0] if str(e).strip() else '')
+    for name in names:
+      block = config.get(name)
+      if m and block is not None and m.group(1) in block:
+        raise ConfigError(f'config.{name}.{m.group(1)}={m.group(2)}: {m.group(3)}') from None
+    raise ConfigError(f'config.{names[0]}: {str(e).strip() or type(e).__name__}') from None
+
+
 def check_config(config: ml_collections.ConfigDict) -> assembly.Assembled:
   """``check_fields``, then builds the run (``assembly.build``: the constructors check
   their own arguments, a refusal names the config field; nothing is compiled), checks
@@ -114,17 +128,12 @@ def check_config(config: ml_collections.ConfigDict) -> assembly.Assembled:
   returns the ``Assembled`` run."""
   check_fields(config)
   c = config
-  lrs = tuple(c.optimizer.learning_rates)
   run = assembly.build(c, guard=_building)
   sim = run.simulator
   _check_encoder_fits(c, sim.encoder)
   shapes = jax.eval_shape(lambda: sim.network.init(jax.random.key(0)))  # no compilation
-  groups = list(energy.param_groups(shapes))
-  if len(lrs) != len(groups):
-    raise ConfigError(
-      f'config.optimizer.learning_rates={lrs!r}: need {len(groups)} '
-      f'(one per group: {", ".join(groups)})'
-    )
+  # The optimiser's own rules (name, Adam without momentum, one rate per parameter group).
+  _building('optimizer', lambda: run.optimizer(shapes, steps_per_epoch=1), c.optimizer)
   return run
 
 
@@ -178,39 +187,9 @@ def check_fields(config: ml_collections.ConfigDict) -> None:
   _int(c, 'simulator.unroll', 1)
   _bool(c, 'simulator.fuse_noise')
   _choice(c, 'method', estimators.ESTIMATORS.names())
-  t_free = _int(c, 'ep.t_free', 1)
-  t_nudge = _int(c, 'ep.t_nudge', 1)
-  _float(c, 'ep.beta', 0.0, strict=True)
-  _choice(c, 'ep.nudging', estimators.NUDGINGS)
-  k_avg = _int(c, 'ep.k_avg', 1)
-  limit = t_free if c.method == 'bptt' else min(t_free, t_nudge)
-  if k_avg > limit:
-    raise ConfigError(
-      f'config.ep.k_avg={k_avg}: must be <= '
-      + (
-        f'ep.t_free={t_free}'
-        if c.method == 'bptt'
-        else f'min(ep.t_free={t_free}, ep.t_nudge={t_nudge})'
-      )
-    )
-  _bool(c, 'ep.shared_noise')
-  lrs = _get(c, 'optimizer.learning_rates')
-  if not isinstance(lrs, (tuple, list)) or not all(
-    isinstance(v, numbers.Real) and math.isfinite(v) and v >= 0 for v in lrs
-  ):
-    raise ConfigError(
-      f'config.optimizer.learning_rates={lrs!r}: must be a tuple of finite numbers >= 0'
-    )
-  if c.optimizer.get('name', 'sgd') not in training.OPTIMIZERS:
-    raise ConfigError(
-      f'config.optimizer.name={c.optimizer.name!r}: must be one of {training.OPTIMIZERS}'
-    )
-  _float(c, 'optimizer.momentum', 0.0, hi=1.0)
-  if c.optimizer.get('name') == 'adam' and (c.optimizer.momentum or c.optimizer.nesterov):
-    raise ConfigError("config.optimizer.momentum/nesterov: must be 0/False with name='adam'")
-  _float(c, 'optimizer.weight_decay', 0.0)
+  _get(c, 'ep')
+  _building_from(('ep', 'bptt'), lambda: assembly.estimator(c), c)  # the constructor's rules
   _choice(c, 'optimizer.schedule', SCHEDULES)
-  _float(c, 'optimizer.final_lr_fraction', 0.0, hi=1.0)
   _int(c, 'batch_size', 1)
   _int(c, 'eval_batch_size', 1)
   epochs = _int(c, 'num_epochs', 1)
@@ -220,8 +199,7 @@ def check_fields(config: ml_collections.ConfigDict) -> None:
   if dtype in REFUSED_DTYPES:
     raise ConfigError(f'config.dtype={dtype!r}: {REFUSED_DTYPES[dtype]}')
   if 'precision' in c:
-    _choice(c, 'precision.compute_dtype', precision.COMPUTE_DTYPES)
-    _int(c, 'precision.min_size', 0)
+    _building('precision', lambda: assembly.make_precision(c.precision), c.precision)
   _int(c, 'log_every_steps', 0)
   _int(c, 'chance_warning_epochs', 0)
   _choice(c, 'progress', PROGRESS)

@@ -1,4 +1,4 @@
-"""Event input (SPEC 8): events -> frames, the simulated event camera, DVS Gesture, configs.
+"""Event input (docs/model.md, "Input"): events -> frames, the simulated event camera, DVS Gesture, configs.
 
 Every check is on hand-made events or small synthetic files written in the real
 formats inside the test's temporary folder; nothing is downloaded.

@@ -1,4 +1,5 @@
-"""DVS Gesture (IBM, Amir et al. 2017) read with numpy from either of its two layouts (SPEC 8).
+"""DVS Gesture (IBM, Amir et al. 2017) read with numpy from either of its two layouts
+(docs/model.md, "Input").
 
 This module owns the dataset: its classes and sensor, the labels CSVs and
 trial lists, tonic's ``.npy`` files, the detection of the layout and the
