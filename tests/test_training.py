@@ -20,7 +20,9 @@ class TrainingTest(absltest.TestCase):
     np.testing.assert_allclose(updates['layers'][0]['w'], -0.1)
     np.testing.assert_allclose(updates['layers'][0]['b'], -0.1)
     np.testing.assert_allclose(updates['readout']['w'], -0.01)
-    with self.assertRaisesRegex(ValueError, r'learning_rates=\(0\.1,\): need 2 \(one per group: layer1, readout\)'):
+    with self.assertRaisesRegex(
+      ValueError, r'learning_rates=\(0\.1,\): need 2 \(one per group: layer1, readout\)'
+    ):
       training.make_optimizer(params, (0.1,))
 
   def test_momentum_and_weight_decay(self):
@@ -47,7 +49,9 @@ class TrainingTest(absltest.TestCase):
     np.testing.assert_allclose(u['layers'][1]['b'], -0.01, rtol=1e-4)
     with self.assertRaisesRegex(ValueError, "name='rmsprop'"):
       training.make_optimizer(params, (0.1, 0.01), name='rmsprop')
-    with self.assertRaisesRegex(ValueError, r"momentum=0\.9: must be 0 \(and nesterov False\) with name='adam'"):
+    with self.assertRaisesRegex(
+      ValueError, r"momentum=0\.9: must be 0 \(and nesterov False\) with name='adam'"
+    ):
       training.make_optimizer(params, (0.1, 0.01), name='adam', momentum=0.9)
 
   def test_train_step_applies_ep_gradient_and_never_retraces(self):
