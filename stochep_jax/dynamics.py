@@ -44,12 +44,14 @@ import jax.numpy as jnp
 from flax import struct
 from jax import lax
 
+from stochep_jax import checks
 from stochep_jax import energy as energy_lib
 from stochep_jax import inputs as inputs_lib
 from stochep_jax import keys as keys_lib
 
 Array = jax.Array
 Params = Any
+RATES = ('output', 'mean')  # what a phase's rates average: outputs, or the firing probabilities
 
 
 @struct.dataclass
@@ -94,10 +96,10 @@ class Simulator:
   fuse_noise: bool = True
 
   def __post_init__(self):
-    if self.rate not in ('output', 'mean'):
-      raise ValueError(f"rate must be 'output' or 'mean', got {self.rate!r}")
-    if self.chunk < 1 or self.unroll < 1:
-      raise ValueError('chunk and unroll must be >= 1')
+    checks.choice('Simulator', 'rate', self.rate, RATES)
+    checks.integer('Simulator', 'chunk', self.chunk, 1)
+    checks.integer('Simulator', 'unroll', self.unroll, 1)
+    checks.boolean('Simulator', 'fuse_noise', self.fuse_noise)
 
   # -- states -----------------------------------------------------------------
   def init_states(self, batch: int, dtype=jnp.float32) -> tuple:

@@ -32,7 +32,6 @@ REFUSED_DTYPES = {
 MAX_SEED = 2**63 - 1  # jax.random.key takes a signed 64-bit seed
 PROGRESS = ('auto', 'bar', 'lines', 'none')
 SCHEDULES = ('constant', 'cosine')
-RATES = ('output', 'mean')
 
 
 class ConfigError(ValueError):
@@ -160,7 +159,11 @@ def _encoders(frames: bool) -> str:
 
 
 def check_fields(config: ml_collections.ConfigDict) -> None:
-  """Every field's type and range (pure Python: safe before JAX picks its devices)."""
+  """The fields only a config can get wrong (pure Python: safe before JAX picks its devices):
+  the dataset and its folder, subsets, names of registered pieces, batch sizes, epochs,
+  seed, dtype, logging; and the estimator's and precision policy's settings through their
+  own constructors. The network, neuron, encoder, simulator and optimiser check their own
+  arguments when ``check_config`` builds them."""
   c = config
   _choice(c, 'dataset', data.DATASETS)
   data_dir = c.get('data_dir')
@@ -177,15 +180,8 @@ def check_fields(config: ml_collections.ConfigDict) -> None:
         f'config.augment={tuple(c.augment)!r}: {name!r} is not one of '
         f'{sorted(assembly.AUGMENTATIONS)}'
       )
-  _float(c, 'network.init_scale', 0.0, strict=True)
-  _int(c, 'network.n_perclass', 1)
-  _choice(c, 'network.readout', ('mse', 'ce'))
   _choice(c, 'neuron.name', _registry_names('neuron'))
   _choice(c, 'input.name', _registry_names('input'))
-  _choice(c, 'simulator.rate', RATES)
-  _int(c, 'simulator.chunk', 1)
-  _int(c, 'simulator.unroll', 1)
-  _bool(c, 'simulator.fuse_noise')
   _choice(c, 'method', estimators.ESTIMATORS.names())
   _get(c, 'ep')
   _building_from(('ep', 'bptt'), lambda: assembly.estimator(c), c)  # the constructor's rules

@@ -68,6 +68,21 @@ BAD = (
     {'neuron.name': 'hopfield', 'neuron.hopfield.dt': -0.1},
     r'config\.neuron\.hopfield\.dt=-0\.1: ',
   ),
+  # Rules the constructors own, named by the config field that built them.
+  (
+    'simulator_chunk',
+    {'simulator.chunk': 0},
+    r'config\.simulator\.chunk=0: must be an integer >= 1',
+  ),
+  ('init_scale_zero', {'network.init_scale': 0.0}, r'config\.network\.init_scale=0\.0: must be'),
+  ('precision_fp8', {'precision.compute_dtype': 'fp8'}, r"config\.precision\.compute_dtype='fp8'"),
+  ('ep_k_avg', {'ep.k_avg': 1000}, r'config\.ep\.k_avg=1000: must be an integer in \[1, '),
+  (
+    'bptt_k_avg',
+    {'method': 'bptt', 'ep.k_avg': 500},
+    r'config\.ep\.k_avg=500: must be an integer in \[1, ',
+  ),
+  ('optimizer_name', {'optimizer.name': 'lion'}, r"config\.optimizer\.name='lion': must be"),
   (
     'float16',
     {'dtype': 'float16'},
