@@ -1,6 +1,6 @@
 """``train_and_evaluate(config, workdir)``: what the launchers run.
 
-A short composition, flax-examples style: check the config, load the data,
+A short composition, flax-examples style: check the config (and build the run, once), load the data,
 assemble the steps (``assembly``), restore the work folder (``workdir``), then
 per epoch train, evaluate, check, save and report (``reporting``). A run
 restarted with the same workdir resumes from its last completed epoch; a run
@@ -184,6 +184,41 @@ def _train_epoch(config, steps, source, epoch, limit, mesh, progress, last_good)
   return state, training.summarize(sums)
 
 
+def _evaluate(config, steps: _Steps, source, mesh) -> dict:
+  """Test metrics of the current parameters over the (sub)split, every device and host."""
+  return evaluation.evaluate(
+    steps.eval,
+    steps.state.params,
+    source,
+    config.eval_batch_size,
+    mesh,
+    limit=config.get('test_subset') or None,
+    dtype=steps.dtype,
+  )
+
+
+def _check_finite(epoch: int, train: dict, test: dict, params, last_good: int) -> None:
+  """DivergenceError naming what is non-finite: a metric, or else a parameter."""
+  bad = _non_finite(train) + [f'test_{k}' for k in _non_finite(test)]
+  if not bad and not _all_finite(params):
+    bad = ['parameters']
+  if bad:
+    raise DivergenceError(_diverged(epoch, 'end', bad, last_good))
+
+
+def _save(ckpt, workdir: str, epoch: int, state, meta: dict, config, main_process: bool) -> int:
+  """Saves the epoch's checkpoint (on disk when this returns), then lists it in
+  metrics.json; a signal waits until both are done. Returns the epoch."""
+  with _uninterrupted():
+    ckpt.save(epoch, state, meta)  # every process
+    if main_process:
+      workdir_lib.write_json(
+        os.path.join(workdir, workdir_lib.METRICS),
+        workdir_lib.metrics(meta, assembly.used_config(config), state.params),
+      )
+  return epoch
+
+
 def _diverged(epoch: int, where: str, what: list[str], last_good: int) -> str:
   kept = f'epoch {last_good}' if last_good else 'none yet'
   return (
@@ -242,16 +277,9 @@ def _train_and_evaluate(config, workdir: str, allow_config_change: bool) -> dict
     validate.check_batches(config, n_train, n_test, mesh.size, jax.process_count())
     steps = _assemble(run, mesh, n_train, lambda n, s: say(f'compiled the {n} in {s:.1f}s'))
     ckpt = workdir_lib.Checkpoints(workdir)
-    # The recorded settings are compared before any train state is restored: a changed
-    # shape is a config change, never a "corrupt" checkpoint.
-    steps.state, meta, start = ckpt.restore(
-      steps.state,
-      main_process,
-      check=lambda m, step: workdir_lib.resume_meta(
-        copy.deepcopy(m), assembly.used_config(config), allow_config_change, step
-      ),
+    steps.state, meta, start = _restore(
+      ckpt, steps.state, config, allow_config_change, main_process
     )
-    meta = workdir_lib.resume_meta(meta, assembly.used_config(config), allow_config_change, start)
     if start:
       say(f'resumed from the checkpoint of epoch {start}')
     progress = reporting.Progress(config.progress, config.log_every_steps, main_process)
@@ -273,30 +301,11 @@ def _train_and_evaluate(config, workdir: str, allow_config_change: bool) -> dict
           progress,
           last_good,
         )
-        test = evaluation.evaluate(
-          steps.eval,
-          steps.state.params,
-          test_src,
-          config.eval_batch_size,
-          mesh,
-          limit=config.get('test_subset') or None,
-          dtype=steps.dtype,
-        )
-        bad = _non_finite(train) + [f'test_{k}' for k in _non_finite(test)]
-        if not bad and not _all_finite(steps.state.params):
-          bad = ['parameters']
-        if bad:
-          raise DivergenceError(_diverged(epoch, 'end', bad, last_good))
+        test = _evaluate(config, steps, test_src, mesh)
+        _check_finite(epoch, train, test, steps.state.params, last_good)
         seconds = time.time() - t0 - (_compile_seconds(steps) - compiled0)
         entry = workdir_lib.record_epoch(meta, epoch, seconds, train, test)
-        with _uninterrupted():  # a signal waits until the epoch is saved and listed
-          ckpt.save(epoch, steps.state, meta)  # every process; returns once it is on disk
-          last_good = epoch
-          if main_process:
-            workdir_lib.write_json(
-              os.path.join(workdir, workdir_lib.METRICS),
-              workdir_lib.metrics(meta, assembly.used_config(config), steps.state.params),
-            )
+        last_good = _save(ckpt, workdir, epoch, steps.state, meta, config, main_process)
         if main_process:
           say(reporting.epoch_line(epoch, config.num_epochs, train, test, seconds))
           scalars.write(epoch, reporting.epoch_scalars(entry))
@@ -309,19 +318,41 @@ def _train_and_evaluate(config, workdir: str, allow_config_change: bool) -> dict
       ckpt.close()
     metrics = workdir_lib.metrics(meta, assembly.used_config(config), steps.state.params)
     if main_process:
-      workdir_lib.write_json(os.path.join(workdir, workdir_lib.METRICS), metrics)
-      if meta['history']:
-        reporting.plot_learning_curves(
-          meta['history'], os.path.join(workdir, 'learning_curves.png'), config.dataset
-        )
-      acc = metrics['test_accuracy']
-      say(
-        f'final test accuracy {acc:.4f} (error {100 * (1 - acc):.2f}%) after '
-        f'{metrics["epochs"]} epochs, {metrics["wall_seconds"]:.0f}s'
-        if acc is not None
-        else 'no epoch ran'
-      )
+      _finish(workdir, config, meta, metrics, say)
   return metrics
+
+
+def _restore(ckpt, state, config, allow_config_change: bool, main_process: bool):
+  """``(state, meta, start epoch)``: the newest usable checkpoint, or the fresh state.
+
+  The recorded settings are compared before any train state is restored: a changed
+  shape is a config change, never a "corrupt" checkpoint.
+  """
+  current = assembly.used_config(config)
+  state, meta, start = ckpt.restore(
+    state,
+    main_process,
+    check=lambda m, step: workdir_lib.resume_meta(
+      copy.deepcopy(m), current, allow_config_change, step
+    ),
+  )
+  return state, workdir_lib.resume_meta(meta, current, allow_config_change, start), start
+
+
+def _finish(workdir: str, config, meta: dict, metrics: dict, say) -> None:
+  """metrics.json, the learning curves and the final line (process 0)."""
+  workdir_lib.write_json(os.path.join(workdir, workdir_lib.METRICS), metrics)
+  if meta['history']:
+    reporting.plot_learning_curves(
+      meta['history'], os.path.join(workdir, 'learning_curves.png'), config.dataset
+    )
+  acc = metrics['test_accuracy']
+  say(
+    f'final test accuracy {acc:.4f} (error {100 * (1 - acc):.2f}%) after '
+    f'{metrics["epochs"]} epochs, {metrics["wall_seconds"]:.0f}s'
+    if acc is not None
+    else 'no epoch ran'
+  )
 
 
 def _compile_seconds(steps: _Steps) -> float:
