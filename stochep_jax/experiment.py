@@ -1,8 +1,8 @@
 """``train_and_evaluate(config, workdir)``: what the launchers run.
 
-A short composition, flax-examples style: check the config (and build the run, once), load the data,
-assemble the steps (``assembly``), restore the work folder (``workdir``), then
-per epoch train, evaluate, check, save and report (``reporting``). A run
+A short composition, flax-examples style: check the config and build the run once
+(``validate``, ``assembly``), load the data, restore the work folder (``workdir``),
+then per epoch train, evaluate, check, record, save and report (``reporting``). A run
 restarted with the same workdir resumes from its last completed epoch; a run
 that diverges stops with its last good checkpoint and ``metrics.json`` intact.
 See ``experiments/configs/base.py`` for the fields.
