@@ -300,12 +300,11 @@ def make_step(sim, w):
     )
     return fn, (parallel.replicate(params, mesh), _shard(x, mesh)), lambda state, out: state
   ep = sep.EP(w['t_free'], w['t_nudge'], beta=0.5, k_avg=10)
-  opt = training.make_optimizer(params, [0.05] * len(net.connections))
   grad_fn = sep.estimators.ESTIMATORS.make('ep', sim=sim, **vars(ep))
-  step = training.make_train_step(grad_fn, opt)
+  step, state, _ = training.start(grad_fn, params, [0.05] * len(net.layer_names()))
   batch = {'image': x, 'label': labels, 'index': jnp.arange(w['batch'])}
   fn = parallel.data_parallel(lambda st, b: step(st, b, key), mesh, donate_state=FLAGS.donate)
-  state = parallel.replicate(training.init_train_state(params, opt), mesh)
+  state = parallel.replicate(state, mesh)
   return fn, (state, _shard(batch, mesh)), lambda state, out: out[0]
 
 

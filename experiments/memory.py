@@ -127,14 +127,13 @@ def step_memory(
     settings.update(t_nudge=t_nudge, beta=0.2)
   gradient_fn = estimators.ESTIMATORS.make(estimator, sim=sim, **settings)
   params = network.init(jax.random.key(0))
-  optimizer = training.make_optimizer(params, [0.01] * len(network.layer_names()))
-  state = training.init_train_state(params, optimizer)
+  train_step, state, _ = training.start(gradient_fn, params, [0.01] * len(network.layer_names()))
   batch = {
     'image': jax.ShapeDtypeStruct((batch_size, *network.input_shape), jnp.float32),
     'label': jax.ShapeDtypeStruct((batch_size,), jnp.int32),
     'index': jax.ShapeDtypeStruct((batch_size,), jnp.int32),
   }
-  step = jax.jit(training.make_train_step(gradient_fn, optimizer), donate_argnums=0)
+  step = jax.jit(train_step, donate_argnums=0)
   stats = step.lower(state, batch, jax.random.key(1)).compile().memory_analysis()
   out = {
     'temp_bytes': stats.temp_size_in_bytes,

@@ -98,14 +98,10 @@ def build(workload: str, generator: str, bits: int, batch: int):
   grad_fn = sep.estimators.ESTIMATORS.make(
     'ep', sim=sim, t_free=T_FREE, t_nudge=T_NUDGE, beta=0.5, k_avg=30
   )
-  opt = training.make_optimizer(params, [0.2, 0.1])
-  step = training.make_train_step(grad_fn, opt)
+  step, state, _ = training.start(grad_fn, params, [0.2, 0.1])
   f = parallel.data_parallel(lambda st, b: step(st, b, key), mesh)
   batch_d = {'image': x, 'label': jnp.arange(batch) % 10, 'index': jnp.arange(batch)}
-  args = (
-    parallel.replicate(training.init_train_state(params, opt), mesh),
-    jax.device_put(batch_d, rows),
-  )
+  args = (parallel.replicate(state, mesh), jax.device_put(batch_d, rows))
   return f.lower(*args).compile(), args, T_FREE + 2 * T_NUDGE
 
 

@@ -211,7 +211,7 @@ class Assembled:
     """``(state, optimizer)``: fresh parameters and the optimiser's state."""
     params = self.init_params(key)
     opt = self.optimizer(params, steps_per_epoch)
-    return training.init_train_state(params, opt), opt
+    return training.init_train_state(params, opt), opt  # as training.start, with the schedule
 
 
 def _call(field: str, fn, block=None):

@@ -134,6 +134,17 @@ def make_train_step(gradient_fn: GradientFn, optimizer: optax.GradientTransforma
   return train_step
 
 
+def start(
+  gradient_fn: GradientFn, params: Params, learning_rates: Sequence[float], **optimizer_kw
+) -> tuple[Callable, TrainState, optax.GradientTransformation]:
+  """``(train_step, state, optimizer)``: the train step of ``gradient_fn`` under
+  ``make_optimizer(params, learning_rates, **optimizer_kw)`` and its initial state: the
+  one sequence every run and benchmark starts from (``assembly.Assembled.train_state``
+  for config runs)."""
+  optimizer = make_optimizer(params, learning_rates, **optimizer_kw)
+  return make_train_step(gradient_fn, optimizer), init_train_state(params, optimizer), optimizer
+
+
 def make_eval_step(free_fn: Callable[..., tuple[Array, Array, Sequence[Array]]]):
   """``eval_step(params, batch, key) -> metric sums``; ``batch['mask']`` marks padding.
 
