@@ -1,6 +1,7 @@
 # Two commands set up everything on a fresh machine (see README.md):
 #   make demo   trains StochEP 784-512-10 on Fashion-MNIST (installs the Debian dataset package)
 #   make test   runs the whole test suite
+#   make report writes runs/report/report.html, every figure and table in one page
 #   make gpu-kit prepares gpu_kit/bundle for `bash gpu_kit/run.sh` on a GPU machine
 # make demo ARGS='--config.neuron.name=crnn' passes flags to the launcher; the demo runs one
 # XLA:CPU device per core (--cpu_devices=0; ARGS=--cpu_devices=1 for a single device).
@@ -8,11 +9,13 @@ PYTHON ?= $(shell .ci/python)
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 FMNIST  = /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+CHROMIUM = /usr/bin/chromium
+REPORT_DIR ?= runs/report
 WORKDIR ?= runs/demo
 CONFIG  ?= experiments/configs/fashion_mnist.py
 ARGS    ?=
 
-.PHONY: demo test lint format install clean gpu-kit
+.PHONY: demo test lint format install clean gpu-kit report
 
 install: $(VENV)/.installed
 
@@ -29,6 +32,11 @@ $(FMNIST):
 	(command -v apt-get >/dev/null && (apt-get update -qq || true) && apt-get install -y -qq dataset-fashion-mnist) \
 	  || { echo "Install the Debian package dataset-fashion-mnist (or put the IDX files in $(dir $(FMNIST)))"; exit 1; }
 
+# A headless browser: tests/test_report.py and `make report` look at the report as a person sees it.
+$(CHROMIUM):
+	(command -v apt-get >/dev/null && (apt-get update -qq || true) && apt-get install -y -qq chromium) \
+	  || { echo "Install the Debian package chromium (the report's screenshot and its test use it)"; exit 1; }
+
 demo: install $(FMNIST)
 	$(PY) experiments/train.py --config=$(CONFIG) --workdir=$(WORKDIR) --cpu_devices=0 $(ARGS)
 
@@ -38,8 +46,13 @@ lint: install
 format: install
 	$(PY) -m ruff format --quiet . && $(PY) -m ruff check --fix --quiet .
 
-test: lint
+test: lint $(CHROMIUM)
 	$(PY) -m pytest -q -n 2 tests
+
+# The evidence in one page: $(REPORT_DIR)/report.html (and report.png, its screenshot); finished
+# runs are reused through ARGS, e.g. ARGS='--demo_workdir=runs/demo --backprop_cnn_workdir=...'
+report: install $(FMNIST) $(CHROMIUM)
+	$(PY) experiments/report.py --workdir=$(REPORT_DIR) $(ARGS)
 
 # The GPU check kit's bundle (gpu_kit/bundle: wheels the GPU image lacks, Fashion-MNIST);
 # on the GPU machine, with gpu_kit/bundle carried along: bash gpu_kit/run.sh

@@ -23,33 +23,24 @@ from initialisation (0 = at initialisation); the JSON's ``params_source`` says w
 Writes the JSON to ``--out`` (or ``<workdir>/energy.json``) and prints a table.
 """
 
-import dataclasses
 import os
 import tempfile
 import time
 
 import jax
-import jax.numpy as jnp
-import numpy as np
 from absl import flags
 
 import stochep_jax as sep
 from experiments import launch
-from stochep_jax import data, training
+from stochep_jax import data
 from stochep_jax.opcount import report as report_lib
+from stochep_jax.short_runs import SETTINGS, SMOKE, load_images, synthetic_dir, train_briefly
 
 FLAGS = flags.FLAGS
 
-# The default experiment's settings (base_config: StochEP 784-512-10) and a smoke variant.
-SETTINGS = dict(
-  hidden=(512,), t_free=100, t_nudge=40, beta=0.5, k_avg=30, decay=0.5, kappa=1.0, batch=128,
-  learning_rates=(0.2, 0.1), train_batch=128, n_perclass=1,
-)  # fmt: skip
-SMOKE = dict(SETTINGS, hidden=(32,), t_free=20, t_nudge=10, k_avg=5, batch=16, train_batch=32)
-
 
 def define_flags():
-  """The launcher's flags (defined only when run as a script, so figures.py can import this)."""
+  """The launcher's flags (defined only when run as a script, so tests can import this module)."""
   flags.DEFINE_string('workdir', None, 'A train.py workdir whose last checkpoint to count.')
   flags.DEFINE_string('out', '', 'JSON output (default <workdir>/energy.json, else stdout only).')
   flags.DEFINE_bool('smoke', False, 'Tiny network and synthetic data (seconds).')
@@ -60,43 +51,6 @@ def define_flags():
   launch.integer('train_steps', 0)
   launch.integer('batch', 0)
   launch.integer('seed', 0)
-
-
-# --------------------------------------------------------------------------
-# Building blocks (also used by experiments/figures.py)
-# --------------------------------------------------------------------------
-def load_images(data_dir: str, split: str, n: int, offset: int = 0, dataset: str = 'fashion_mnist'):
-  """The first ``n`` images of a split (from ``offset``), float32 in [0, 1] flattened, and labels.
-
-  ``dataset``: 'fashion_mnist' or 'mnist' (the same IDX format and 784 inputs).
-  """
-  images, labels = data.read_original_split(dataset, split, data_dir)
-  sl = slice(offset, offset + n)
-  x = images[sl].reshape(len(images[sl]), -1).astype(np.float32) / 255.0
-  return x, labels[sl].astype(np.int32)
-
-
-def synthetic_dir(folder: str, n_train: int = 512, n_test: int = 128) -> str:
-  """Synthetic Fashion-MNIST-format IDX files in ``folder`` (``data.write_synthetic_idx``)."""
-  data.write_synthetic_idx(folder, n_train, n_test, seed=0)
-  return folder
-
-
-def train_briefly(sim, ep, params, x, y, steps: int, batch: int, learning_rates, seed: int = 0):
-  """``steps`` EP SGD steps on (x, y) batches in order (wrapping around); returns params."""
-  if steps <= 0:
-    return params
-  opt = training.make_optimizer(params, list(learning_rates)[: sim.network.num_layers])
-  grad_fn = sep.estimators.ESTIMATORS.make('ep', sim=sim, **dataclasses.asdict(ep))
-  step = jax.jit(training.make_train_step(grad_fn, opt))
-  state = training.init_train_state(params, opt)
-  key = jax.random.key(seed + 1)
-  n = len(x)
-  for i in range(steps):
-    idx = (np.arange(batch) + i * batch) % n
-    b = {'image': jnp.asarray(x[idx]), 'label': jnp.asarray(y[idx]), 'index': jnp.asarray(idx)}
-    state, _ = step(state, b, key)
-  return state.params
 
 
 def load_checkpoint(workdir: str):

@@ -1,5 +1,6 @@
 """experiments/energy.py and experiments/figures.py: their JSON on tiny smoke runs."""
 
+import ast
 import json
 import os
 import subprocess
@@ -17,7 +18,18 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The smoke runs, shorter still: phases, batches and image counts (not the 784-32-10 shapes).
 # fig3 needs t_free >= 11 and t_free + t_nudge >= 11 (the last 10 steps of each phase).
 PHASES = dict(t_free=12, t_nudge=6, k_avg=3)
-TINY_FIGURES = dict(PHASES, train_batch=8, n_membrane=4, n_samples=4)
+TINY_FIGURES = dict(
+  PHASES,
+  train_batch=8,
+  n_membrane=4,
+  n_samples=4,
+  conv_n_samples=4,
+  conv_train_steps=1,
+  conv_t_free=12,
+  conv_t_nudge=6,
+  conv_k_avg=3,
+  conv_batch=8,
+)
 TINY_ENERGY = dict(PHASES, batch=4)
 
 
@@ -87,7 +99,7 @@ class FiguresTest(absltest.TestCase):
       return json.load(f)
 
   def test_files(self):
-    for name in ('fig3_membrane', 'fig4_rasters', 'fig5_error', 'energy'):
+    for name in ('fig3_membrane', 'fig4_rasters', 'fig5_error', 'fig5_conv_error', 'energy'):
       self.assertTrue(os.path.getsize(os.path.join(self.workdir, f'{name}.png')) > 0, name)
       self.assertTrue(os.path.exists(os.path.join(self.workdir, f'{name}.json')), name)
     self.assertTrue(self.summary['smoke'])
@@ -100,7 +112,41 @@ class FiguresTest(absltest.TestCase):
     for panel in f['panels'].values():
       heat = np.asarray(panel['heatmap_first_sample'])
       self.assertEqual(heat.shape, (f['units'], t))
+      self.assertEqual(np.asarray(panel['abs_dv_heatmap']).shape, (f['units'], t - 1))
       self.assertLen(panel['mean_abs_dv_per_step'], t - 1)
+    # One log colour scale for all panels, from their positive values.
+    scale = f['color_scale']
+    self.assertEqual((scale['norm'], scale['shared']), ('log', True))
+    top = max(np.max(p['abs_dv_heatmap']) for p in f['panels'].values())
+    self.assertAlmostEqual(scale['vmax'], top, places=6)
+    self.assertLen(f['reading'], 5)  # one line per panel and the ordering
+    self.assertIn('StochEP EP', f['params_source'])
+
+  def test_fig3_reading_from_the_numbers(self):
+    """Units moving but their mean settled (as measured for StochEP) disagrees with 'settles'."""
+    figures = _load('figures')
+
+    def panel(model, frac, dv, mean_dv):
+      st = {'frac_moving': [frac], 'mean_abs_dv': [dv], 'k': 10}
+      return {'model': model, 'stability': {'free': st}, 'layer_mean_abs_dv_free': mean_dv}
+
+    r = {'panels': {'a': panel('stochep', 0.84, 5e-3, 1e-4), 'b': panel('lif_lowpass', 0.05,
+         1.4e-2, 1e-2), 'c': panel('lif_predictive', 0.0, 5e-5, 1e-6),
+         'd': panel('lif_schedule', 0.04, 2.4e-4, 1e-5)}}  # fmt: skip
+    a, b, c, d, order = figures.fig3_reading(r)
+    self.assertIn('84 %', a)
+    self.assertIn('their layer mean settles', a)
+    self.assertIn('disagrees with the paper', a)
+    self.assertIn('disagrees with the paper', b)  # 5 % moving: it does not flicker
+    self.assertIn('agrees with the paper', c)
+    self.assertIn('(b) lif_lowpass > (a) stochep > (d) lif_schedule > (c) lif_predictive', order)
+
+  def test_figures_does_not_import_a_launcher(self):
+    tree = ast.parse(open(os.path.join(ROOT, 'experiments', 'figures.py')).read())
+    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
+    names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    self.assertNotIn('energy', names)
+    self.assertNotIn('experiments.energy', names)
 
   def test_fig4_shapes(self):
     """Rasters are 0/1 [units, T_free]; densities in [0, 1] (their order is reported, not asserted)."""
@@ -121,6 +167,14 @@ class FiguresTest(absltest.TestCase):
     m = f['mean_error_nudge']
     self.assertLess(m[0], m[1])
     self.assertLess(m[1], m[2])
+
+  def test_fig5_on_the_conv_config(self):
+    f = self._json('fig5_conv_error')
+    self.assertEqual(f['n_perclass'], [1, 10, 100])
+    self.assertTrue(f['architecture'].startswith('28x28x1-'))
+    for v, tf in zip(f['error_signal'], f['t_free_each']):
+      self.assertLen(v, tf + 6)
+      self.assertTrue(np.isfinite(v).all())
 
   def test_energy_table(self):
     f = self._json('energy')

@@ -1,0 +1,174 @@
+"""experiments/report.py: the --smoke page, built once and looked at in a headless Chromium."""
+
+import base64
+import html.parser
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from unittest import mock
+
+import helpers
+import numpy as np
+from absl.testing import absltest
+from PIL import Image
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SECTIONS = (
+  'Accuracy against backprop',
+  'EP against BPTT',
+  'Memory against T',
+  'Energy',
+  'Fig. 3',
+  'Fig. 4',
+  'Fig. 5',
+  '[Lin24] Fig. 2',
+  'as recorded in BUILD_NOTES.md §4.6',
+  'as recorded in BUILD_NOTES.md §4.7',
+)
+
+
+class _Refs(html.parser.HTMLParser):
+  """Every <img src>, every other src/href, and the tags seen."""
+
+  def __init__(self):
+    super().__init__()
+    self.images, self.links, self.tags = [], [], set()
+
+  def handle_starttag(self, tag, attrs):
+    self.tags.add(tag)
+    a = dict(attrs)
+    if tag == 'img':
+      self.images.append(a.get('src', ''))
+    for k in ('src', 'href'):
+      if tag != 'img' and a.get(k):
+        self.links.append(a[k])
+
+
+class ReportTest(absltest.TestCase):
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    if not shutil.which('chromium'):
+      raise AssertionError(
+        'no chromium: install it (apt-get install -y chromium, as `make test` does); '
+        'this test looks at the report in a headless browser'
+      )
+    cls.report = helpers.launcher('report')
+    cls.workdir = tempfile.mkdtemp(prefix='report_')
+    start = time.time()
+    cls.numbers = cls.report.run(cls.workdir, smoke=True)
+    cls.seconds = time.time() - start
+    cls.html_path = os.path.join(cls.workdir, 'report.html')
+    with open(cls.html_path) as f:
+      cls.html = f.read()
+    cls.refs = _Refs()
+    cls.refs.feed(cls.html)
+
+  def test_screenshot_is_a_page(self):
+    """The browser's screenshot (kept as report.png beside the page) is not blank."""
+    png = os.path.join(self.workdir, 'report.png')
+    self.assertTrue(os.path.exists(png), 'report.run took no screenshot')
+    shot = np.asarray(Image.open(png).convert('L'), np.float32)
+    self.assertEqual(shot.shape, (3000, 1200))
+    self.assertGreater(shot.std(), 10.0, 'the screenshot is nearly uniform: an empty page')
+    self.assertGreater((shot < 200).mean(), 0.02, 'almost nothing drawn on the page')
+
+  def test_every_image_is_a_png_and_nothing_is_fetched(self):
+    self.assertGreaterEqual(len(self.refs.images), 9)
+    for src in self.refs.images:
+      if src.startswith('data:'):
+        self.assertTrue(src.startswith('data:image/png;base64,'), src[:40])
+        raw = base64.b64decode(src.split(',', 1)[1], validate=True)
+      else:  # a file beside the page
+        path = os.path.join(self.workdir, src)
+        self.assertTrue(os.path.exists(path), f'missing image {src}')
+        raw = open(path, 'rb').read()
+      im = Image.open(io.BytesIO(raw))
+      self.assertEqual(im.format, 'PNG')
+      im.verify()
+    for link in self.refs.links:
+      self.assertTrue(link.startswith('#'), f'the page refers to {link}')
+    self.assertNotIn('script', self.refs.tags)
+
+  def test_sections_commands_and_machine(self):
+    for title in SECTIONS:
+      self.assertIn(title, self.html)
+    for script in ('train', 'backprop', 'gradcheck', 'memory', 'pooling_imbalance', 'figures'):
+      self.assertIn(f'experiments/{script}.py', self.html, script)
+    self.assertIn('experiments/report.py', self.html)
+    self.assertIn('cores', self.html)
+    self.assertIn(self.numbers['machine']['date_utc'], self.html)
+    # BUILD_NOTES' event table quoted, not typed in: its default row's number is on the page.
+    notes = open(os.path.join(ROOT, 'BUILD_NOTES.md')).read()
+    self.assertIn('15.46 %', notes)
+    self.assertIn('15.46 %', self.html)
+
+  def test_fig3_as_the_paper_draws_it(self):
+    f3 = json.load(open(os.path.join(self.workdir, 'figures', 'fig3_membrane.json')))
+    self.assertIn('checkpoint', f3['params_source'])  # the trained demo run, not a brief one
+    self.assertTrue(f3['color_scale']['shared'])
+    self.assertEqual(f3['color_scale']['norm'], 'log')
+    for r in f3['panels'].values():
+      h = np.asarray(r['abs_dv_heatmap'])
+      self.assertEqual(h.shape, (f3['units'], f3['t_free'] + f3['t_nudge'] - 1))
+      self.assertTrue((h >= 0).all())
+      self.assertLessEqual(h.max(), f3['color_scale']['vmax'] * (1 + 1e-6))
+    self.assertLen(f3['reading'], 5)
+    for line in f3['reading'][:4]:
+      self.assertRegex(line, r'(agrees|disagrees) with the paper')
+      self.assertIn(line.split(':')[0], self.html)
+
+  def test_fig5_on_the_conv_net(self):
+    f5 = json.load(open(os.path.join(self.workdir, 'figures', 'fig5_conv_error.json')))
+    self.assertEqual(f5['n_perclass'], [1, 4, 10, 100])  # 4: the conv run's checkpoint
+    self.assertIn('checkpoint', f5['sources'][1])
+    self.assertIn('28x28x1', f5['architecture'])
+
+  def test_runs_made_here_and_reused(self):
+    entries = self.numbers['runs']
+    self.assertFalse(any(e['reused'] for e in entries.values()))
+    runs = self.report.Runs(tempfile.mkdtemp(), smoke=True)
+    given = entries['stochep_ep']['path']
+    with mock.patch.object(self.report, 'run_launcher', side_effect=AssertionError('trained')):
+      self.assertEqual(runs.train('x', 'x', given, self.report.DENSE_CONFIG), given)
+      bp = entries['backprop']['path']
+      self.assertEqual(runs.backprop('bp', 'bp', bp), bp)
+    self.assertTrue(runs.entries['x']['reused'])
+    self.assertIn('--config.network.hidden=(16,)', runs.entries['x']['command'])
+    self.assertIn('--hidden=16', runs.entries['bp']['command'])
+
+  def test_smoke_time(self):
+    """Reported for BUILD_NOTES; generous bound (the machine may be shared)."""
+    print(f'smoke report: {self.seconds:.0f}s')
+    self.assertLess(self.seconds, 600)
+
+
+class ReportFlagsTest(absltest.TestCase):
+  def test_help_does_no_work(self):
+    cwd = tempfile.mkdtemp()
+    out = subprocess.run(
+      [sys.executable, os.path.join(ROOT, 'experiments', 'report.py'), '--help'],
+      capture_output=True, text=True, cwd=cwd, timeout=120,
+      env={**os.environ, 'JAX_PLATFORMS': 'no_such_platform'},
+    )  # fmt: skip
+    self.assertEqual(out.returncode, 0, out.stderr[-2000:])
+    self.assertIn('--demo_workdir', out.stdout + out.stderr)
+    self.assertEqual(os.listdir(cwd), [])
+
+  def test_bad_table2_flag_is_one_line(self):
+    out = subprocess.run(
+      [sys.executable, os.path.join(ROOT, 'experiments', 'report.py'),
+       f'--workdir={tempfile.mkdtemp()}', '--table2_workdirs=nope'],
+      capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    self.assertEqual(out.returncode, 1)
+    self.assertIn("error: flag --table2_workdirs: 'nope'", out.stderr.strip().splitlines()[-1])
+
+
+if __name__ == '__main__':
+  absltest.main()
