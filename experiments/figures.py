@@ -262,9 +262,11 @@ def fig3_reading(result: dict) -> list[str]:
     )
   order = sorted(result['panels'], key=lambda p: -result['panels'][p]['stability']['free']
                  ['mean_abs_dv'][0])  # fmt: skip
+  dv = {p: r['stability']['free']['mean_abs_dv'][0] for p, r in result['panels'].items()}
+  ref = dv.get('a') or 1.0
   lines.append(
     'Least to most stable by mean |Δv| over the last free steps: '
-    + ' > '.join(f'({p}) {result["panels"][p]["model"]}' for p in order)
+    + ' > '.join(f'({p}) {result["panels"][p]["model"]} ({dv[p] / ref:.2g}× (a))' for p in order)
     + '.'
   )
   return lines

@@ -31,8 +31,10 @@ A run given by its workdir (``--demo_workdir``, ``--conv_workdir``, ``--backprop
 ``metrics.json`` or JSON output, and for the demo and conv runs their newest checkpoint (not
 while the run still holds its lock: a run in progress is read from metrics.json only). What is
 not given is run here, under ``<workdir>/runs/``, by the launcher's own command at the size the
-flags set (``--epochs``, ``--train_subset``, ``--fig_train_steps``, ``--conv_train_steps``;
-defaults: each config's own length); ``--smoke`` runs everything tiny on synthetic images.
+flags set (``--epochs``, ``--conv_epochs``, ``--train_subset``, ``--fig_train_steps``,
+``--conv_train_steps``, ``--gradcheck_variants``, ``--memory_flags``, ``--pooling_flags``;
+defaults: each config's and launcher's own sizes); ``--smoke`` runs everything tiny on
+synthetic images (about 75 s on a 2-core CPU shared with a training run).
 """
 
 from __future__ import annotations
@@ -256,14 +258,14 @@ class Runs:
     self.add(name, what, path, run_launcher('backprop', args, self.logs, name), False)
     return path
 
-  def launcher_json(self, name, what, script, given, out_file, args_fn, smoke_args=()):
+  def launcher_json(self, name, what, script, given, out_file, args_fn, extra_args=()):
     """A launcher that writes ``<workdir>/<out_file>`` (gradcheck, memory, pooling)."""
     if given:
       j = launch.read_json(os.path.join(given, out_file), f'written by experiments/{script}.py')
       self.add(name, what, given, command(script, f'--workdir={given}', *args_fn(j)), True)
       return given
     path = os.path.join(self.root, name)
-    args = [f'--workdir={path}', *(smoke_args if self.smoke else ())]
+    args = [f'--workdir={path}', *extra_args]
     self.add(name, what, path, run_launcher(script, args, self.logs, name), False)
     return path
 
@@ -608,6 +610,9 @@ def run(
   train_subset: int = 0,
   fig_train_steps: int = -1,
   conv_train_steps: int = -1,
+  gradcheck_variants: list | None = None,
+  memory_flags: list | None = None,
+  pooling_flags: list | None = None,
   figure_overrides: dict | None = None,
   argv: list | None = None,
 ) -> dict:
@@ -648,7 +653,12 @@ def run(
     epochs=conv_epochs))  # fmt: skip
   gc_names = []
   given_gc = list(gradcheck_workdirs or [])
-  variants = [None] * len(given_gc) if given_gc else (['smoke'] if smoke else GRADCHECK_VARIANTS)
+  variants = gradcheck_variants or (['smoke'] if smoke else GRADCHECK_VARIANTS)
+  variants = (
+    [None] * len(given_gc)
+    if given_gc
+    else ['' if v == 'energy' else v.replace('+', ',') for v in variants]
+  )
   for i, v in enumerate(variants):
     name = f'gradcheck{i}'
     gc_names.append(name)
@@ -657,10 +667,10 @@ def run(
     timed(name, lambda n=name, g=given, a=arg: _gradcheck(runs, n, g, a))
   timed('memory', lambda: runs.launcher_json(
     'memory', 'memory against T', 'memory', memory_workdir, 'memory.json', memory_args,
-    SMOKE_MEMORY))  # fmt: skip
+    SMOKE_MEMORY if smoke else memory_flags or ()))  # fmt: skip
   timed('pooling', lambda: runs.launcher_json(
     'pooling', '[Lin24] Fig. 2 pooling', 'pooling_imbalance', pooling_workdir,
-    'pooling_imbalance.json', pooling_args, SMOKE_POOLING + (
+    'pooling_imbalance.json', pooling_args, (SMOKE_POOLING if smoke else pooling_flags or ()) + (
       (f'--data_dir={runs.data_dir}',) if runs.data_dir else ())))  # fmt: skip
 
   # Figures 3-5 and the energy table, from the trained demo (and conv) checkpoints.
@@ -740,7 +750,12 @@ def run(
 def _gradcheck(runs: Runs, name: str, given: str, config_arg: str) -> str:
   if given:
     g = launch.read_json(os.path.join(given, 'gradcheck.json'), 'written by gradcheck.py')
-    variant = {'prototypical': 'crnn', 'stochastic': 'stochep'}.get(g['settings']['setting'], '')
+    st = g['settings']
+    variant = [{'prototypical': 'crnn', 'stochastic': 'stochep'}.get(st['setting'], '')]
+    variant += ['one_sided'] if st.get('nudging') == 'one_sided' else []
+    variant += ['3fc'] if st.get('architecture', '').count('-') == 4 else []
+    variant += ['smoke'] if st.get('architecture') == '20-16-5' else []
+    variant = ','.join(v for v in variant if v)
     arg = f'{GRADCHECK_CONFIG}:{variant}' if variant else GRADCHECK_CONFIG
     runs.add(name, 'GDU check', given, command('gradcheck', f'--config={arg}', f'--workdir={given}'),
              True, 'the config variant as its settings record; other overrides not shown')  # fmt: skip
@@ -765,7 +780,8 @@ def memory_args(j: dict) -> list[str]:
 
 def pooling_args(j: dict) -> list[str]:
   """pooling_imbalance.py's flags from its JSON."""
-  return [f'--{k}={_list(v)}' for k, v in j['settings'].items()]
+  ep = [] if 'ep_cosine' in j.get('avg', {}).get('mean', {}) else ['--noep']
+  return [f'--{k}={_list(v)}' for k, v in j['settings'].items()] + ep
 
 
 def _pairs(values) -> dict:
@@ -799,7 +815,8 @@ def main(argv):
     benchmark_json=FLAGS.benchmark_json, data_dir=FLAGS.data_dir, epochs=FLAGS.epochs,
     conv_epochs=FLAGS.conv_epochs, train_subset=FLAGS.train_subset,
     fig_train_steps=FLAGS.fig_train_steps, conv_train_steps=FLAGS.conv_train_steps,
-    argv=sys.argv[1:],
+    gradcheck_variants=FLAGS.gradcheck_variants, memory_flags=FLAGS.memory_flags,
+    pooling_flags=FLAGS.pooling_flags, argv=sys.argv[1:],
   )  # fmt: skip
 
 
@@ -825,6 +842,21 @@ if __name__ == '__main__':
   flags.DEFINE_integer('train_subset', 0, 'Training images of the runs made here (0 = all).')
   flags.DEFINE_integer('fig_train_steps', -1, 'figures.py --train_steps (-1 = its default).')
   flags.DEFINE_integer('conv_train_steps', -1, 'figures.py --conv_train_steps (-1 = its default).')
+  flags.DEFINE_list(
+    'gradcheck_variants',
+    [],
+    'gradcheck.py config variants run here, e.g. energy,crnn,stochep (the default) or smoke,crnn',
+  )
+  flags.DEFINE_multi_string(
+    'memory_flags',
+    [],
+    'A flag for memory.py when run here, e.g. --memory_flags=--ts=50,150 (repeatable).',
+  )
+  flags.DEFINE_multi_string(
+    'pooling_flags',
+    [],
+    'A flag for pooling_imbalance.py when run here, e.g. --pooling_flags=--seeds=1 (repeatable).',
+  )
   flags.mark_flag_as_required('workdir')
   launch.integer('epochs', -1)
   launch.integer('conv_epochs', -1)
