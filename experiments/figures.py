@@ -601,7 +601,10 @@ def main(argv):
   launch.check_output_folder(FLAGS.workdir)
   for flag in ('demo_workdir', 'conv_workdir'):
     if FLAGS[flag].value:
-      launch.check_run_folder(FLAGS[flag].value)  # before any work
+      try:  # before any work
+        launch.check_run_folder(FLAGS[flag].value)
+      except launch.LaunchError as e:
+        raise launch.LaunchError(str(e).replace('--workdir=', f'--{flag}=')) from None
   # --smoke reads synthetic images unless --data_dir is given
   data_dir = FLAGS.data_dir if FLAGS['data_dir'].present or not FLAGS.smoke else ''
   r = run(FLAGS.workdir, FLAGS.smoke, data_dir, FLAGS.train_steps, FLAGS.dataset,

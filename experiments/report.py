@@ -625,7 +625,9 @@ def run(
   if smoke:
     runs.synthetic()
   else:
-    runs.data_dir = data_dir
+    from stochep_jax import data  # noqa: PLC0415
+
+    runs.data_dir = data_dir or data.DEFAULT_FASHION_MNIST_DIR  # figures.py, pooling_imbalance.py
     if data_dir:
       runs.data_args = (f'--config.data_dir={data_dir}',)
       runs.backprop_data = (f'--data_dir={data_dir}',)
@@ -670,7 +672,7 @@ def run(
     SMOKE_MEMORY if smoke else memory_flags or ()))  # fmt: skip
   timed('pooling', lambda: runs.launcher_json(
     'pooling', '[Lin24] Fig. 2 pooling', 'pooling_imbalance', pooling_workdir,
-    'pooling_imbalance.json', pooling_args, (SMOKE_POOLING if smoke else pooling_flags or ()) + (
+    'pooling_imbalance.json', pooling_args, (SMOKE_POOLING if smoke else tuple(pooling_flags or ())) + (
       (f'--data_dir={runs.data_dir}',) if runs.data_dir else ())))  # fmt: skip
 
   # Figures 3-5 and the energy table, from the trained demo (and conv) checkpoints.
@@ -796,15 +798,23 @@ def _pairs(values) -> dict:
   return out
 
 
+def check_run_folder(flag: str, path: str) -> None:
+  """``launch.check_run_folder``, its message naming ``--flag``."""
+  try:
+    launch.check_run_folder(path)
+  except launch.LaunchError as e:
+    raise launch.LaunchError(str(e).replace('flag --workdir=', f'flag --{flag}=')) from None
+
+
 def main(argv):
   del argv
   launch.check_output_folder(FLAGS.workdir)
   table2 = _pairs(FLAGS.table2_workdirs)
   for flag in ('demo_workdir', 'conv_workdir'):
     if FLAGS[flag].value:
-      launch.check_run_folder(FLAGS[flag].value)
+      check_run_folder(flag, FLAGS[flag].value)
   for path in table2.values():
-    launch.check_run_folder(path)
+    check_run_folder('table2_workdirs', path)
   if FLAGS.benchmark_json:
     launch.read_json(FLAGS.benchmark_json, 'written by experiments/benchmark.py')
   run(

@@ -169,6 +169,17 @@ class ReportFlagsTest(absltest.TestCase):
     self.assertEqual(out.returncode, 1)
     self.assertIn("error: flag --table2_workdirs: 'nope'", out.stderr.strip().splitlines()[-1])
 
+  def test_a_missing_run_is_named_by_its_flag(self):
+    out = subprocess.run(
+      [sys.executable, os.path.join(ROOT, 'experiments', 'report.py'),
+       f'--workdir={tempfile.mkdtemp()}', '--demo_workdir=/no/such/run'],
+      capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    self.assertEqual(out.returncode, 1)
+    self.assertEqual(
+      out.stderr.strip().splitlines()[-1], 'error: flag --demo_workdir=/no/such/run: no such folder'
+    )
+
 
 if __name__ == '__main__':
   absltest.main()
