@@ -423,7 +423,8 @@ def accuracy_section(runs: Runs, paths: dict, out_dir: str) -> tuple[str, dict]:
                    _fmt(numbers[name]['test_error']), _fmt(numbers[name]['best_test_error']),
                    _fmt(100 * m['train_accuracy'] if m.get('train_accuracy') else None),
                    _fmt(m.get('wall_seconds'), '.0f', ' s'),
-                   'reused' if runs.entries[name]['reused'] else 'trained here'])  # fmt: skip
+                   ('reused' if runs.entries[name]['reused'] else 'trained here')
+                   + (f' ({runs.entries[name]["note"]})' if runs.entries[name]['note'] else '')])  # fmt: skip
     ax.set_title(f'{group} networks', fontsize=9)
     ax.set_xlabel('epoch')
     ax.set_ylabel('test error (%)')
@@ -705,6 +706,12 @@ def run(
   mem, numbers['memory'] = memory_section(runs)
   sections.append(('Memory against T: EP and BPTT', mem))
   figs = figures_section(fig_dir, fig_summary, fig_cmd)
+  for key, name, ckpt, what in (('fig3', 'stochep_ep', demo_ckpt, 'Figs. 3, 4 and the energy table'),
+                                ('fig5', 'conv_stochep_ep', conv_ckpt, 'Fig. 5')):  # fmt: skip
+    if not ckpt:
+      figs[key] = (f'<p class="note">{esc(paths[name])} is still training (its lock is held): '
+                   f'its checkpoint is not loaded; {what} use briefly trained networks '
+                   'instead. Rerun the report when the run has finished.</p>') + figs[key]  # fmt: skip
   numbers['figures'] = fig_summary
   sections.append(('Energy: operations and pJ per example', figs['energy']))
   sections.append(('[StochEP] Fig. 3: membrane stability of StochEP and the LIF baselines',
