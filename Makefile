@@ -51,8 +51,10 @@ test: lint $(CHROMIUM)
 
 # The evidence in one page: $(REPORT_DIR)/report.html (and report.png, its screenshot); finished
 # runs are reused through ARGS, e.g. ARGS='--demo_workdir=runs/demo --backprop_cnn_workdir=...'
+# (runs/demo, the output of make demo, is reused when it exists, except with --smoke)
+REPORT_ARGS ?= $(if $(findstring --smoke,$(ARGS)),,$(if $(wildcard runs/demo/metrics.json),--demo_workdir=runs/demo))
 report: install $(FMNIST) $(CHROMIUM)
-	$(PY) experiments/report.py --workdir=$(REPORT_DIR) $(ARGS)
+	$(PY) experiments/report.py --workdir=$(REPORT_DIR) $(REPORT_ARGS) $(ARGS)
 
 # The GPU check kit's bundle (gpu_kit/bundle: wheels the GPU image lacks, Fashion-MNIST);
 # on the GPU machine, with gpu_kit/bundle carried along: bash gpu_kit/run.sh

@@ -142,6 +142,15 @@ class ReportTest(absltest.TestCase):
     self.assertIn('--config.network.hidden=(16,)', runs.entries['x']['command'])
     self.assertIn('--hidden=16', runs.entries['bp']['command'])
 
+  def test_machine_reads_the_benchmark_peak(self):
+    path = os.path.join(tempfile.mkdtemp(), 'bench.json')
+    with open(path, 'w') as f:
+      json.dump({'gemm_peak_gflops': 321.0, 'gemm_peak_gflops_bf16': 1380.0}, f)
+    m = self.report.machine(path)
+    self.assertEqual((m['gemm_peak_gflops'], m['gemm_peak_gflops_bf16']), (321.0, 1380.0))
+    self.assertGreaterEqual(m['cores'], 1)
+    self.assertIn('UTC', m['date_utc'])
+
   def test_smoke_time(self):
     """Reported for BUILD_NOTES; generous bound (the machine may be shared)."""
     print(f'smoke report: {self.seconds:.0f}s')
