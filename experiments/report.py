@@ -581,11 +581,23 @@ def screenshot(html_path: str, png_path: str, size=(1200, 3000), timeout: int = 
     return False
   with tempfile.TemporaryDirectory() as profile:
     subprocess.run(
-      [exe, '--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', '--no-first-run',
-       f'--user-data-dir={profile}', f'--screenshot={os.path.abspath(png_path)}',
-       f'--window-size={size[0]},{size[1]}', 'file://' + os.path.abspath(html_path)],
-      capture_output=True, timeout=timeout, check=True,
-    )  # fmt: skip
+      [
+        exe,
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--hide-scrollbars',
+        '--no-first-run',
+        f'--user-data-dir={profile}',
+        f'--screenshot={os.path.abspath(png_path)}',
+        f'--window-size={size[0]},{size[1]}',
+        'file://' + os.path.abspath(html_path),
+      ],
+      capture_output=True,
+      timeout=timeout,
+      check=True,
+      env={**os.environ, 'HOME': profile, 'XDG_CACHE_HOME': profile, 'XDG_CONFIG_HOME': profile},
+    )  # fmt: skip  (its profile, cache and config in a temporary folder, nothing in ~)
   return os.path.exists(png_path)
 
 
