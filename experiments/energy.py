@@ -6,7 +6,8 @@
     python experiments/energy.py --smoke --out=/tmp/energy.json         # tiny, synthetic data
 
 For one batch of test images (``--batch``, Fashion-MNIST from ``--data_dir``) and one set of
-parameters, counts with ``stochep_jax.opcount`` (SPEC 9) the ACs and MACs per example of
+parameters, counts with ``stochep_jax.opcount`` (docs/model.md, "Operations and energy") the
+ACs and MACs per example of
 
 * ``stochep_ep``: inference = the free phase; training = free, +β and −β phases and EP's
   weight update (two outer products per synapse), StochEP spikes (ACs), analog input (MACs);

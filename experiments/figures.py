@@ -1,4 +1,4 @@
-"""The figures of [StochEP] (SPEC 6, 7, 9), trained and drawn by one command.
+"""The figures of [StochEP] (Figs. 3-5 and the energy table), drawn by one command.
 
     python experiments/figures.py --workdir=runs/figures            # Fashion-MNIST, minutes on a CPU
     python experiments/figures.py --workdir=runs/figures --demo_workdir=runs/demo_bf16 \
@@ -14,9 +14,9 @@ to ``--workdir`` a PNG and a JSON of the plotted numbers for each of:
   ``n_membrane`` training images, on a logarithmic colour scale shared by the four panels
   (zero changes in the scale's lowest colour); below it the potential v of the first image.
   Panels: (a) StochEP and the deterministic LIF baselines (b) low-pass, (c) predictive coding
-  with a step schedule, (d) step schedule only (SPEC 7), all run on the same StochEP-trained
-  weights **[choice]**: the ``--demo_workdir`` checkpoint's (a ``train.py`` run, e.g. the
-  demo), else the briefly trained network. Each title has the panel's
+  with a step schedule, (d) step schedule only ([StochEP] Fig. 3), all run on the same
+  StochEP-trained weights **[choice]**: the ``--demo_workdir`` checkpoint's (a ``train.py``
+  run, e.g. the demo), else the briefly trained network. Each title has the panel's
   ``stochep_jax.stability.phase_stability`` (last 10 steps of the free and the nudged phase:
   mean |Δv| and the fraction of units moving by more than 1e-3); ``reading`` in the JSON
   compares them with what the paper draws (``fig3_reading``). The membrane is the model's
