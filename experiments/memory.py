@@ -134,17 +134,7 @@ def step_memory(
     'index': jax.ShapeDtypeStruct((batch_size,), jnp.int32),
   }
   step = jax.jit(train_step, donate_argnums=0)
-  stats = step.lower(state, batch, jax.random.key(1)).compile().memory_analysis()
-  out = {
-    'temp_bytes': stats.temp_size_in_bytes,
-    'argument_bytes': stats.argument_size_in_bytes,
-    'output_bytes': stats.output_size_in_bytes,
-    'alias_bytes': stats.alias_size_in_bytes,
-  }
-  out['total_bytes'] = (
-    out['argument_bytes'] + out['output_bytes'] - out['alias_bytes'] + out['temp_bytes']
-  )
-  return {k: int(v) for k, v in out.items()}
+  return training.compiled_memory(step.lower(state, batch, jax.random.key(1)).compile())
 
 
 def plot(results: dict, path: str, batch_size: int):

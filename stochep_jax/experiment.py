@@ -72,19 +72,30 @@ def _uninterrupted():
 
 
 class _FirstCall:
-  """Times a step's first call (compilation + one step) and keeps it out of the epochs."""
+  """A data-parallel step compiled ahead of its first call, timed and measured.
 
-  def __init__(self, fn, name: str, report):
-    self.fn, self.name, self.report = fn, name, report
-    self.seconds = None
+  The first call lowers and compiles the jitted step for its arguments (the
+  compilation and that one step are timed and kept out of the epochs) and reads
+  XLA's memory analysis of the compiled program (``memory``: bytes per device,
+  ``training.compiled_memory``); every call then runs the compiled program (paced on
+  forced CPU devices, ``parallel.paced``). Its arguments keep their shapes: the
+  training batches drop the remainder, the evaluation pads the last batch.
+  """
+
+  def __init__(self, jitted, mesh, name: str, report):
+    self.jitted, self.mesh, self.name, self.report = jitted, mesh, name, report
+    self.seconds, self.memory, self.call = None, None, None
 
   def __call__(self, *args):
-    if self.seconds is not None:
-      return self.fn(*args)
+    if self.call is not None:
+      return self.call(*args)
     t0 = time.perf_counter()
-    out = jax.block_until_ready(self.fn(*args))
+    compiled = self.jitted.lower(*args).compile()
+    self.memory = training.compiled_memory(compiled)
+    self.call = parallel.paced(compiled, self.mesh)
+    out = jax.block_until_ready(self.call(*args))
     self.seconds = time.perf_counter() - t0
-    self.report(self.name, self.seconds)
+    self.report(self.name, self.seconds, self.memory)
     return out
 
 
@@ -126,15 +137,11 @@ def _assemble(run: assembly.Assembled, mesh, n_train: int, report) -> _Steps:
   state, optimizer = run.train_state(init_key, steps_per_epoch)
   state = parallel.replicate(state, mesh)
   train_fn, eval_fn = run.train_step(optimizer), run.eval_step()
-  train = parallel.paced(
-    parallel.data_parallel(lambda st, b: train_fn(st, b, train_key), mesh, donate_state=True), mesh
-  )
-  evaluate_ = parallel.paced(
-    parallel.data_parallel(lambda p, b: eval_fn(p, b, eval_key), mesh), mesh
-  )
+  train = parallel.data_parallel(lambda st, b: train_fn(st, b, train_key), mesh, donate_state=True)
+  evaluate_ = parallel.data_parallel(lambda p, b: eval_fn(p, b, eval_key), mesh)
   return _Steps(
-    _FirstCall(train, 'train step', report),
-    _FirstCall(evaluate_, 'eval step', report),
+    _FirstCall(train, mesh, 'train step', report),
+    _FirstCall(evaluate_, mesh, 'eval step', report),
     state,
     steps_per_epoch,
     jnp.dtype(run.config.dtype),
@@ -275,7 +282,7 @@ def _train_and_evaluate(config, workdir: str, allow_config_change: bool) -> dict
   with workdir_lib.WorkdirLock(workdir, enabled=main_process):  # taken before the data too
     (train_src, test_src), (n_train, n_test) = _load(config)
     validate.check_batches(config, n_train, n_test, mesh.size, jax.process_count())
-    steps = _assemble(run, mesh, n_train, lambda n, s: say(f'compiled the {n} in {s:.1f}s'))
+    steps = _assemble(run, mesh, n_train, lambda n, s, m: say(_compiled_line(n, s, m)))
     ckpt = workdir_lib.Checkpoints(workdir)
     steps.state, meta, start = _restore(
       ckpt, steps.state, config, allow_config_change, main_process
@@ -305,6 +312,10 @@ def _train_and_evaluate(config, workdir: str, allow_config_change: bool) -> dict
         _check_finite(epoch, train, test, steps.state.params, last_good)
         seconds = time.time() - t0 - (_compile_seconds(steps) - compiled0)
         entry = workdir_lib.record_epoch(meta, epoch, seconds, train, test)
+        meta['compiled_memory_bytes'] = {
+          'train_step': steps.train.memory,
+          'eval_step': steps.eval.memory,
+        }
         last_good = _save(ckpt, workdir, epoch, steps.state, meta, config, main_process)
         if main_process:
           say(reporting.epoch_line(epoch, config.num_epochs, train, test, seconds))
@@ -353,6 +364,11 @@ def _finish(workdir: str, config, meta: dict, metrics: dict, say) -> None:
     if acc is not None
     else 'no epoch ran'
   )
+
+
+def _compiled_line(name: str, seconds: float, memory: dict | None) -> str:
+  mib = f' ({memory["total_bytes"] / 2**20:.1f} MiB a device, XLA)' if memory else ''
+  return f'compiled the {name} in {seconds:.1f}s{mib}'
 
 
 def _compile_seconds(steps: _Steps) -> float:

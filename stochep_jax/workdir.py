@@ -399,7 +399,8 @@ def record_epoch(meta: dict, epoch: int, seconds: float, train: dict, test: dict
 
 def metrics(meta: dict, config: dict, params) -> dict:
   """What ``metrics.json`` holds: the last and best accuracies, the history, the
-  settings' changes, the devices, the parameters' dtype and the ``config`` as recorded."""
+  settings' changes, the devices, the parameters' dtype, the compiled steps' memory
+  and the ``config`` as recorded."""
   history = meta['history']
   last = history[-1] if history else {}
   return {
@@ -412,6 +413,9 @@ def metrics(meta: dict, config: dict, params) -> dict:
     'devices': [str(d) for d in jax.devices()],
     # what the parameters are actually stored in (float64 needs jax_enable_x64, turned on)
     'param_dtype': str(jax.tree_util.tree_leaves(params)[0].dtype),
+    # XLA's memory analysis of the compiled train and eval steps, bytes a device
+    # (training.compiled_memory), as compiled by the run's latest part
+    'compiled_memory_bytes': meta.get('compiled_memory_bytes'),
     'history': history,
     'settings': [{k: v for k, v in s.items() if k != 'config'} for s in meta.get('settings', [])],
     'config': config,

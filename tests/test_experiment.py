@@ -51,6 +51,24 @@ class TrainAndEvaluateTest(parameterized.TestCase):
       self.assertIn(k, on_disk)
     self.assertEqual(on_disk['config']['neuron']['name'], 'stochep')
     self.assertLen(on_disk['history'], 3)
+    self._check_compiled_memory(on_disk, smoke_config(self.synthetic))
+
+  def _check_compiled_memory(self, on_disk, config):
+    """The compiled steps' memory: the donated train state is aliased in full, and what is
+    not aliased of the train step's arguments is exactly its batch shard."""
+    memory = on_disk['compiled_memory_bytes']
+    n_dev = jax.device_count()
+    pixels = 28 * 28
+    for name, batch in (('train_step', config.batch_size), ('eval_step', None)):
+      m = memory[name]
+      self.assertEqual(
+        m['total_bytes'],
+        m['argument_bytes'] + m['output_bytes'] - m['alias_bytes'] + m['temp_bytes'],
+      )
+      if batch:  # image float32, label and index int32, split over the devices
+        self.assertEqual(m['argument_bytes'] - m['alias_bytes'], batch * (pixels + 2) * 4 // n_dev)
+    self.assertEqual(memory['eval_step']['alias_bytes'], 0)  # the parameters are not donated
+    self.assertGreater(memory['train_step']['alias_bytes'], 0)
 
   @parameterized.named_parameters(
     ('crnn', 'crnn', '--mean_field'), ('stochep', 'stochep', '--nomean_field')
