@@ -8,7 +8,9 @@ Builds the simulator, gradient estimator and optimiser exactly as
 then runs ``--steps`` steps on random images of the dataset's shape and prints
 the median, min and max wall seconds per step and the median CPU seconds of
 the process per step (all threads: a measure that other jobs on a shared CPU
-inflate less) as JSON (also written to ``--out``).
+inflate less) and XLA's memory analysis of the compiled step (bytes a device,
+``training.compiled_memory``: the memory column of a method's row) as JSON
+(also written to ``--out``).
 
 The step is the launcher's data-parallel one (``parallel.data_parallel``) on a
 mesh of the first ``--devices`` devices (0 = all). On a CPU, forced host
@@ -29,7 +31,7 @@ from absl import flags
 from ml_collections import config_flags
 
 from experiments import launch
-from stochep_jax import data, parallel, validate
+from stochep_jax import data, parallel, training, validate
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', None, 'Experiment configuration file.', lock_config=True)
@@ -97,6 +99,7 @@ def main(argv):
     'min_s': min(times),
     'max_s': max(times),
     'cpu_s_median': float(np.median(cpu)),
+    'compiled_memory_bytes': training.compiled_memory(compiled),
     'steps': len(times),
     'load_avg_1min': os.getloadavg()[0],
     'devices': [str(d) for d in devices],

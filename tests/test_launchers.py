@@ -137,6 +137,33 @@ class LauncherErrorTest(absltest.TestCase):
     self.assertFalse(os.path.exists(out))  # refused before anything was written
 
 
+class StepTimeTest(absltest.TestCase):
+  def test_reports_the_compiled_steps_memory(self):
+    """step_time's memory is the compiled step's: the donated train state is aliased in
+    full, and what is not aliased of its arguments is exactly the batch."""
+    batch = 16
+    out = subprocess.run(
+      [
+        sys.executable,
+        os.path.join(ROOT, 'experiments', 'step_time.py'),
+        f'--config={os.path.join(ROOT, "experiments", "configs", "fashion_mnist.py")}:smoke',
+        f'--config.batch_size={batch}',
+        '--steps=1',
+        '--devices=1',
+      ],
+      capture_output=True,
+      text=True,
+      check=True,
+      env={**os.environ, 'PYTHONPATH': ROOT},
+    )
+    m = json.loads(out.stdout.strip().splitlines()[-1])['compiled_memory_bytes']
+    self.assertEqual(m['argument_bytes'] - m['alias_bytes'], batch * (28 * 28 + 2) * 4)
+    self.assertGreater(m['alias_bytes'], 0)
+    self.assertEqual(
+      m['total_bytes'], m['argument_bytes'] + m['output_bytes'] - m['alias_bytes'] + m['temp_bytes']
+    )
+
+
 class WriteJsonTest(absltest.TestCase):
   def test_strict_json_atomically(self):
     from experiments import launch
