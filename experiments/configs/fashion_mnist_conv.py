@@ -42,9 +42,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   # time an epoch; 2.5 points lower test error after 3 epochs of a 10 000-image subset
   # (batch 64: 1.4 points, batch 16: as batch 32 at 1.5x the time; BUILD_NOTES 4.7)
   c.batch_size = 32
-  # 0.19-0.22 s a step (bf16 policy, 2 XLA:CPU devices), about 425 s an epoch with the
-  # evaluation on a quiet 2-core Xeon (BUILD_NOTES 4.7): 24 epochs fit 3 hours
-  c.num_epochs = 24
+  # 0.19-0.22 s a step (bf16 policy, 2 XLA:CPU devices), 425-470 s an epoch with the
+  # evaluation on a quiet 2-core Xeon (BUILD_NOTES 4.7): 22 epochs fit 3 hours
+  c.num_epochs = 22
   if base.variant(arg) == 'smoke':
     c.train_subset, c.test_subset = 1024, 500
     c.batch_size, c.eval_batch_size = 64, 250
