@@ -8,7 +8,7 @@
 
 Network: 2C2FC at reduced width, conv 32, conv 64 (3×3, stride 1, no padding,
 each + 2×2 average pooling: 13×13×32, 5×5×64), FC 512, 40 output neurons (4
-per class, MSE), batch 32. Rates for learning are the firing probabilities over the whole
+per class, MSE), batch 128. Rates for learning are the firing probabilities over the whole
 nudged phase (``simulator.rate='mean'``, K_avg = T_nudge): with the spikes' mean
 the first conv layer's estimate is noise even averaged over thousands of draws
 (BUILD_NOTES.md, 4.3, ``experiments/alignment.py``). λ 0.5, β 0.5, symmetric
@@ -38,13 +38,13 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     dict(name='adam', momentum=0.0, learning_rates=(0.007, 0.0012, 0.0005, 0.00035))
   )
   c.precision.compute_dtype = 'bfloat16'
-  # batch 32: four times the updates of batch 128 at the same per-step rates for 1.2x the
-  # time an epoch; 2.5 points lower test error after 3 epochs of a 10 000-image subset
-  # (batch 64: 1.4 points, batch 16: as batch 32 at 1.5x the time; BUILD_NOTES 4.7)
-  c.batch_size = 32
-  # 0.19-0.22 s a step (bf16 policy, 2 XLA:CPU devices), 425-470 s an epoch with the
-  # evaluation on a quiet 2-core Xeon (BUILD_NOTES 4.7): 22 epochs fit 3 hours
-  c.num_epochs = 22
+  # batch 128: batch 32 learned faster on a 3-epoch subset but was behind on the full data
+  # (BUILD_NOTES 4.7, "Batch size")
+  c.batch_size = 128
+  # 0.58-0.81 s a step (bf16 policy, 2 XLA:CPU devices; the shared machine varies) and
+  # 318-335 s an epoch with the evaluation on a quiet 2-core Xeon (BUILD_NOTES 4.7):
+  # 34 epochs take about 3.07 hours there
+  c.num_epochs = 34
   if base.variant(arg) == 'smoke':
     c.train_subset, c.test_subset = 1024, 500
     c.batch_size, c.eval_batch_size = 64, 250
