@@ -734,7 +734,7 @@ def run(
   sections.append(('[Lin24] Fig. 2: activation imbalance of max and average pooling', pool))
   for number, title, stop in (
     ('4.6', 'Event input (as recorded in BUILD_NOTES.md §4.6)', None),
-    ('4.7', 'Phase lengths of the conv net (as recorded in BUILD_NOTES.md §4.7)', '**The full run**'),
+    ('4.7', 'Phase lengths and batch size of the conv net (as recorded in BUILD_NOTES.md §4.7)', '**The full run**'),
   ):  # fmt: skip
     sections.append((title, f'<p class="note">Quoted verbatim from BUILD_NOTES.md §{number}; '
                      'not recomputed by this report.</p><div class="quote">'
