@@ -12,8 +12,9 @@ came from). For each piece of evidence the page gives the command that regenerat
 
 * **accuracy against backprop** and [StochEP] **Table II**'s rows at the scale we run: the
   final and best test error of StochEP EP, CRNN EP, SNN BPTT (the dense demo config) and the
-  backprop MLP of the same shape; the conv config's StochEP EP and the backprop CNN of its
-  shape; learning curves of each;
+  backprop MLP of the same shape; the conv config's StochEP EP, the same rows on the conv
+  config where given (``--table2_workdirs=conv_crnn_ep=DIR,...``: hours each on a CPU, never
+  run here) and the backprop CNN of its shape; learning curves of each;
 * **EP against BPTT**: the GDU check (``gradcheck.py``: relative RMSE, sign errors and the
   per-layer cosines), and **memory against T** (``memory.py``);
 * the **energy** table and chart, **Figs. 3-5** of [StochEP] (``figures.py``: Fig. 3 as the
@@ -69,6 +70,13 @@ TABLE2 = {
   'stochep_ep': ('StochEP EP', ()),
   'crnn_ep': ('CRNN EP', ('--config.neuron.name=crnn',)),
   'snn_bptt': ('SNN BPTT (straight-through)', ('--config.method=bptt',)),
+}
+# The same rows on the conv config: read when given (--table2_workdirs), never run here (each
+# is hours of a 2-core CPU, BUILD_NOTES.md §4.7); name -> (label, train.py overrides).
+CONV_TABLE2 = {
+  'conv_crnn_ep': ('CRNN EP', ('--config.neuron.name=crnn',)),
+  'conv_snn_bptt': ('SNN BPTT (straight-through)', ('--config.method=bptt',)),
+  'conv_sigma_delta_ep': ('Sigma-Delta EP', ('--config.neuron.name=sigma_delta',)),
 }
 GRADCHECK_VARIANTS = ('', 'crnn', 'stochep')  # energy-based, prototypical, stochastic
 # --smoke: each run tiny (seconds), on synthetic images.
@@ -403,8 +411,9 @@ def accuracy_section(runs: Runs, paths: dict, out_dir: str) -> tuple[str, dict]:
   matplotlib.use('Agg')
   from matplotlib import pyplot as plt  # noqa: PLC0415
 
+  conv_rows = [n for n in CONV_TABLE2 if n in paths]
   groups = {'dense': ['stochep_ep', 'crnn_ep', 'snn_bptt', 'backprop'],
-            'conv': ['conv_stochep_ep', 'backprop_cnn']}  # fmt: skip
+            'conv': ['conv_stochep_ep', *conv_rows, 'backprop_cnn']}  # fmt: skip
   rows, numbers = [], {}
   fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
   for ax, (group, names) in zip(axes, groups.items()):
@@ -436,10 +445,14 @@ def accuracy_section(runs: Runs, paths: dict, out_dir: str) -> tuple[str, dict]:
   body = table(['net', 'method', 'run (network, neuron, method, data)', 'epochs', 'test error',
                 'best test error', 'train accuracy', 'wall time', 'source'], rows)  # fmt: skip
   body += img(png, 'learning curves: test error per epoch')
+  missing = [label for n, (label, _) in CONV_TABLE2.items() if n not in paths]
   body += (
-    '<p class="note">Not run at this scale: CRNN EP, SNN BPTT and Sigma-Delta on the conv '
-    "config (BUILD_NOTES.md §5); [StochEP] Table II's CIFAR-10 rows need a GPU.</p>"
-  )
+    '<p class="note">'
+    + (f'Not given (--table2_workdirs={",".join(n + "=DIR" for n in CONV_TABLE2)}), so not '
+       f'shown: {", ".join(missing)} on the conv config (hours each on a CPU, never run by '
+       'this page; BUILD_NOTES.md §4.7). ' if missing else '')
+    + "[StochEP] Table II's CIFAR-10 rows need a GPU.</p>"
+  )  # fmt: skip
   cmds = [runs.entries[n]['command'] for ns in groups.values() for n in ns]
   return body + '<h4>Commands</h4>' + code(cmds), numbers
 
@@ -663,6 +676,9 @@ def run(
   paths['conv_stochep_ep'] = timed('conv_stochep_ep', lambda: runs.train(
     'conv_stochep_ep', 'StochEP EP, conv config', conv_workdir, CONV_CONFIG, (), conv_epochs,
     train_subset))  # fmt: skip
+  for name, (label, extra) in CONV_TABLE2.items():
+    if table2.get(name):
+      paths[name] = runs.train(name, f'{label}, conv config', table2[name], CONV_CONFIG, extra)
   paths['backprop_cnn'] = timed('backprop_cnn', lambda: runs.backprop(
     'backprop_cnn', 'backprop CNN, same shape', backprop_cnn_workdir, channels=(32, 64),
     epochs=conv_epochs))  # fmt: skip
@@ -809,9 +825,10 @@ def _pairs(values) -> dict:
   out = {}
   for v in values:
     name, sep, path = v.partition('=')
-    if not sep or name not in TABLE2 or name == 'stochep_ep':
+    names = [n for n in (*TABLE2, *CONV_TABLE2) if n != 'stochep_ep']
+    if not sep or name not in names:
       raise launch.LaunchError(
-        f'flag --table2_workdirs: {v!r}: must be NAME=DIR with NAME one of crnn_ep, snn_bptt'
+        f'flag --table2_workdirs: {v!r}: must be NAME=DIR with NAME one of {", ".join(names)}'
       )
     out[name] = path
   return out
@@ -860,7 +877,12 @@ if __name__ == '__main__':
   flags.DEFINE_string(
     'backprop_cnn_workdir', '', 'A backprop.py run of the CNN (--channels=32,64).'
   )
-  flags.DEFINE_list('table2_workdirs', [], 'crnn_ep=DIR,snn_bptt=DIR: train.py runs of Table II.')
+  flags.DEFINE_list(
+    'table2_workdirs',
+    [],
+    'train.py runs of Table II: crnn_ep=DIR,snn_bptt=DIR (the demo config), conv_crnn_ep=DIR,'
+    'conv_snn_bptt=DIR,conv_sigma_delta_ep=DIR (the conv config; never run here).',
+  )
   flags.DEFINE_list('gradcheck_workdirs', [], 'gradcheck.py outputs (default: three run here).')
   flags.DEFINE_string('memory_workdir', '', 'A memory.py output folder.')
   flags.DEFINE_string('pooling_workdir', '', 'A pooling_imbalance.py output folder.')

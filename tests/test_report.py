@@ -190,5 +190,54 @@ class ReportFlagsTest(absltest.TestCase):
     )
 
 
+class ConvTable2Test(absltest.TestCase):
+  """Table II's rows on the conv config: shown when given, named in the note when not."""
+
+  def _run(self, root, name, arch, neuron, method, acc):
+    path = os.path.join(root, name)
+    os.makedirs(path)
+    config = {'network': {'architecture': arch, 'channels': [32, 64], 'fc': [512]},
+              'neuron': {'name': neuron}, 'method': method, 'dataset': 'fashion_mnist'}  # fmt: skip
+    history = [{'epoch': 1, 'test_accuracy': acc - 0.05}, {'epoch': 2, 'test_accuracy': acc}]
+    with open(os.path.join(path, 'metrics.json'), 'w') as f:
+      json.dump({'config': config, 'history': history, 'test_accuracy': acc,
+                 'train_accuracy': 0.9, 'wall_seconds': 12.0}, f)  # fmt: skip
+    return path
+
+  def test_given_rows_are_shown_and_the_rest_named(self):
+    report = helpers.launcher('report')
+    root = self.create_tempdir().full_path
+    runs = report.Runs(root, smoke=True)
+    paths = {}
+    for name, neuron, method, acc in (
+      ('stochep_ep', 'stochep', 'ep', 0.9), ('crnn_ep', 'crnn', 'ep', 0.9),
+      ('snn_bptt', 'stochep', 'bptt', 0.9), ('conv_stochep_ep', 'stochep', 'ep', 0.88),
+      ('conv_crnn_ep', 'crnn', 'ep', 0.8765),
+    ):  # fmt: skip
+      paths[name] = self._run(root, name, '2c2fc', neuron, method, acc)
+      runs.add(name, f'{name} label', paths[name], 'cmd', True)
+    for name in ('backprop', 'backprop_cnn'):
+      paths[name] = os.path.join(root, name)
+      os.makedirs(paths[name])
+      with open(os.path.join(paths[name], 'metrics.json'), 'w') as f:
+        json.dump({'history': [{'epoch': 1, 'test_accuracy': 0.9}], 'test_accuracy': 0.9}, f)
+      runs.add(name, f'{name} label', paths[name], 'cmd', True)
+    body, numbers = report.accuracy_section(runs, paths, root)
+    self.assertAlmostEqual(numbers['conv_crnn_ep']['test_error'], 12.35, places=6)
+    self.assertAlmostEqual(numbers['conv_crnn_ep']['best_test_error'], 12.35, places=6)
+    self.assertIn('<td>conv</td><td>conv_crnn_ep label</td>', body.replace('\n', ''))
+    note = body[body.index('Not given') :]
+    self.assertIn('SNN BPTT (straight-through), Sigma-Delta EP on the conv config', note)
+    self.assertNotIn('CRNN EP', note[: note.index('</p>')])
+    # every name the flag takes, and a wrong one named
+    self.assertEqual(
+      report._pairs(['conv_crnn_ep=/a', 'snn_bptt=/b']), {'conv_crnn_ep': '/a', 'snn_bptt': '/b'}
+    )
+    with self.assertRaisesRegex(
+      report.launch.LaunchError, "'conv_x=/a': must be NAME=DIR with NAME one of"
+    ):
+      report._pairs(['conv_x=/a'])
+
+
 if __name__ == '__main__':
   absltest.main()
