@@ -65,3 +65,26 @@ def _temporary_files_stay_inside(tmp_path_factory):
 def pytest_configure(config):
   # gpu_kit/check.py runs these (besides its GPU_TESTS list) on a GPU machine.
   config.addinivalue_line('markers', 'gpu: meaningful on a GPU; the GPU kit (gpu_kit) runs it')
+
+
+# The longest test classes (a class's setUpClass runs once per xdist worker that gets one of its
+# tests), measured with `pytest --durations`: `make test` hands out whole classes
+# (`--dist loadscope`) in collection order (`--no-loadscope-reorder`), these first, so that no
+# long class starts last and leaves the other worker idle at the end.
+LONG_FIRST = (
+  'tests/test_report.py::ReportTest',
+  'tests/test_figures.py::FiguresTest',
+  'tests/test_parallel.py',
+  'tests/test_packaging.py',
+  'tests/test_launchers.py',
+  'tests/test_memory.py',
+  'tests/test_gdu.py',
+  'tests/test_runs.py',
+)
+
+
+def pytest_collection_modifyitems(items):
+  def rank(item):
+    return next((i for i, p in enumerate(LONG_FIRST) if item.nodeid.startswith(p)), len(LONG_FIRST))
+
+  items.sort(key=rank)  # stable: the rest keep their order
