@@ -31,33 +31,38 @@ from absl import flags, logging
 from experiments import launch
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string('workdir', None, 'Directory for metrics.json.')
-flags.DEFINE_integer('epochs', 30, 'Training epochs.')
-flags.DEFINE_integer('batch_size', 128, 'Training batch size.')
-flags.DEFINE_float('lr', 1e-3, 'Adam learning rate (the peak of the schedule).')
-flags.DEFINE_enum(
-  'schedule',
-  'cosine',
-  ['cosine', 'constant'],
-  'Learning-rate schedule: cosine decay to 0 over all steps (as the demo) or constant.',
-)
-flags.DEFINE_string(
-  'data_dir', '', 'Folder of the original dataset files ("" = the dataset default).'
-)
-flags.DEFINE_string('tfds_dir', '', 'array_record cache root ("" = ~/.cache/stochep_jax/...).')
-flags.DEFINE_string('dataset', 'fashion_mnist', 'Dataset name (stochep_jax.data.DATASETS).')
-flags.DEFINE_list('hidden', ['512'], 'Hidden layer widths (784-512-10 by default).')
-flags.DEFINE_list('channels', [], 'Conv layer channels in front of the dense layers (none: MLP).')
-flags.DEFINE_integer('seed', 0, 'Seed of the initialisation and of the example order.')
-flags.DEFINE_integer('eval_batch_size', 2000, 'Batch size of the accuracy passes.')
-flags.mark_flags_as_required(['workdir'])
-launch.integer('epochs', 1)
-launch.integer('batch_size', 1)
-launch.number('lr', 0.0, strict=True)
-launch.int_list('hidden', 1)
-launch.int_list('channels', 1, allow_empty=True)
-launch.integer('eval_batch_size', 1)
-launch.integer('seed', 0)
+
+
+def define_flags() -> None:
+  """The launcher's flags, defined when it runs as a script (importing the module for its
+  functions defines none, so it never clashes with another launcher's flags)."""
+  flags.DEFINE_string('workdir', None, 'Directory for metrics.json.')
+  flags.DEFINE_integer('epochs', 30, 'Training epochs.')
+  flags.DEFINE_integer('batch_size', 128, 'Training batch size.')
+  flags.DEFINE_float('lr', 1e-3, 'Adam learning rate (the peak of the schedule).')
+  flags.DEFINE_enum(
+    'schedule',
+    'cosine',
+    ['cosine', 'constant'],
+    'Learning-rate schedule: cosine decay to 0 over all steps (as the demo) or constant.',
+  )
+  flags.DEFINE_string(
+    'data_dir', '', 'Folder of the original dataset files ("" = the dataset default).'
+  )
+  flags.DEFINE_string('tfds_dir', '', 'array_record cache root ("" = ~/.cache/stochep_jax/...).')
+  flags.DEFINE_string('dataset', 'fashion_mnist', 'Dataset name (stochep_jax.data.DATASETS).')
+  flags.DEFINE_list('hidden', ['512'], 'Hidden layer widths (784-512-10 by default).')
+  flags.DEFINE_list('channels', [], 'Conv layer channels in front of the dense layers (none: MLP).')
+  flags.DEFINE_integer('seed', 0, 'Seed of the initialisation and of the example order.')
+  flags.DEFINE_integer('eval_batch_size', 2000, 'Batch size of the accuracy passes.')
+  flags.mark_flags_as_required(['workdir'])
+  launch.integer('epochs', 1)
+  launch.integer('batch_size', 1)
+  launch.number('lr', 0.0, strict=True)
+  launch.int_list('hidden', 1)
+  launch.int_list('channels', 1, allow_empty=True)
+  launch.integer('eval_batch_size', 1)
+  launch.integer('seed', 0)
 
 
 def make_model(hidden: tuple[int, ...], num_classes: int, channels: tuple[int, ...] = ()):
@@ -227,4 +232,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   launch.run(main)

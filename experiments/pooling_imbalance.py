@@ -45,41 +45,48 @@ from experiments.configs import base
 from stochep_jax import assembly, data
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string('workdir', None, 'Directory for pooling_imbalance.json.')
-flags.DEFINE_string('data_dir', data.DEFAULT_FASHION_MNIST_DIR, 'Fashion-MNIST IDX files.')
-flags.DEFINE_list('channels', ['128', '256'], 'Conv channels.')
-flags.DEFINE_list('fc', ['512'], 'Hidden FC sizes.')
-flags.DEFINE_integer('batch', 32, 'Test images per seed.')
-flags.DEFINE_integer('t_free', 100, 'Free-phase steps.')
-flags.DEFINE_integer('window', 50, 'Last steps over which currents are measured.')
-flags.DEFINE_integer('seeds', 3, 'Parameter/noise seeds.')
-flags.DEFINE_float('decay', 0.5, 'StochEP λ.')
-flags.DEFINE_float('kappa', 1.0, 'StochEP κ.')
-flags.DEFINE_bool('ep', True, 'Also compare EP gradients with mean-field BPTT.')
-flags.DEFINE_float('ep_beta', 0.1, 'β of the EP comparison.')
-flags.DEFINE_integer('ep_t_nudge', 50, 'T_nudge of the EP comparison.')
-flags.DEFINE_integer('ep_k_avg', 40, 'k_avg of the EP comparison.')
-flags.DEFINE_enum('ep_rate', 'mean', ['mean', 'output'], 'Rates of the EP comparison.')
-launch.int_list('channels', 1)
-launch.int_list('fc', 1, allow_empty=True)
-for _name in ('batch', 't_free', 'window', 'seeds', 'ep_t_nudge', 'ep_k_avg'):
-  launch.integer(_name, 1)
-launch.require('decay', lambda v: 0 <= v < 1, 'a number in [0, 1)')
-launch.number('kappa', 0.0, strict=True)
-launch.number('ep_beta', 0.0, strict=True)
-flags.register_multi_flags_validator(
-  ['window', 't_free'], lambda f: f['window'] <= f['t_free'], message='--window must be <= --t_free'
-)
-flags.register_multi_flags_validator(
-  ['ep_k_avg', 't_free', 'ep_t_nudge'],
-  lambda f: f['ep_k_avg'] <= min(f['t_free'], f['ep_t_nudge']),
-  message='--ep_k_avg must be <= --t_free and --ep_t_nudge',
-)
-flags.register_multi_flags_validator(
-  ['batch', 'seeds'],
-  lambda f: f['batch'] * f['seeds'] <= 10_000,
-  message='--batch times --seeds must be <= 10000 (the test images)',
-)
+
+
+def define_flags() -> None:
+  """The launcher's flags, defined when it runs as a script (importing the module for its
+  functions defines none, so it never clashes with another launcher's flags)."""
+  flags.DEFINE_string('workdir', None, 'Directory for pooling_imbalance.json.')
+  flags.DEFINE_string('data_dir', data.DEFAULT_FASHION_MNIST_DIR, 'Fashion-MNIST IDX files.')
+  flags.DEFINE_list('channels', ['128', '256'], 'Conv channels.')
+  flags.DEFINE_list('fc', ['512'], 'Hidden FC sizes.')
+  flags.DEFINE_integer('batch', 32, 'Test images per seed.')
+  flags.DEFINE_integer('t_free', 100, 'Free-phase steps.')
+  flags.DEFINE_integer('window', 50, 'Last steps over which currents are measured.')
+  flags.DEFINE_integer('seeds', 3, 'Parameter/noise seeds.')
+  flags.DEFINE_float('decay', 0.5, 'StochEP λ.')
+  flags.DEFINE_float('kappa', 1.0, 'StochEP κ.')
+  flags.DEFINE_bool('ep', True, 'Also compare EP gradients with mean-field BPTT.')
+  flags.DEFINE_float('ep_beta', 0.1, 'β of the EP comparison.')
+  flags.DEFINE_integer('ep_t_nudge', 50, 'T_nudge of the EP comparison.')
+  flags.DEFINE_integer('ep_k_avg', 40, 'k_avg of the EP comparison.')
+  flags.DEFINE_enum('ep_rate', 'mean', ['mean', 'output'], 'Rates of the EP comparison.')
+  launch.int_list('channels', 1)
+  launch.int_list('fc', 1, allow_empty=True)
+  for _name in ('batch', 't_free', 'window', 'seeds', 'ep_t_nudge', 'ep_k_avg'):
+    launch.integer(_name, 1)
+  launch.require('decay', lambda v: 0 <= v < 1, 'a number in [0, 1)')
+  launch.number('kappa', 0.0, strict=True)
+  launch.number('ep_beta', 0.0, strict=True)
+  flags.register_multi_flags_validator(
+    ['window', 't_free'],
+    lambda f: f['window'] <= f['t_free'],
+    message='--window must be <= --t_free',
+  )
+  flags.register_multi_flags_validator(
+    ['ep_k_avg', 't_free', 'ep_t_nudge'],
+    lambda f: f['ep_k_avg'] <= min(f['t_free'], f['ep_t_nudge']),
+    message='--ep_k_avg must be <= --t_free and --ep_t_nudge',
+  )
+  flags.register_multi_flags_validator(
+    ['batch', 'seeds'],
+    lambda f: f['batch'] * f['seeds'] <= 10_000,
+    message='--batch times --seeds must be <= 10000 (the test images)',
+  )
 
 
 def config(
@@ -246,5 +253,6 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   flags.mark_flags_as_required(['workdir'])
   launch.run(main)
