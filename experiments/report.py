@@ -822,10 +822,10 @@ def pooling_args(j: dict) -> list[str]:
 
 
 def _pairs(values) -> dict:
+  names = [n for n in (*TABLE2, *CONV_TABLE2) if n != 'stochep_ep']
   out = {}
   for v in values:
     name, sep, path = v.partition('=')
-    names = [n for n in (*TABLE2, *CONV_TABLE2) if n != 'stochep_ep']
     if not sep or name not in names:
       raise launch.LaunchError(
         f'flag --table2_workdirs: {v!r}: must be NAME=DIR with NAME one of {", ".join(names)}'

@@ -193,10 +193,10 @@ class ReportFlagsTest(absltest.TestCase):
 class ConvTable2Test(absltest.TestCase):
   """Table II's rows on the conv config: shown when given, named in the note when not."""
 
-  def _run(self, root, name, arch, neuron, method, acc):
+  def _run(self, root, name, neuron, method, acc):
     path = os.path.join(root, name)
     os.makedirs(path)
-    config = {'network': {'architecture': arch, 'channels': [32, 64], 'fc': [512]},
+    config = {'network': {'architecture': '2c2fc', 'channels': [32, 64], 'fc': [512]},
               'neuron': {'name': neuron}, 'method': method, 'dataset': 'fashion_mnist'}  # fmt: skip
     history = [{'epoch': 1, 'test_accuracy': acc - 0.05}, {'epoch': 2, 'test_accuracy': acc}]
     with open(os.path.join(path, 'metrics.json'), 'w') as f:
@@ -214,7 +214,7 @@ class ConvTable2Test(absltest.TestCase):
       ('snn_bptt', 'stochep', 'bptt', 0.9), ('conv_stochep_ep', 'stochep', 'ep', 0.88),
       ('conv_crnn_ep', 'crnn', 'ep', 0.8765),
     ):  # fmt: skip
-      paths[name] = self._run(root, name, '2c2fc', neuron, method, acc)
+      paths[name] = self._run(root, name, neuron, method, acc)
       runs.add(name, f'{name} label', paths[name], 'cmd', True)
     for name in ('backprop', 'backprop_cnn'):
       paths[name] = os.path.join(root, name)
