@@ -31,22 +31,28 @@ from experiments import launch
 from stochep_jax import assembly, data, estimators, gdu, validate
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string('workdir', None, 'Directory for alignment.json.')
-config_flags.DEFINE_config_file(
-  'config',
-  os.path.join(os.path.dirname(os.path.abspath(__file__)), 'configs', 'fashion_mnist_conv.py'),
-  'Training config whose network, neuron, simulator and ep blocks are used.',
-  lock_config=True,
-)
-flags.DEFINE_integer('draws', 256, 'Noise draws averaged (>= 2).')
-flags.DEFINE_integer('batch', 8, 'Test images in the batch.')
-flags.DEFINE_float('reference_beta', 0.0, 'β of the small-β mean-field EP (0: β/30).')
-flags.DEFINE_string('trained', '', 'A finished run whose parameters to use (default: init).')
-flags.DEFINE_bool('synthetic', False, 'Uniform random images and labels instead of test images.')
-flags.mark_flags_as_required(['workdir'])
-launch.integer('draws', 2)
-launch.integer('batch', 1)
-launch.number('reference_beta', 0.0)
+
+
+def define_flags() -> None:
+  """The launcher's flags, defined when it runs as a script (importing the module for its
+  functions defines none, so it never clashes with another launcher's flags)."""
+  flags.DEFINE_string('workdir', None, 'Directory for alignment.json.')
+  config_flags.DEFINE_config_file(
+    'config',
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), 'configs', 'fashion_mnist_conv.py'),
+    'Training config whose network, neuron, simulator and ep blocks are used.',
+    lock_config=True,
+  )
+  flags.DEFINE_integer('draws', 256, 'Noise draws averaged (>= 2).')
+  flags.DEFINE_integer('batch', 8, 'Test images in the batch.')
+  flags.DEFINE_float('reference_beta', 0.0, 'β of the small-β mean-field EP (0: β/30).')
+  flags.DEFINE_string('trained', '', 'A finished run whose parameters to use (default: init).')
+  flags.DEFINE_bool('synthetic', False, 'Uniform random images and labels instead of test images.')
+  flags.mark_flags_as_required(['workdir'])
+  launch.integer('draws', 2)
+  launch.integer('batch', 1)
+  launch.number('reference_beta', 0.0)
+
 
 COLUMNS = (
   'cos_mf_ep',
@@ -125,4 +131,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   launch.run(main)

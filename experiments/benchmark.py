@@ -79,82 +79,87 @@ from stochep_jax import assembly, parallel, precision, training
 from stochep_jax.opcount import synapses
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string('out', '', 'JSON output file (default: standard output).')
-flags.DEFINE_list(
-  'workloads',
-  [
-    'crnn_fc',
-    'stochep_fc_bernoulli',
-    'stochep_fc_analog',
-    'conv_2c2fc',
-    'conv_small',
-    'inference_fc',
-  ],
-  'Workloads to run.',
-)
-flags.DEFINE_integer('repeats', 7, 'Timed steps (median reported); at least 5.')
-flags.DEFINE_integer('chunk', 25, 'Simulator.chunk: steps of noise/drive generated at once.')
-flags.DEFINE_integer('unroll', 1, 'Simulator.unroll: lax.scan unroll factor.')
-flags.DEFINE_integer(
-  'noise_bits',
-  32,
-  'Resolution of the uniforms (noise.uniform): 32 (exact; fastest with hash) or 8.',
-)
-flags.DEFINE_enum(
-  'generator', 'hash', list(sep.noise.GENERATORS), 'Generator of the uniforms (noise.uniform).'
-)
-flags.DEFINE_integer(
-  'generator_draws',
-  1 << 21,
-  'Uniforms per timed call of the "generators" section (draws/s of every generator '
-  'and resolution, interleaved, one device); 0 skips it.',
-)
-flags.DEFINE_bool(
-  'threefry_partitionable',
-  True,
-  'jax_threefry_partitionable while tracing (False: the older, faster '
-  'on CPU, non-partitionable threefry).',
-)
-flags.DEFINE_bool('donate', True, 'Donate the train state buffers to the step.')
-flags.DEFINE_enum('dtype', 'float32', ['float32', 'bfloat16'], 'Parameter and state dtype.')
-flags.DEFINE_enum(
-  'compute_dtype',
-  'float32',
-  list(precision.COMPUTE_DTYPES),
-  'Precision policy (precision.Precision): operand type of the dynamics products, float32 '
-  'accumulation; parameters, states and the EP update stay in --dtype.',
-)
-flags.DEFINE_integer(
-  'min_size', 0, 'Precision policy: connections with fewer weights keep float32 products.'
-)
-flags.DEFINE_enum(
-  'conv_impl',
-  'auto',
-  list(sep.connections.CONV_IMPLS),
-  'Conv.impl of the conv workload (auto: im2col on CPU, XLA elsewhere).',
-)
-flags.DEFINE_integer(
-  'devices', 0, 'Data-parallel over this many devices (0 = all), as the launcher does.'
-)
-flags.DEFINE_integer(
-  'cpu_devices',
-  os.cpu_count() or 1,
-  'XLA:CPU devices to create (parallel.set_cpu_devices; default one per '
-  'core). Only the CPU backend; ignored when XLA_FLAGS forces a count.',
-)
-flags.DEFINE_bool(
-  'fuse_noise',
-  True,
-  "Simulator.fuse_noise: the neurons' uniforms drawn inside each step (False: per chunk).",
-)
-flags.DEFINE_bool('fuse_pool', True, 'Conv.fuse_pool: average pooling as a pooled-kernel conv.')
-flags.DEFINE_bool(
-  'hoist_drive',
-  True,
-  'Compute a static input drive F_1(x) once per phase (False: as a '
-  'time-varying input, recomputed every step; with --chunk=1, one GEMM per '
-  'step inside the scan).',
-)
+
+
+def define_flags() -> None:
+  """The launcher's flags, defined when it runs as a script (importing the module for its
+  functions defines none, so it never clashes with another launcher's flags)."""
+  flags.DEFINE_string('out', '', 'JSON output file (default: standard output).')
+  flags.DEFINE_list(
+    'workloads',
+    [
+      'crnn_fc',
+      'stochep_fc_bernoulli',
+      'stochep_fc_analog',
+      'conv_2c2fc',
+      'conv_small',
+      'inference_fc',
+    ],
+    'Workloads to run.',
+  )
+  flags.DEFINE_integer('repeats', 7, 'Timed steps (median reported); at least 5.')
+  flags.DEFINE_integer('chunk', 25, 'Simulator.chunk: steps of noise/drive generated at once.')
+  flags.DEFINE_integer('unroll', 1, 'Simulator.unroll: lax.scan unroll factor.')
+  flags.DEFINE_integer(
+    'noise_bits',
+    32,
+    'Resolution of the uniforms (noise.uniform): 32 (exact; fastest with hash) or 8.',
+  )
+  flags.DEFINE_enum(
+    'generator', 'hash', list(sep.noise.GENERATORS), 'Generator of the uniforms (noise.uniform).'
+  )
+  flags.DEFINE_integer(
+    'generator_draws',
+    1 << 21,
+    'Uniforms per timed call of the "generators" section (draws/s of every generator '
+    'and resolution, interleaved, one device); 0 skips it.',
+  )
+  flags.DEFINE_bool(
+    'threefry_partitionable',
+    True,
+    'jax_threefry_partitionable while tracing (False: the older, faster '
+    'on CPU, non-partitionable threefry).',
+  )
+  flags.DEFINE_bool('donate', True, 'Donate the train state buffers to the step.')
+  flags.DEFINE_enum('dtype', 'float32', ['float32', 'bfloat16'], 'Parameter and state dtype.')
+  flags.DEFINE_enum(
+    'compute_dtype',
+    'float32',
+    list(precision.COMPUTE_DTYPES),
+    'Precision policy (precision.Precision): operand type of the dynamics products, float32 '
+    'accumulation; parameters, states and the EP update stay in --dtype.',
+  )
+  flags.DEFINE_integer(
+    'min_size', 0, 'Precision policy: connections with fewer weights keep float32 products.'
+  )
+  flags.DEFINE_enum(
+    'conv_impl',
+    'auto',
+    list(sep.connections.CONV_IMPLS),
+    'Conv.impl of the conv workload (auto: im2col on CPU, XLA elsewhere).',
+  )
+  flags.DEFINE_integer(
+    'devices', 0, 'Data-parallel over this many devices (0 = all), as the launcher does.'
+  )
+  flags.DEFINE_integer(
+    'cpu_devices',
+    os.cpu_count() or 1,
+    'XLA:CPU devices to create (parallel.set_cpu_devices; default one per '
+    'core). Only the CPU backend; ignored when XLA_FLAGS forces a count.',
+  )
+  flags.DEFINE_bool(
+    'fuse_noise',
+    True,
+    "Simulator.fuse_noise: the neurons' uniforms drawn inside each step (False: per chunk).",
+  )
+  flags.DEFINE_bool('fuse_pool', True, 'Conv.fuse_pool: average pooling as a pooled-kernel conv.')
+  flags.DEFINE_bool(
+    'hoist_drive',
+    True,
+    'Compute a static input drive F_1(x) once per phase (False: as a '
+    'time-varying input, recomputed every step; with --chunk=1, one GEMM per '
+    'step inside the scan).',
+  )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -498,4 +503,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   launch.run(main)

@@ -40,8 +40,9 @@ from stochep_jax.short_runs import SETTINGS, SMOKE, load_images, synthetic_dir, 
 FLAGS = flags.FLAGS
 
 
-def define_flags():
-  """The launcher's flags (defined only when run as a script, so tests can import this module)."""
+def define_flags() -> None:
+  """The launcher's flags, defined when it runs as a script (importing the module for its
+  functions defines none, so it never clashes with another launcher's flags)."""
   flags.DEFINE_string('workdir', None, 'A train.py workdir whose last checkpoint to count.')
   flags.DEFINE_string('out', '', 'JSON output (default <workdir>/energy.json, else stdout only).')
   flags.DEFINE_bool('smoke', False, 'Tiny network and synthetic data (seconds).')

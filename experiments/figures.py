@@ -90,6 +90,24 @@ SETTLED_FRACTION = 0.1
 TOL = 1e-3
 
 
+def define_flags() -> None:
+  """The launcher's flags, defined when it runs as a script (importing the module for its
+  functions defines none, so it never clashes with another launcher's flags)."""
+  flags.DEFINE_string('workdir', None, 'Directory for the PNGs and JSONs.')
+  flags.DEFINE_bool('smoke', False, 'Tiny networks, synthetic data (seconds).')
+  flags.DEFINE_string('data_dir', data.DEFAULT_FASHION_MNIST_DIR, 'The IDX files of --dataset.')
+  flags.DEFINE_enum(
+    'dataset', 'fashion_mnist', ['fashion_mnist', 'mnist'], "Images (MNIST: the paper's Figs. 3-4)."
+  )
+  flags.DEFINE_integer('train_steps', -1, 'SGD steps per network (-1 = 40, smoke 1).')
+  flags.DEFINE_string('demo_workdir', '', 'A train.py run (StochEP) for Figs. 3, 4, energy.')
+  flags.DEFINE_string('conv_workdir', '', 'A train.py run of the conv config for Fig. 5.')
+  flags.DEFINE_integer('conv_train_steps', -1, 'Steps per conv net of Fig. 5 (-1 = 40, smoke 1).')
+  flags.mark_flag_as_required('workdir')
+  launch.integer('train_steps', -1)
+  launch.integer('conv_train_steps', -1)
+
+
 class Trained(NamedTuple):
   """A trained network: its config, simulator (network under its precision policy), params."""
 
@@ -613,17 +631,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  flags.DEFINE_string('workdir', None, 'Directory for the PNGs and JSONs.')
-  flags.DEFINE_bool('smoke', False, 'Tiny networks, synthetic data (seconds).')
-  flags.DEFINE_string('data_dir', data.DEFAULT_FASHION_MNIST_DIR, 'The IDX files of --dataset.')
-  flags.DEFINE_enum(
-    'dataset', 'fashion_mnist', ['fashion_mnist', 'mnist'], "Images (MNIST: the paper's Figs. 3-4)."
-  )
-  flags.DEFINE_integer('train_steps', -1, 'SGD steps per network (-1 = 40, smoke 1).')
-  flags.DEFINE_string('demo_workdir', '', 'A train.py run (StochEP) for Figs. 3, 4, energy.')
-  flags.DEFINE_string('conv_workdir', '', 'A train.py run of the conv config for Fig. 5.')
-  flags.DEFINE_integer('conv_train_steps', -1, 'Steps per conv net of Fig. 5 (-1 = 40, smoke 1).')
-  flags.mark_flag_as_required('workdir')
-  launch.integer('train_steps', -1)
-  launch.integer('conv_train_steps', -1)
+  define_flags()
   launch.run(main)

@@ -30,14 +30,20 @@ matplotlib.use('Agg')
 from matplotlib import pyplot as plt
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string('workdir', None, 'Directory for gradcheck.json and gradcheck.png.')
-config_flags.DEFINE_config_file(
-  'config',
-  os.path.join(os.path.dirname(os.path.abspath(__file__)), 'configs', 'gradcheck.py'),
-  'GDU check configuration file.',
-  lock_config=True,
-)
-flags.mark_flags_as_required(['workdir'])
+
+
+def define_flags() -> None:
+  """The launcher's flags, defined when it runs as a script (importing the module for its
+  functions defines none, so it never clashes with another launcher's flags)."""
+  flags.DEFINE_string('workdir', None, 'Directory for gradcheck.json and gradcheck.png.')
+  config_flags.DEFINE_config_file(
+    'config',
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), 'configs', 'gradcheck.py'),
+    'GDU check configuration file.',
+    lock_config=True,
+  )
+  flags.mark_flags_as_required(['workdir'])
+
 
 SETTINGS = {'hopfield': 'energy-based', 'crnn': 'prototypical', 'stochep': 'stochastic'}
 
@@ -136,4 +142,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   launch.run(main)

@@ -42,31 +42,38 @@ matplotlib.use('Agg')
 from matplotlib import pyplot as plt
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string('workdir', None, 'Directory for memory.json and memory.png.')
-flags.DEFINE_list('ts', ['50', '150', '500'], 'Free-phase lengths T.')
-flags.DEFINE_list('architectures', ['784-512-10', '2c2fc'], 'Architectures (skipped if absent).')
-flags.DEFINE_list(
-  'methods',
-  ['ep_snn', 'ep_crnn', 'bptt_snn', 'bptt_crnn'],
-  'Methods (keys of METHODS; the *_remat ones on request).',
-)
-flags.DEFINE_integer('batch_size', 128, 'Batch size ([Lin24] used 10).')
-flags.DEFINE_integer('t_nudge', 25, 'Steps of each nudged phase (EP).')
-flags.DEFINE_integer('k_avg', 10, 'Rates average the last k_avg steps of a phase.')
-flags.DEFINE_integer('chunk', 25, 'Simulator.chunk: steps whose keys are drawn at once.')
-flags.mark_flags_as_required(['workdir'])
-launch.int_list('ts', 1)
-launch.integer('batch_size', 1)
-launch.integer('t_nudge', 1)
-launch.integer('k_avg', 1)
-launch.integer('chunk', 1)
-flags.register_multi_flags_validator(
-  ['ts', 't_nudge', 'k_avg'],
-  lambda f: (
-    not launch.ints_ok(f['ts']) or f['k_avg'] <= min(int(t) for t in f['ts'] + [f['t_nudge']])
-  ),
-  message='--k_avg must be <= every --ts and --t_nudge',
-)
+
+
+def define_flags() -> None:
+  """The launcher's flags, defined when it runs as a script (importing the module for its
+  functions defines none, so it never clashes with another launcher's flags)."""
+  flags.DEFINE_string('workdir', None, 'Directory for memory.json and memory.png.')
+  flags.DEFINE_list('ts', ['50', '150', '500'], 'Free-phase lengths T.')
+  flags.DEFINE_list('architectures', ['784-512-10', '2c2fc'], 'Architectures (skipped if absent).')
+  flags.DEFINE_list(
+    'methods',
+    ['ep_snn', 'ep_crnn', 'bptt_snn', 'bptt_crnn'],
+    'Methods (keys of METHODS; the *_remat ones on request).',
+  )
+  flags.DEFINE_integer('batch_size', 128, 'Batch size ([Lin24] used 10).')
+  flags.DEFINE_integer('t_nudge', 25, 'Steps of each nudged phase (EP).')
+  flags.DEFINE_integer('k_avg', 10, 'Rates average the last k_avg steps of a phase.')
+  flags.DEFINE_integer('chunk', 25, 'Simulator.chunk: steps whose keys are drawn at once.')
+  flags.mark_flags_as_required(['workdir'])
+  launch.int_list('ts', 1)
+  launch.integer('batch_size', 1)
+  launch.integer('t_nudge', 1)
+  launch.integer('k_avg', 1)
+  launch.integer('chunk', 1)
+  flags.register_multi_flags_validator(
+    ['ts', 't_nudge', 'k_avg'],
+    lambda f: (
+      not launch.ints_ok(f['ts']) or f['k_avg'] <= min(int(t) for t in f['ts'] + [f['t_nudge']])
+    ),
+    message='--k_avg must be <= every --ts and --t_nudge',
+  )
+  launch.one_of('methods', list(METHODS))
+
 
 # name -> (estimator, neuron model, estimator settings)
 METHODS = {
@@ -77,7 +84,6 @@ METHODS = {
   'bptt_snn_remat': ('bptt', 'stochep', {'checkpoint': True}),
   'bptt_crnn_remat': ('bptt', 'crnn', {'checkpoint': True}),
 }
-launch.one_of('methods', list(METHODS))
 INPUT_SHAPE = (28, 28, 1)
 
 
@@ -217,4 +223,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   launch.run(main)

@@ -26,31 +26,37 @@ from absl import flags
 from experiments import launch
 
 FLAGS = flags.FLAGS
-flags.DEFINE_enum('workload', 'train', ['train', 'free', 'generator'], 'What to time.')
-flags.DEFINE_list(
-  'variants', ['threefry32', 'threefry8', 'hash32', 'hash8'], '<generator><noise_bits> to time.'
-)
-flags.DEFINE_integer('repeats', 9, 'Timed rounds (median reported).')
-flags.DEFINE_integer('batch', 128, 'Batch size.')
-flags.DEFINE_integer(
-  'cpu_devices', 1, 'XLA:CPU devices (parallel.set_cpu_devices); the batch is split over them.'
-)
-flags.DEFINE_string('out', '', 'Optional JSON output file.')
+
+
+def define_flags() -> None:
+  """The launcher's flags, defined when it runs as a script (importing the module for its
+  functions defines none, so it never clashes with another launcher's flags)."""
+  flags.DEFINE_enum('workload', 'train', ['train', 'free', 'generator'], 'What to time.')
+  flags.DEFINE_list(
+    'variants', ['threefry32', 'threefry8', 'hash32', 'hash8'], '<generator><noise_bits> to time.'
+  )
+  flags.DEFINE_integer('repeats', 9, 'Timed rounds (median reported).')
+  flags.DEFINE_integer('batch', 128, 'Batch size.')
+  flags.DEFINE_integer(
+    'cpu_devices', 1, 'XLA:CPU devices (parallel.set_cpu_devices); the batch is split over them.'
+  )
+  flags.DEFINE_string('out', '', 'Optional JSON output file.')
+  launch.integer('repeats', 1)
+  launch.integer('batch', 1)
+  launch.integer('cpu_devices', 1)
+  launch.require(
+    'variants',
+    lambda v: len(v) > 0 and all(_valid(u) for u in v),
+    'a non-empty list of <threefry|hash><32|8>, e.g. hash32',
+  )
+  flags.register_multi_flags_validator(
+    ['batch', 'cpu_devices'],
+    lambda f: f['cpu_devices'] < 1 or f['batch'] % f['cpu_devices'] == 0,
+    message='--batch must divide by --cpu_devices',
+  )
+
 
 T_FREE, T_NUDGE, CHUNK = 100, 40, 25
-launch.integer('repeats', 1)
-launch.integer('batch', 1)
-launch.integer('cpu_devices', 1)
-launch.require(
-  'variants',
-  lambda v: len(v) > 0 and all(_valid(u) for u in v),
-  'a non-empty list of <threefry|hash><32|8>, e.g. hash32',
-)
-flags.register_multi_flags_validator(
-  ['batch', 'cpu_devices'],
-  lambda f: f['cpu_devices'] < 1 or f['batch'] % f['cpu_devices'] == 0,
-  message='--batch must divide by --cpu_devices',
-)
 
 
 def _parse(variant: str) -> tuple[str, int]:
@@ -145,4 +151,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   launch.run(main)

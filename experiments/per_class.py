@@ -28,13 +28,18 @@ from experiments import launch
 from stochep_jax import assembly, data, keys
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string('workdir', None, 'A train.py workdir (metrics.json and checkpoints/).')
-flags.DEFINE_integer('n_test', 0, 'Evaluate the first n test images (0 = the whole split).')
-flags.DEFINE_bool(
-  'mean_field', True, 'Evaluate stochastic neuron models with their mean-field network.'
-)
-flags.mark_flag_as_required('workdir')
-launch.integer('n_test', 0)
+
+
+def define_flags() -> None:
+  """The launcher's flags, defined when it runs as a script (importing the module for its
+  functions defines none, so it never clashes with another launcher's flags)."""
+  flags.DEFINE_string('workdir', None, 'A train.py workdir (metrics.json and checkpoints/).')
+  flags.DEFINE_integer('n_test', 0, 'Evaluate the first n test images (0 = the whole split).')
+  flags.DEFINE_bool(
+    'mean_field', True, 'Evaluate stochastic neuron models with their mean-field network.'
+  )
+  flags.mark_flag_as_required('workdir')
+  launch.integer('n_test', 0)
 
 
 def per_class(workdir: str, n_test: int = 0, mean_field: bool = True) -> dict:
@@ -95,4 +100,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   launch.run(main)

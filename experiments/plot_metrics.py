@@ -14,9 +14,14 @@ from experiments import launch
 from stochep_jax import reporting
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string('workdir', None, 'A training run folder holding metrics.json.')
-flags.DEFINE_string('out', None, 'PNG path (default <workdir>/learning_curves.png).')
-flags.mark_flags_as_required(['workdir'])
+
+
+def define_flags() -> None:
+  """The launcher's flags, defined when it runs as a script (importing the module for its
+  functions defines none, so it never clashes with another launcher's flags)."""
+  flags.DEFINE_string('workdir', None, 'A training run folder holding metrics.json.')
+  flags.DEFINE_string('out', None, 'PNG path (default <workdir>/learning_curves.png).')
+  flags.mark_flags_as_required(['workdir'])
 
 
 def main(argv):
@@ -39,4 +44,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   launch.run(main)

@@ -104,6 +104,58 @@ SMOKE_FIGURES = dict(
 )  # fmt: skip
 
 
+def define_flags() -> None:
+  """The launcher's flags, defined when it runs as a script (importing the module for its
+  functions defines none, so it never clashes with another launcher's flags)."""
+  flags.DEFINE_string(
+    'workdir', None, 'Folder for report.html, report.json and the runs made here.'
+  )
+  flags.DEFINE_bool('smoke', False, 'Every missing run tiny, on synthetic images (minutes).')
+  flags.DEFINE_string('demo_workdir', '', 'A finished train.py run of the dense demo config.')
+  flags.DEFINE_string('conv_workdir', '', 'A train.py run of the conv config.')
+  flags.DEFINE_string('backprop_workdir', '', 'A backprop.py run of the MLP (784-512-10).')
+  flags.DEFINE_string(
+    'backprop_cnn_workdir', '', 'A backprop.py run of the CNN (--channels=32,64).'
+  )
+  flags.DEFINE_list(
+    'table2_workdirs',
+    [],
+    'train.py runs of Table II: crnn_ep=DIR,snn_bptt=DIR (the demo config), conv_crnn_ep=DIR,'
+    'conv_snn_bptt=DIR,conv_sigma_delta_ep=DIR (the conv config; never run here).',
+  )
+  flags.DEFINE_list('gradcheck_workdirs', [], 'gradcheck.py outputs (default: three run here).')
+  flags.DEFINE_string('memory_workdir', '', 'A memory.py output folder.')
+  flags.DEFINE_string('pooling_workdir', '', 'A pooling_imbalance.py output folder.')
+  flags.DEFINE_string('benchmark_json', '', 'A benchmark.py --out JSON (the GEMM peak).')
+  flags.DEFINE_string('data_dir', '', 'Fashion-MNIST IDX files ("" = the configs\' default).')
+  flags.DEFINE_integer('epochs', -1, "Epochs of the dense runs made here (-1 = the config's).")
+  flags.DEFINE_integer('conv_epochs', -1, "Epochs of the conv runs made here (-1 = the config's).")
+  flags.DEFINE_integer('train_subset', 0, 'Training images of the runs made here (0 = all).')
+  flags.DEFINE_integer('fig_train_steps', -1, 'figures.py --train_steps (-1 = its default).')
+  flags.DEFINE_integer('conv_train_steps', -1, 'figures.py --conv_train_steps (-1 = its default).')
+  flags.DEFINE_list(
+    'gradcheck_variants',
+    [],
+    'gradcheck.py config variants run here, e.g. energy,crnn,stochep (the default) or smoke,crnn',
+  )
+  flags.DEFINE_multi_string(
+    'memory_flags',
+    [],
+    'A flag for memory.py when run here, e.g. --memory_flags=--ts=50,150 (repeatable).',
+  )
+  flags.DEFINE_multi_string(
+    'pooling_flags',
+    [],
+    'A flag for pooling_imbalance.py when run here, e.g. --pooling_flags=--seeds=1 (repeatable).',
+  )
+  flags.mark_flag_as_required('workdir')
+  launch.integer('epochs', -1)
+  launch.integer('conv_epochs', -1)
+  launch.integer('train_subset', 0)
+  launch.integer('fig_train_steps', -1)
+  launch.integer('conv_train_steps', -1)
+
+
 # --------------------------------------------------------------------------
 # Running the launchers
 # --------------------------------------------------------------------------
@@ -867,51 +919,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  flags.DEFINE_string(
-    'workdir', None, 'Folder for report.html, report.json and the runs made here.'
-  )
-  flags.DEFINE_bool('smoke', False, 'Every missing run tiny, on synthetic images (minutes).')
-  flags.DEFINE_string('demo_workdir', '', 'A finished train.py run of the dense demo config.')
-  flags.DEFINE_string('conv_workdir', '', 'A train.py run of the conv config.')
-  flags.DEFINE_string('backprop_workdir', '', 'A backprop.py run of the MLP (784-512-10).')
-  flags.DEFINE_string(
-    'backprop_cnn_workdir', '', 'A backprop.py run of the CNN (--channels=32,64).'
-  )
-  flags.DEFINE_list(
-    'table2_workdirs',
-    [],
-    'train.py runs of Table II: crnn_ep=DIR,snn_bptt=DIR (the demo config), conv_crnn_ep=DIR,'
-    'conv_snn_bptt=DIR,conv_sigma_delta_ep=DIR (the conv config; never run here).',
-  )
-  flags.DEFINE_list('gradcheck_workdirs', [], 'gradcheck.py outputs (default: three run here).')
-  flags.DEFINE_string('memory_workdir', '', 'A memory.py output folder.')
-  flags.DEFINE_string('pooling_workdir', '', 'A pooling_imbalance.py output folder.')
-  flags.DEFINE_string('benchmark_json', '', 'A benchmark.py --out JSON (the GEMM peak).')
-  flags.DEFINE_string('data_dir', '', 'Fashion-MNIST IDX files ("" = the configs\' default).')
-  flags.DEFINE_integer('epochs', -1, "Epochs of the dense runs made here (-1 = the config's).")
-  flags.DEFINE_integer('conv_epochs', -1, "Epochs of the conv runs made here (-1 = the config's).")
-  flags.DEFINE_integer('train_subset', 0, 'Training images of the runs made here (0 = all).')
-  flags.DEFINE_integer('fig_train_steps', -1, 'figures.py --train_steps (-1 = its default).')
-  flags.DEFINE_integer('conv_train_steps', -1, 'figures.py --conv_train_steps (-1 = its default).')
-  flags.DEFINE_list(
-    'gradcheck_variants',
-    [],
-    'gradcheck.py config variants run here, e.g. energy,crnn,stochep (the default) or smoke,crnn',
-  )
-  flags.DEFINE_multi_string(
-    'memory_flags',
-    [],
-    'A flag for memory.py when run here, e.g. --memory_flags=--ts=50,150 (repeatable).',
-  )
-  flags.DEFINE_multi_string(
-    'pooling_flags',
-    [],
-    'A flag for pooling_imbalance.py when run here, e.g. --pooling_flags=--seeds=1 (repeatable).',
-  )
-  flags.mark_flag_as_required('workdir')
-  launch.integer('epochs', -1)
-  launch.integer('conv_epochs', -1)
-  launch.integer('train_subset', 0)
-  launch.integer('fig_train_steps', -1)
-  launch.integer('conv_train_steps', -1)
+  define_flags()
   launch.run(main)

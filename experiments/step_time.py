@@ -34,12 +34,19 @@ from experiments import launch
 from stochep_jax import data, parallel, training, validate
 
 FLAGS = flags.FLAGS
-config_flags.DEFINE_config_file('config', None, 'Experiment configuration file.', lock_config=True)
-flags.DEFINE_integer('steps', 5, 'Timed steps after the compilation.')
-flags.DEFINE_string('out', '', 'Optional JSON output path.')
-flags.DEFINE_integer('devices', 0, 'Devices of the data-parallel mesh (0 = all).')
-launch.integer('steps', 1)
-launch.integer('devices', 0)
+
+
+def define_flags() -> None:
+  """The launcher's flags, defined when it runs as a script (importing the module for its
+  functions defines none, so it never clashes with another launcher's flags)."""
+  config_flags.DEFINE_config_file(
+    'config', None, 'Experiment configuration file.', lock_config=True
+  )
+  flags.DEFINE_integer('steps', 5, 'Timed steps after the compilation.')
+  flags.DEFINE_string('out', '', 'Optional JSON output path.')
+  flags.DEFINE_integer('devices', 0, 'Devices of the data-parallel mesh (0 = all).')
+  launch.integer('steps', 1)
+  launch.integer('devices', 0)
 
 
 def main(argv):
@@ -110,5 +117,6 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   flags.mark_flags_as_required(['config'])
   launch.run(main)

@@ -29,40 +29,47 @@ from stochep_jax import data, experiment, parallel, validate
 from stochep_jax import workdir as workdir_lib
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string('workdir', None, 'Directory for checkpoints and metrics.json.')
-config_flags.DEFINE_config_file(
-  'config',
-  None,
-  'Experiment configuration file (experiments/configs/*.py, ":smoke" for the small variant). '
-  'Override any field with --config.<field>=<value>, e.g. --config.neuron.stochep.kappa=2; '
-  'list every field and its default with --print_config.',
-  lock_config=True,
-)
-flags.DEFINE_string(
-  'coordinator_address',
-  None,
-  'host:port of process 0; starts jax.distributed with the two flags below.',
-)
-flags.DEFINE_integer('num_processes', None, 'Number of processes (hosts) in the run.')
-flags.DEFINE_integer('process_id', None, 'Index of this process, 0 .. num_processes - 1.')
-flags.DEFINE_bool(
-  'distributed', False, 'Start jax.distributed with cluster auto-detection (SLURM, TPU pods, ...).'
-)
-flags.DEFINE_integer(
-  'cpu_devices',
-  1,
-  'XLA:CPU devices in this process, for data parallelism on a CPU-only host '
-  '(0: one per core, fewer if needed to divide the batch sizes). Only the '
-  'CPU backend; XLA_FLAGS, if it forces a count, wins.',
-)
-flags.DEFINE_bool(
-  'allow_config_change',
-  False,
-  'Resume although result-changing config fields differ from the recorded ones '
-  '(metrics.json then records which epochs ran with which settings).',
-)
-flags.DEFINE_bool('print_config', False, 'Print every config field with its value and exit.')
-flags.mark_flags_as_required(['config'])
+
+
+def define_flags() -> None:
+  """The launcher's flags, defined when it runs as a script (importing the module for its
+  functions defines none, so it never clashes with another launcher's flags)."""
+  flags.DEFINE_string('workdir', None, 'Directory for checkpoints and metrics.json.')
+  config_flags.DEFINE_config_file(
+    'config',
+    None,
+    'Experiment configuration file (experiments/configs/*.py, ":smoke" for the small variant). '
+    'Override any field with --config.<field>=<value>, e.g. --config.neuron.stochep.kappa=2; '
+    'list every field and its default with --print_config.',
+    lock_config=True,
+  )
+  flags.DEFINE_string(
+    'coordinator_address',
+    None,
+    'host:port of process 0; starts jax.distributed with the two flags below.',
+  )
+  flags.DEFINE_integer('num_processes', None, 'Number of processes (hosts) in the run.')
+  flags.DEFINE_integer('process_id', None, 'Index of this process, 0 .. num_processes - 1.')
+  flags.DEFINE_bool(
+    'distributed',
+    False,
+    'Start jax.distributed with cluster auto-detection (SLURM, TPU pods, ...).',
+  )
+  flags.DEFINE_integer(
+    'cpu_devices',
+    1,
+    'XLA:CPU devices in this process, for data parallelism on a CPU-only host '
+    '(0: one per core, fewer if needed to divide the batch sizes). Only the '
+    'CPU backend; XLA_FLAGS, if it forces a count, wins.',
+  )
+  flags.DEFINE_bool(
+    'allow_config_change',
+    False,
+    'Resume although result-changing config fields differ from the recorded ones '
+    '(metrics.json then records which epochs ran with which settings).',
+  )
+  flags.DEFINE_bool('print_config', False, 'Print every config field with its value and exit.')
+  flags.mark_flags_as_required(['config'])
 
 
 def cpu_devices(requested: int, config, num_processes: int = 1, cores: int | None = None) -> int:
@@ -124,4 +131,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   launch.run(main)
