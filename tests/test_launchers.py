@@ -1,11 +1,14 @@
 """Every launcher in experiments/ is an absl program whose --help does no work."""
 
+import ast
 import glob
 import json
 import os
 import subprocess
 import sys
 
+import helpers
+from absl import flags
 from absl.testing import absltest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -66,6 +69,39 @@ class LauncherHelpTest(absltest.TestCase):
     ).stdout
     self.assertIn('--print_config', out)
     self.assertIn('--[no]allow_config_change', out)  # a boolean flag, as absl lists it
+
+
+class LauncherImportTest(absltest.TestCase):
+  """Importing a launcher for its functions defines none of its flags: ``define_flags()``,
+  called under ``__main__``, does. So every launcher imports into one process (tests,
+  report.py) without absl's DuplicateFlagError, whatever flag names two of them share."""
+
+  def test_importing_every_launcher_defines_no_flag(self):
+    names = [os.path.splitext(os.path.basename(p))[0] for p in LAUNCHERS]
+    modules = {name: helpers.launcher(name) for name in names}  # all of them, in one process
+    by_module = flags.FLAGS.flags_by_module_dict()
+    for name, module in modules.items():
+      with self.subTest(name):
+        self.assertEqual([f.name for f in by_module.get(module.__name__, [])], [])  # none at import
+        read = {  # the flags the launcher reads (FLAGS.<name>)
+          n.attr
+          for n in ast.walk(ast.parse(open(module.__file__).read()))
+          if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
+          if n.value.id == 'FLAGS' and not hasattr(flags.FlagValues, n.attr)
+        }
+        if not hasattr(module, 'define_flags'):
+          self.assertEqual(read, set(), f'{name} reads flags but has no define_flags()')
+          continue
+        before = set(flags.FLAGS)
+        try:
+          module.define_flags()
+          defined = set(flags.FLAGS) - before
+        finally:
+          for flag in set(flags.FLAGS) - before:  # leave FLAGS as it was for the next launcher
+            delattr(flags.FLAGS, flag)
+        self.assertNotEqual(defined, set())
+        # Each flag it reads was absent after the import and is defined by define_flags().
+        self.assertLessEqual(read, defined)
 
 
 class LauncherErrorTest(absltest.TestCase):
