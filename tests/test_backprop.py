@@ -27,6 +27,13 @@ def _run(*args, timeout=240, platforms='cpu', cwd=ROOT):
   )
 
 
+def _module():
+  sys.path.insert(0, os.path.join(ROOT, 'experiments'))
+  import backprop  # noqa: PLC0415
+
+  return backprop
+
+
 class BackpropTest(absltest.TestCase):
   def test_one_epoch_on_synthetic_idx_learns(self):
     tmp = self.enterContext(tempfile.TemporaryDirectory())
@@ -60,9 +67,7 @@ class BackpropTest(absltest.TestCase):
     import jax
     import jax.numpy as jnp
 
-    sys.path.insert(0, os.path.join(ROOT, 'experiments'))
-    import backprop  # noqa: PLC0415
-
+    backprop = _module()
     model = backprop.make_model((512,), 10, (32, 64))
     params = model.init(jax.random.key(0), jnp.zeros((1, 28, 28, 1)))
     shapes = jax.tree_util.tree_map(jnp.shape, params['params'])
@@ -89,6 +94,96 @@ class BackpropTest(absltest.TestCase):
     self.assertEqual(m['flags']['channels'], [4, 8])
     self.assertIn('2C-784-4-8-32-10 ReLU CNN', m['model'])
     self.assertGreater(m['test_accuracy'], 0.5)  # chance is 0.1
+
+  def test_mse_readout_by_hand(self):
+    """--readout=mse: ½‖out − one-hot repeated n_perclass times‖², scores the class means."""
+    import jax.numpy as jnp
+
+    backprop = _module()
+    out = jnp.array([[0.5, 1.0, 0.0, 0.0, 0.2, 0.4], [0.0, 0.0, 1.0, 1.0, 0.0, 0.0]])
+    losses, scores = backprop.make_loss('mse', 3, 2)(out, jnp.array([0, 1]))
+    # example 0: target 1 1 0 0 0 0 -> ½(0.25 + 0 + 0 + 0 + 0.04 + 0.16); example 1: exact
+    self.assertSequenceAlmostEqual(losses.tolist(), [0.225, 0.0], places=6)
+    self.assertSequenceAlmostEqual(scores[0].tolist(), [0.75, 0.0, 0.3], places=6)
+    logits = jnp.array([[2.0, 0.0, 0.0]])
+    ce, ce_scores = backprop.make_loss('ce', 3)(logits, jnp.array([0]))
+    self.assertAlmostEqual(float(ce[0]), float(jnp.log1p(2 * jnp.exp(-2.0))), places=6)
+    self.assertIs(ce_scores, logits)
+
+  def test_ep_units_readout_and_init(self):
+    """hard_sigmoid is clip(x, 0, 1) in every layer and the mse readout's units; torch init
+    is U(±1/√fan_in) as the EP nets' connections."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    backprop = _module()
+    model = backprop.make_model(
+      (16,), 3, (), activation='hard_sigmoid', readout='mse', n_perclass=2, init='torch'
+    )
+    x = jax.random.uniform(jax.random.key(1), (5, 28, 28, 1))
+    params = model.init(jax.random.key(0), x)
+    p = params['params']
+    self.assertLessEqual(float(jnp.abs(p['Dense_0']['kernel']).max()), 1 / np.sqrt(784))
+    self.assertLessEqual(float(jnp.abs(p['Dense_1']['kernel']).max()), 1 / np.sqrt(16))
+    self.assertGreater(float(jnp.abs(p['Dense_0']['kernel']).max()), 0.9 / np.sqrt(784))
+    p = jax.tree_util.tree_map(lambda a: a * 40.0, p)  # large enough to reach both clips
+    h = jnp.clip(x.reshape(5, -1) @ p['Dense_0']['kernel'] + p['Dense_0']['bias'], 0, 1)
+    want = jnp.clip(h @ p['Dense_1']['kernel'] + p['Dense_1']['bias'], 0, 1)
+    got = model.apply({'params': p}, x)
+    self.assertEqual(got.shape, (5, 6))
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    self.assertTrue(bool(jnp.any(h == 1.0)) and bool(jnp.any(h == 0.0)))
+
+  def test_augment_in_order_with_one_key_each(self):
+    import jax
+    import numpy as np
+
+    backprop = _module()
+    x = jax.random.uniform(jax.random.key(2), (6, 8, 8, 1))
+    key = jax.random.key(3)
+    got = backprop.augment(key, x, ('flip', 'crop'), crop_padding=2)
+    want = data.random_crop(
+      jax.random.fold_in(key, 1), data.random_flip(jax.random.fold_in(key, 0), x), 2
+    )
+    np.testing.assert_array_equal(got, want)
+    self.assertFalse(np.array_equal(got, x))
+    np.testing.assert_array_equal(backprop.augment(key, x, ()), x)
+
+  def test_ep_units_and_readout_learn(self):
+    """The flags reach the model: the mse readout's 40 hard-sigmoid units learn; --augment
+    reaches the train step (the same first epoch without it differs only by it)."""
+    tmp = self.enterContext(tempfile.TemporaryDirectory())
+    data.write_synthetic_idx(os.path.join(tmp, 'idx'), 2048, 500, seed=0)
+    args = [
+      '--batch_size=64',
+      '--hidden=64',
+      '--lr=0.003',
+      '--activation=hard_sigmoid',
+      '--readout=mse',
+      '--n_perclass=4',
+      '--init=torch',
+      f'--data_dir={tmp}/idx',
+      f'--tfds_dir={tmp}/tfds',
+    ]
+    runs = {}
+    for name, extra in (
+      ('plain', ['--epochs=2']),
+      ('augmented', ['--epochs=1', '--augment=flip,crop']),
+    ):
+      out = _run(f'--workdir={tmp}/{name}', *args, *extra)
+      self.assertEqual(out.returncode, 0, out.stderr[-3000:])
+      with open(os.path.join(tmp, name, 'metrics.json')) as f:
+        runs[name] = json.load(f)
+    m = runs['plain']
+    self.assertIn('784-64-40 hard-sigmoid MLP, Adam, MSE', m['model'])
+    self.assertEqual((m['flags']['readout'], m['flags']['n_perclass']), ('mse', 4))
+    self.assertGreater(m['test_accuracy'], 0.5)  # chance is 0.1
+    self.assertEqual(runs['augmented']['flags']['augment'], ['flip', 'crop'])
+    # The synthetic classes are fixed pixel prototypes, which flips and shifts destroy: the
+    # augmented epoch fits the training images less well than the plain one.
+    first = [r['history'][0]['running_train_loss'] for r in (m, runs['augmented'])]
+    self.assertGreater(first[1], first[0])
 
   def test_help_does_no_work(self):
     """No JAX backend (any JAX computation or compilation raises) and nothing written."""

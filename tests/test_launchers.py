@@ -119,6 +119,8 @@ class LauncherErrorTest(absltest.TestCase):
       ('backprop', [f'--workdir={out}', '--lr=nan'], 'flag --lr=nan: must be a finite number > 0'),
       ('backprop', [f'--workdir={out}', '--dataset=x'], 'flag --dataset=x: must be one of'),
       ('backprop', [f'--workdir={out}', 'extra'], 'unexpected arguments: extra'),
+      ('backprop', [f'--workdir={out}', '--n_perclass=4'], 'n_perclass=4: needs --readout=mse'),
+      ('backprop', [f'--workdir={out}', '--augment=rotate'], 'a list of flip, crop'),
       ('memory', [f'--workdir={out}', '--ts=0'], 'flag --ts='),
       ('memory', [f'--workdir={out}', '--k_avg=30'], '--k_avg must be <= every --ts'),
       ('energy', ['--batch=-1'], 'flag --batch=-1: must be an integer >= 0'),
