@@ -95,6 +95,20 @@ class TrainAndEvaluateTest(parameterized.TestCase):
     np.testing.assert_allclose(np.sum(counts * accs) / 256, r['accuracy'], rtol=1e-12)
     self.assertLen(r['last_layer_max_rate'], 10 * config.network.n_perclass)  # output units
     self.assertLessEqual(max(r['last_layer_max_rate']), 1.0)
+    self.assertEqual((r['t_free'], r['k_avg']), (10, 3))
+    self.assertGreater(sum(a > 0 for a in r['per_class_accuracy']), 1)  # not one class for all
+    # --t_free=1: one synchronous step from rest, where the output units see only their biases
+    # (the hidden layer was still at rest): every image gets the same scores, the same class.
+    subprocess.run(
+      [sys.executable, os.path.join(ROOT, 'experiments', 'per_class.py'), f'--workdir={tmp}']
+      + [flag, '--t_free=1', '--k_avg=1'],
+      check=True,
+      capture_output=True,
+    )
+    r = json.load(open(os.path.join(tmp, 'per_class.json')))
+    self.assertEqual((r['t_free'], r['k_avg']), (1, 1))
+    self.assertEqual(sorted(a for a in r['per_class_accuracy'] if a is not None)[-2:], [0.0, 1.0])
+    self.assertEqual(sum(a == 1.0 for a in r['per_class_accuracy']), 1)
 
   def test_resume_continues_where_it_stopped(self):
     tmp = self.create_tempdir().full_path
