@@ -97,6 +97,8 @@ class TrainAndEvaluateTest(parameterized.TestCase):
     self.assertLessEqual(max(r['last_layer_max_rate']), 1.0)
     self.assertEqual((r['t_free'], r['k_avg']), (10, 3))
     self.assertGreater(sum(a > 0 for a in r['per_class_accuracy']), 1)  # not one class for all
+    if neuron != 'stochep':
+      return
     # --t_free=1: one synchronous step from rest, where the output units see only their biases
     # (the hidden layer was still at rest): every image gets the same scores, the same class.
     subprocess.run(
