@@ -26,8 +26,9 @@ U(±1/√fan_in) weights, ``connections.torch_default_init``), ``--augment=flip,
 (``stochep_jax.data.random_flip`` / ``random_crop``, padding ``--crop_padding``, one key
 an example from the seed, the step and the augmentation's position).
 
-Choices **[choice]**: He-normal initialisation of the weights (``flax.linen.Dense``
-with ``kernel_init=he_normal``; ``--init``), zero biases, the learning rate decayed to 0 by a
+Choices **[choice]**: He-normal initialisation of the weights of every layer followed by
+the activation (``kernel_init=he_normal``; ``--init``), LeCun-normal for the softmax
+logits under He-normal (flax's default), zero biases, the learning rate decayed to 0 by a
 cosine over all steps (``--schedule``, as the demo's SGD), no weight decay, dropout
 or augmentation (``--augment``); the last partial batch of an epoch is dropped.
 """
@@ -132,6 +133,7 @@ def make_model(
   import flax.linen as nn
 
   act, kinit = _activation(activation), _kernel_init(init)
+  logits_init = _kernel_init('lecun_normal' if init == 'he_normal' else init)
 
   class MLP(nn.Module):
     @nn.compact
@@ -142,8 +144,8 @@ def make_model(
       x = x.reshape((x.shape[0], -1))
       for h in hidden:
         x = act(nn.Dense(h, kernel_init=kinit)(x))
-      if readout == 'ce':
-        return nn.Dense(num_classes, kernel_init=kinit)(x)
+      if readout == 'ce':  # logits, no activation after them: He's gain is for ReLU
+        return nn.Dense(num_classes, kernel_init=logits_init)(x)
       return act(nn.Dense(num_classes * n_perclass, kernel_init=kinit)(x))
 
   return MLP()

@@ -76,6 +76,10 @@ class BackpropTest(absltest.TestCase):
     self.assertEqual(shapes['Conv_1']['kernel'], (3, 3, 32, 64))
     self.assertEqual(shapes['Dense_0']['kernel'], (5 * 5 * 64, 512))
     self.assertEqual(shapes['Dense_1']['kernel'], (512, 10))
+    # He-normal where a ReLU follows, LeCun-normal for the logits (std 1/√fan_in)
+    std = {k: float(jnp.std(v['kernel'])) for k, v in params['params'].items()}
+    self.assertAlmostEqual(std['Dense_0'] / (2 / 1600) ** 0.5, 1.0, delta=0.03)
+    self.assertAlmostEqual(std['Dense_1'] / (1 / 512) ** 0.5, 1.0, delta=0.1)
     tmp = self.enterContext(tempfile.TemporaryDirectory())
     data.write_synthetic_idx(os.path.join(tmp, 'idx'), 1024, 256, seed=0)
     out = _run(
