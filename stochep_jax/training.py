@@ -47,6 +47,7 @@ def make_optimizer(
   weight_decay: float = 0.0,
   decay_steps: int = 0,
   final_lr_fraction: float = 0.0,
+  clip_norm: float = 0.0,
 ) -> optax.GradientTransformation:
   """One learning rate per parameter group, plain SGD by default.
 
@@ -65,6 +66,9 @@ def make_optimizer(
     decay_steps: if > 0, every rate follows a cosine decay over this many steps
       down to ``final_lr_fraction`` of its initial value; 0 = constant rates.
     final_lr_fraction: see ``decay_steps``.
+    clip_norm: if > 0, the whole gradient is first scaled down to this global
+      L2 norm when it is longer (``optax.clip_by_global_norm``, over every group
+      together); 0 = no clipping.
   """
   own = 'make_optimizer'
   checks.choice(own, 'name', name, OPTIMIZERS)
@@ -75,6 +79,7 @@ def make_optimizer(
   checks.number(own, 'weight_decay', weight_decay, 0.0)
   checks.integer(own, 'decay_steps', decay_steps, 0)
   checks.number(own, 'final_lr_fraction', final_lr_fraction, 0.0, 1.0)
+  checks.number(own, 'clip_norm', clip_norm, 0.0)
   groups = list(energy.param_groups(params))
   lrs = tuple(learning_rates) if isinstance(learning_rates, (tuple, list)) else learning_rates
   if not isinstance(lrs, tuple) or len(lrs) != len(groups):
@@ -95,9 +100,10 @@ def make_optimizer(
     parts.append(optax.sgd(lr, momentum=momentum or None, nesterov=nesterov))
     return optax.chain(*parts)
 
-  return optax.multi_transform(
+  per_group = optax.multi_transform(
     {g: group_opt(lr) for g, lr in zip(groups, learning_rates)}, energy.param_labels
   )
+  return optax.chain(optax.clip_by_global_norm(clip_norm), per_group) if clip_norm else per_group
 
 
 def init_train_state(params: Params, optimizer: optax.GradientTransformation) -> TrainState:

@@ -55,6 +55,9 @@ NOT_RESULT_FIELDS = (
   'simulator.unroll',
   'simulator.fuse_noise',
 )
+# Fields added after runs were recorded, with the value that reproduces those runs: a
+# checkpoint without the field was trained at that value, so resuming at it is no change.
+ADDED_FIELDS = {'optimizer.clip_norm': 0.0}
 
 
 class WorkdirError(RuntimeError):
@@ -129,6 +132,7 @@ def _flatten(tree: dict, prefix: str = '') -> dict[str, Any]:
 def config_changes(recorded: dict, current: dict) -> list[tuple[str, Any, Any]]:
   """``(field, recorded, current)`` of every result-changing field that differs."""
   old, new = _flatten(recorded), _flatten(current)
+  old = {**{f: v for f, v in ADDED_FIELDS.items() if f in new}, **old}
   skip = lambda f: any(f == n or f.startswith(n + '.') for n in NOT_RESULT_FIELDS)
   return [
     (f, old.get(f), new.get(f))

@@ -198,6 +198,13 @@ class WorkdirTest(absltest.TestCase):
     more.optimizer.learning_rates = (0.1, 0.05)
     self.assertEqual(experiment.train_and_evaluate(more, wd)['epochs'], 2)
 
+  def test_a_field_added_since_the_checkpoint_is_no_change_at_its_old_value(self):
+    recorded = tiny_config().to_dict()
+    del recorded['optimizer']['clip_norm']  # a run recorded before the field existed
+    self.assertEqual(workdir.config_changes(recorded, tiny_config().to_dict()), [])
+    clipped = tiny_config(**{'optimizer.clip_norm': 1.0}).to_dict()
+    self.assertEqual(workdir.config_changes(recorded, clipped), [('optimizer.clip_norm', 0.0, 1.0)])
+
   def test_corrupt_latest_checkpoint_falls_back_to_the_previous(self):
     wd = self.create_tempdir().full_path
     straight = experiment.train_and_evaluate(tiny_config(num_epochs=3), wd + '/straight')
@@ -446,6 +453,7 @@ class ConfigTest(parameterized.TestCase):
     ('neuron.stochep.kappa', -1.0, r'config\.neuron\.stochep'),
     ('num_epochs', 0, r'config\.num_epochs=0'),
     ('optimizer.name', 'rmsprop', r"config\.optimizer\.name='rmsprop': must be 'sgd' or 'adam'"),
+    ('optimizer.clip_norm', -1.0, r'config\.optimizer\.clip_norm=-1\.0'),
   )
   def test_bad_field_names_itself(self, field, value, message):
     with self.assertRaisesRegex(validate.ConfigError, message):

@@ -54,6 +54,25 @@ class TrainingTest(absltest.TestCase):
     ):
       training.make_optimizer(params, (0.1, 0.01), name='adam', momentum=0.9)
 
+  def test_clip_norm_scales_the_whole_gradient_to_its_global_norm(self):
+    net = sep.dense(4, [3], 2)  # 4·3 + 3 + 3·2 + 2 = 23 parameters
+    params = net.init(jax.random.key(0))
+    opt = training.make_optimizer(params, (0.1, 0.01), clip_norm=2.3)
+    n = sum(p.size for p in jax.tree_util.tree_leaves(params))
+    self.assertEqual(n, 23)
+    long = jax.tree_util.tree_map(jnp.ones_like, params)
+    double = jax.tree_util.tree_map(lambda p: 2 * p, long['layers'][1])
+    long = {**long, 'layers': (long['layers'][0], double)}  # norm² = 15·1 + 8·4
+    norm = np.sqrt(15 + 4 * 8)
+    u, _ = opt.update(long, opt.init(params), params)
+    np.testing.assert_allclose(u['layers'][0]['w'], -0.1 * 2.3 / norm, rtol=1e-6)
+    np.testing.assert_allclose(u['layers'][1]['b'], -0.01 * 2 * 2.3 / norm, rtol=1e-6)
+    short = jax.tree_util.tree_map(lambda p: 0.1 * jnp.ones_like(p), params)  # norm 0.48 < 2.3
+    u, _ = opt.update(short, opt.init(params), params)
+    np.testing.assert_allclose(u['layers'][0]['w'], -0.1 * 0.1, rtol=1e-6)
+    with self.assertRaisesRegex(ValueError, r'clip_norm=-1\.0'):
+      training.make_optimizer(params, (0.1, 0.01), clip_norm=-1.0)
+
   def test_train_step_applies_ep_gradient_and_never_retraces(self):
     net = sep.dense(6, [5], 3)
     sim = sep.Simulator(net, sep.StochEP(decay=0.5, kappa=2.0))

@@ -37,7 +37,7 @@ Fields:
   t_nudge, β, nudging, k_avg, noise sharing; BPTT uses t_free and k_avg);
   ``bptt``: BPTT's own fields (``checkpoint``);
 * ``optimizer``: ``training.make_optimizer`` (``name`` 'sgd' or 'adam', one
-  learning rate per layer);
+  learning rate per layer, ``clip_norm`` > 0 clipping the gradient's global norm);
 * loop: ``batch_size``, ``eval_batch_size``, ``num_epochs``,
   ``stop_after_epoch`` (> 0: stop there and resume later), ``seed``, ``dtype``
   ('bfloat16' for accelerators), ``log_every_steps`` (also how often the loss
@@ -118,6 +118,7 @@ def base_config() -> ml_collections.ConfigDict:
       weight_decay=0.0,
       schedule='cosine',
       final_lr_fraction=0.0,
+      clip_norm=0.0,  # > 0: clip the whole gradient to this global L2 norm first
     )
   )
 
