@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from stochep_jax import data, parallel, training
@@ -62,5 +61,5 @@ def evaluate(
   for batch in _padded(local, batch_size // pcount):
     batch['image'] = batch['image'].astype(dtype)
     m = eval_step(params, parallel.global_batch(batch, mesh))
-    sums = m if sums is None else jax.tree_util.tree_map(jnp.add, sums, m)
+    sums = training.accumulate(sums, m)
   return training.summarize(sums)

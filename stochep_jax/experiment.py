@@ -178,7 +178,7 @@ def _train_epoch(config, steps, source, epoch, limit, mesh, progress, last_good)
   for i, local in enumerate(batches):
     local['image'] = local['image'].astype(steps.dtype)
     state, m = steps.train(state, parallel.global_batch(local, mesh))
-    sums = m if sums is None else jax.tree_util.tree_map(jnp.add, sums, m)
+    sums = training.accumulate(sums, m)
     if every and (i + 1) % every == 0:
       running = training.summarize(sums)
       if not np.isfinite(running['loss']):

@@ -142,8 +142,13 @@ def warn_at_chance(history, chance: float, epochs: int, say) -> None:
 
 def epoch_line(epoch, num_epochs, train, test, seconds):
   rates = ' '.join(f'{train[k]:.3f}' for k in sorted(train) if k.startswith('rate'))
+  grad = (
+    f'|grad| {train["grad_norm"]:.3g} (max {train["grad_norm_max"]:.3g})  '
+    if 'grad_norm' in train
+    else ''
+  )
   return (
     f'epoch {epoch:3d}/{num_epochs}  train acc {train["accuracy"]:.4f} '
     f'loss {train["loss"]:.4f}  test acc {test["accuracy"]:.4f} loss {test["loss"]:.4f}  '
-    f'rates [{rates}]  {seconds:.1f}s'
+    f'rates [{rates}]  {grad}{seconds:.1f}s'
   )

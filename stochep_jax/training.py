@@ -135,6 +135,8 @@ def make_train_step(gradient_fn: GradientFn, optimizer: optax.GradientTransforma
     updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     metrics = batch_metrics(aux['scores'], aux['loss'], batch['label'], aux['rates'])
+    norm = optax.global_norm(grads)  # before any clipping: what the estimator gave
+    metrics.update(grad_norm=norm * metrics['count'], grad_norm_max=norm)
     return TrainState(state.step + 1, params, opt_state), metrics
 
   return train_step
@@ -165,11 +167,26 @@ def make_eval_step(free_fn: Callable[..., tuple[Array, Array, Sequence[Array]]])
   return eval_step
 
 
+def accumulate(sums: dict[str, Array] | None, metrics: dict[str, Array]) -> dict[str, Array]:
+  """Adds a step's metrics to the running sums (``*_max`` entries keep the maximum)."""
+  if sums is None:
+    return metrics
+  return {
+    k: (jnp.maximum if k.endswith('_max') else jnp.add)(sums[k], v) for k, v in metrics.items()
+  }
+
+
 def summarize(sums: dict[str, Array]) -> dict[str, float]:
-  """Turns metric sums into means: accuracy, loss, rate1.."""
+  """Turns metric sums into means: accuracy, loss, rate1.., and for training steps
+  ``grad_norm`` (the gradient's global L2 norm, averaged over the examples' steps)
+  and ``grad_norm_max`` (its largest value)."""
   count = float(sums['count'])
   out = {'accuracy': float(sums['correct']) / count, 'loss': float(sums['loss']) / count}
   out.update({k: float(v) / count for k, v in sums.items() if k.startswith('rate')})
+  if 'grad_norm' in sums:
+    out.update(
+      grad_norm=float(sums['grad_norm']) / count, grad_norm_max=float(sums['grad_norm_max'])
+    )
   return out
 
 

@@ -548,9 +548,21 @@ class ReportingTest(absltest.TestCase):
     self.assertTrue(any(ln.startswith('compiled the train step in ') for ln in lines))
     self.assertTrue(os.path.getsize(os.path.join(wd, 'learning_curves.png')) > 1000)
     scalars = read_scalars(os.path.join(wd, 'tensorboard'))
-    for tag in ('train/accuracy', 'test/loss', 'train/rate1', 'time/epoch_seconds'):
+    for tag in (
+      'train/accuracy',
+      'test/loss',
+      'train/rate1',
+      'train/grad_norm',
+      'time/epoch_seconds',
+    ):
       self.assertIn(tag, scalars)
     m = strict_json(os.path.join(wd, 'metrics.json'))
+    epoch_lines = [ln for ln in lines if ln.startswith('epoch   ')]
+    self.assertEqual(len(epoch_lines), 2)
+    for ln, h in zip(epoch_lines, m['history']):  # the gradient's norm: its mean and maximum
+      self.assertGreater(h['train_grad_norm_max'], 0.0)
+      self.assertGreaterEqual(h['train_grad_norm_max'], h['train_grad_norm'])
+      self.assertIn(f'|grad| {h["train_grad_norm"]:.3g} (max {h["train_grad_norm_max"]:.3g})', ln)
     self.assertEqual(
       scalars['test/accuracy'], [(h['epoch'], np.float32(h['test_accuracy'])) for h in m['history']]
     )

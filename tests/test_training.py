@@ -112,6 +112,10 @@ class TrainingTest(absltest.TestCase):
     )
     self.assertEqual(float(m['count']), 4.0)
     self.assertGreaterEqual(float(m['rate1']), 0.0)
+    # The step reports the estimate's global L2 norm (weighted by the batch's count).
+    norm = np.sqrt(sum(np.sum(np.square(x)) for x in jax.tree_util.tree_leaves(g)))
+    np.testing.assert_allclose(float(m['grad_norm_max']), norm, rtol=1e-5)
+    np.testing.assert_allclose(float(m['grad_norm']), 4 * norm, rtol=1e-5)
 
   def test_batch_metrics_mask_and_summary(self):
     scores = jnp.array([[0.9, 0.1], [0.2, 0.8], [0.7, 0.3]])
@@ -125,6 +129,22 @@ class TrainingTest(absltest.TestCase):
     )
     s = training.summarize(m)
     self.assertEqual(s, {'accuracy': 0.5, 'loss': 1.5, 'rate1': 0.5})
+
+  def test_accumulate_sums_and_keeps_the_largest_norm(self):
+    step = lambda n, norm: {
+      'count': jnp.float32(n),
+      'correct': jnp.float32(n),
+      'loss': jnp.float32(0.5 * n),
+      'grad_norm': jnp.float32(norm * n),
+      'grad_norm_max': jnp.float32(norm),
+    }
+    sums = None
+    for n, norm in ((4, 2.0), (4, 10.0), (2, 1.0)):
+      sums = training.accumulate(sums, step(n, norm))
+    s = training.summarize(sums)
+    self.assertEqual(s['grad_norm_max'], 10.0)
+    self.assertAlmostEqual(s['grad_norm'], (8 + 40 + 2) / 10, places=6)
+    self.assertAlmostEqual(s['loss'], 0.5, places=6)
 
 
 if __name__ == '__main__':
