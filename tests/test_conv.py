@@ -176,7 +176,8 @@ class ConvTest(parameterized.TestCase):
     (9, 9, 2, 2, (3, 3), (3, 3), ((0, 0), (0, 0))),
   )
   def test_im2col_gradients_equal_xla_in_float64(self, h, w, c, k, kernel, strides, pads):
-    """The transposed GEMM (stride phases) and the weight GEMM are the exact adjoints."""
+    """The transposed GEMM (all taps, folded by stride phase) and the weight GEMM are the exact
+    adjoints."""
     conv = lambda s, wt: lax.conv_general_dilated(
       s, wt, strides, pads, dimension_numbers=('NHWC', 'HWIO', 'NHWC')
     )
