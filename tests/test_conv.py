@@ -169,6 +169,16 @@ class ConvTest(parameterized.TestCase):
       np.testing.assert_allclose(y, ys[0], rtol=1e-5, atol=1e-6)
       np.testing.assert_allclose(a, adj[0], rtol=1e-5, atol=1e-5)
 
+  def test_transpose_auto_is_fold_in_float32_and_phases_under_bf16(self):
+    g = jax.random.normal(jax.random.key(0), (2, 5, 5, 6))
+    w = jax.random.normal(jax.random.key(1), (4, 4, 3, 6))
+    f = lambda cd, m: connections.conv_transpose_gemm(g, w, (2, 2), ((0, 0),) * 2, (13, 13), cd, m)
+    for cd, picked, other in ((None, 'fold', 'phases'), ('bfloat16', 'phases', 'fold')):
+      np.testing.assert_array_equal(f(cd, 'auto'), f(cd, picked))
+      self.assertFalse(np.array_equal(f(cd, 'auto'), f(cd, other)))  # rounding tells them apart
+    with self.assertRaisesRegex(ValueError, r"method='scatter': choose from"):
+      f(None, 'scatter')
+
   @parameterized.parameters(  # (H, W, C, K, kernel, strides, pads): fused 4x4/2, SAME, odd
     (13, 13, 3, 5, (4, 4), (2, 2), ((0, 0), (0, 0))),
     (8, 8, 2, 3, (3, 3), (1, 1), ((1, 1), (1, 1))),
@@ -198,6 +208,11 @@ class ConvTest(parameterized.TestCase):
         lambda wt: jnp.sum(jnp.sin(jax.grad(lambda s: jnp.sum(f(s, wt) * g))(s)))
       )(wt)
       np.testing.assert_allclose(second(mine), second(conv), rtol=0, atol=1e-11)
+      # both transposed products, whichever 'auto' picks for a dtype
+      adjoint = jax.vjp(lambda s: conv(s, wt), s)[1](g)[0]
+      for method in ('fold', 'phases'):
+        ds = connections.conv_transpose_gemm(g, wt, strides, pads, (h, w), None, method)
+        np.testing.assert_allclose(ds, adjoint, rtol=0, atol=1e-12)
 
   @parameterized.parameters(  # every geometry, every implementation on two of them
     ('taps', (3, 1, 0, 28, 1)),
