@@ -47,7 +47,7 @@ format: install
 	$(PY) -m ruff format --quiet . && $(PY) -m ruff check --fix --quiet .
 
 test: lint $(CHROMIUM)
-	$(PY) -m pytest -q -n 2 --dist loadscope --no-loadscope-reorder tests
+	$(PY) -m pytest -q -n 2 --dist loadscope --no-loadscope-reorder --durations=15 tests
 
 # The evidence in one page: $(REPORT_DIR)/report.html (and report.png, its screenshot); finished
 # runs are reused through ARGS, e.g. ARGS='--demo_workdir=runs/demo --backprop_cnn_workdir=...'
