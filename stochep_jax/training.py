@@ -103,7 +103,22 @@ def make_optimizer(
   per_group = optax.multi_transform(
     {g: group_opt(lr) for g, lr in zip(groups, learning_rates)}, energy.param_labels
   )
-  return optax.chain(optax.clip_by_global_norm(clip_norm), per_group) if clip_norm else per_group
+  return _clipped(per_group, clip_norm) if clip_norm else per_group
+
+
+def _clipped(inner: optax.GradientTransformation, max_norm: float) -> optax.GradientTransformation:
+  """``inner`` after ``optax.clip_by_global_norm(max_norm)``, with ``inner``'s state alone.
+
+  The clip is stateless, so leaving it out of the state (unlike ``optax.chain``) lets a
+  checkpoint carry over when only ``clip_norm`` changes (a recorded config change).
+  """
+  clip = optax.clip_by_global_norm(max_norm)
+
+  def update(updates, state, params=None):
+    updates, _ = clip.update(updates, clip.init(params), params)
+    return inner.update(updates, state, params)
+
+  return optax.GradientTransformation(inner.init, update)
 
 
 def init_train_state(params: Params, optimizer: optax.GradientTransformation) -> TrainState:

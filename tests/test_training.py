@@ -70,6 +70,9 @@ class TrainingTest(absltest.TestCase):
     short = jax.tree_util.tree_map(lambda p: 0.1 * jnp.ones_like(p), params)  # norm 0.48 < 2.3
     u, _ = opt.update(short, opt.init(params), params)
     np.testing.assert_allclose(u['layers'][0]['w'], -0.1 * 0.1, rtol=1e-6)
+    # the clip keeps no state: a checkpoint carries over when only clip_norm changes
+    plain = training.make_optimizer(params, (0.1, 0.01))
+    chex.assert_trees_all_equal_structs(opt.init(params), plain.init(params))
     with self.assertRaisesRegex(ValueError, r'clip_norm=-1\.0'):
       training.make_optimizer(params, (0.1, 0.01), clip_norm=-1.0)
 
