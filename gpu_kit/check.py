@@ -14,7 +14,9 @@ to ``<out>/gpu_kit_summary.json``:
 * ``steps``: per step ``status`` (ok, failed, timeout, skipped), ``seconds``, ``timeout_s``,
   ``returncode``, ``command``, ``output_tail`` and ``result`` (what the step wrote: see
   ``gpu_kit.env``, ``gpu_kit.gemm``, ``gpu_kit.slices``, ``experiments/benchmark.py``'s JSON,
-  ``experiments/memory.py``'s memory.json, and for ``tests`` the outcome of every test);
+  ``experiments/transpose_speed.py``'s (which transposed-convolution method is fastest on
+  this device), ``experiments/memory.py``'s memory.json, and for ``tests`` the outcome of
+  every test);
 * ``slices``: each slice's compile time, median step and projected epoch and run times;
 * ``efficiency``: per benchmark dtype and workload, its achieved GFLOP/s against the ``gemm``
   step's peaks of the same dtype (float32: both TF32-default and highest precision);
@@ -97,6 +99,7 @@ STEP_NAMES = (
   *(f'slice_{s}' for s in SLICE_NAMES[:4]),
   'benchmark_float32',
   'benchmark_bfloat16',
+  'transpose',
   *(f'slice_{s}' for s in SLICE_NAMES[4:]),
   'tests',
   'memory',
@@ -115,6 +118,7 @@ TIMEOUTS = {
   'slice_cifar10_lab21_f32': 75,
   'benchmark_float32': 55,
   'benchmark_bfloat16': 55,
+  'transpose': 40,
   'memory': 50,
 }
 
@@ -223,6 +227,10 @@ def plan(
     steps.append(
       Step(f'benchmark_{dtype}', argv, timeout(f'benchmark_{dtype}'), f'{work}/bench_{dtype}.json')
     )
+  argv = [*py, str(ROOT / 'experiments' / 'transpose_speed.py'), f'--out={work}/transpose.json']
+  if dry_run:
+    argv += ['--shapes=2x7x3x4x4x2x0', '--repeats=2']
+  steps.append(Step('transpose', argv, timeout('transpose'), f'{work}/transpose.json'))
   argv = [*py, str(ROOT / 'experiments' / 'memory.py'), f'--workdir={work}/memory']
   if dry_run:
     argv += ['--architectures=784-512-10', '--ts=10,20', '--batch_size=8']

@@ -269,6 +269,12 @@ _conv_gemm.defvjp(_conv_gemm_fwd, _conv_gemm_bwd)
 TRANSPOSE_METHODS = ('auto', 'fold', 'phases')
 
 
+def transpose_method(compute_dtype: str | None) -> str:
+  """What ``conv_transpose_gemm(method='auto')`` takes: 'fold' for float32 (or wider)
+  operands, 'phases' for narrower ones (bfloat16)."""
+  return 'fold' if compute_dtype is None or jnp.dtype(compute_dtype).itemsize >= 4 else 'phases'
+
+
 def conv_transpose_gemm(
   g: Array,
   w: Array,
@@ -321,7 +327,7 @@ def conv_transpose_gemm(
   if method not in TRANSPOSE_METHODS:
     raise ValueError(f'method={method!r}: choose from {TRANSPOSE_METHODS}')
   if method == 'auto':
-    method = 'fold' if compute_dtype is None or jnp.dtype(compute_dtype).itemsize >= 4 else 'phases'
+    method = transpose_method(compute_dtype)
   kh, kw, c, k = w.shape
   sh, sw = strides
   (pt, pb), (pl, pr) = pads
