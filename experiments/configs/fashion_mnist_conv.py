@@ -27,6 +27,12 @@ in float32. Adam with one learning rate per layer, cosine to 0: about 2 % of eac
 layer's initial weight bound 1/√fan_in per step (conv 1: fan-in 9, conv 2: 288, FC: 1600;
 the readout's rate is the demo's), which learned faster than one rate of 1e-3 for the conv
 layers on a 3-epoch subset (BUILD_NOTES.md, 4.7).
+
+SNN BPTT on this config (a row of [Lin24] Table II) needs its gradient clipped: its global
+norm spikes to 5-11× its mean, and at these rates the unclipped run collapsed in its second
+epoch (4.7):
+
+    --config.method=bptt --config.num_epochs=8 --config.optimizer.clip_norm=2.0
 """
 
 import ml_collections
