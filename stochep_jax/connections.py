@@ -310,7 +310,8 @@ def conv_transpose_gemm(
   ``'auto'`` (the default) takes 'fold' for float32 operands, where the FLOPs
   decide, and 'phases' under a bfloat16 ``compute_dtype``, where the bytes of the
   float32 result do (both measured on XLA:CPU, BUILD_NOTES.md 4.2). Both are exact
-  adjoints of ``conv_im2col``.
+  adjoints of ``conv_im2col``; the fold's result passes an optimisation barrier
+  (kept out of its consumers' fusions).
 
   Args:
     g: cotangent of the output, ``[B, H', W', K]``.
@@ -363,8 +364,10 @@ def conv_transpose_gemm(
     cols = jnp.concatenate(taps, axis=-1) if len(taps) > 1 else taps[0]
     out = matmul(cols, w_all, compute_dtype)  # [B, A, A', σ_h·σ_w·C]
     out = out.reshape(b, a_h, a_w, sh, sw, c).transpose(0, 1, 3, 2, 4, 5)
-  out = out.reshape(b, a_h * sh, a_w * sw, c)
-  return out[:, pt : pt + in_hw[0], pl : pl + in_hw[1]]
+  out = out.reshape(b, a_h * sh, a_w * sw, c)[:, pt : pt + in_hw[0], pl : pl + in_hw[1]]
+  # The fold's sum stays one pass: fused into the consumers of the current (the neurons'
+  # update), XLA:CPU made the float32 conv config's step 1.14x slower (BUILD_NOTES.md 4.2).
+  return lax.optimization_barrier(out) if method == 'fold' else out
 
 
 _NHWC = ('NHWC', 'HWIO', 'NHWC')
