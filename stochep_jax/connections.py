@@ -329,45 +329,57 @@ def conv_transpose_gemm(
     raise ValueError(f'method={method!r}: choose from {TRANSPOSE_METHODS}')
   if method == 'auto':
     method = transpose_method(compute_dtype)
-  kh, kw, c, k = w.shape
-  sh, sw = strides
   (pt, pb), (pl, pr) = pads
-  hp, wp = in_hw[0] + pt + pb, in_hw[1] + pl + pr
-  b, ho, wo, _ = g.shape
-  nu, nv = -(-kh // sh), -(-kw // sw)
-  a_h, a_w = -(-hp // sh), -(-wp // sw)  # ≥ ho + nu − 1, wo + nv − 1 (σ(ho − 1) + kh ≤ hp)
-  if method == 'fold':
-    w_t = w.transpose(3, 0, 1, 2).reshape(k, kh * kw * c)
-    y = matmul(_cast(g, compute_dtype).reshape(b * ho * wo, k), w_t, compute_dtype)
-    y = y.reshape(b, ho, wo, kh, kw, c)
-    y = jnp.pad(y, ((0, 0), (0, 0), (0, 0), (0, nu * sh - kh), (0, nv * sw - kw), (0, 0)))
-    y = y.reshape(b, ho, wo, nu, sh, nv, sw, c)
-    out = None
-    for u in range(nu):
-      for v in range(nv):  # tap (σu + r, σv + r') lands on phase (r, r') of row o + u
-        block = y[:, :, :, u, :, v]
-        block = jnp.pad(block, ((0, 0), (u, a_h - ho - u), (v, a_w - wo - v), *[(0, 0)] * 3))
-        out = block if out is None else out + block
-    out = out.transpose(0, 1, 3, 2, 4, 5)  # [B, A, σ_h, A', σ_w, C]
-  else:
-    wpad = jnp.pad(w, ((0, nu * sh - kh), (0, nv * sw - kw), (0, 0), (0, 0)))
-    w_all = wpad.reshape(nu, sh, nv, sw, c, k).transpose(0, 2, 5, 1, 3, 4)
-    w_all = w_all.reshape(nu * nv * k, sh * sw * c)
-    gext = jnp.pad(
-      _cast(g, compute_dtype), ((0, 0), (nu - 1, a_h - ho), (nv - 1, a_w - wo), (0, 0))
-    )
-    taps = [
-      lax.slice(gext, (0, nu - 1 - u, nv - 1 - v, 0), (b, nu - 1 - u + a_h, nv - 1 - v + a_w, k))
-      for u in range(nu)
-      for v in range(nv)
-    ]
-    cols = jnp.concatenate(taps, axis=-1) if len(taps) > 1 else taps[0]
-    out = matmul(cols, w_all, compute_dtype)  # [B, A, A', σ_h·σ_w·C]
-    out = out.reshape(b, a_h, a_w, sh, sw, c).transpose(0, 1, 3, 2, 4, 5)
-  out = out.reshape(b, a_h * sh, a_w * sw, c)[:, pt : pt + in_hw[0], pl : pl + in_hw[1]]
+  sh, sw = strides
+  c = w.shape[2]
+  # the padded input as a grid of stride phases: ≥ H' + ⌈kh/σ⌉ − 1 rows (σ(H' − 1) + kh ≤ H_pad)
+  grid = (-(-(in_hw[0] + pt + pb) // sh), -(-(in_hw[1] + pl + pr) // sw))
+  by_phase = (_fold if method == 'fold' else _phase_gemm)(g, w, strides, grid, compute_dtype)
+  b, a_h, a_w = by_phase.shape[:3]  # [B, A, A', σ_h, σ_w, C]: interleave the phases, crop
+  out = by_phase.transpose(0, 1, 3, 2, 4, 5).reshape(b, a_h * sh, a_w * sw, c)
+  out = out[:, pt : pt + in_hw[0], pl : pl + in_hw[1]]
   # The fold's sum stays one pass: fused into the consumers of the current (the neurons'
   # update), XLA:CPU made the float32 conv config's step 1.14x slower (BUILD_NOTES.md 4.2).
   return lax.optimization_barrier(out) if method == 'fold' else out
+
+
+def _fold(g, w, strides, grid, compute_dtype):
+  """``conv_transpose_gemm``'s 'fold': ``[B, A, A', σ_h, σ_w, C]``, every stride phase."""
+  kh, kw, c, k = w.shape
+  (sh, sw), (a_h, a_w) = strides, grid
+  b, ho, wo, _ = g.shape
+  nu, nv = -(-kh // sh), -(-kw // sw)
+  w_t = w.transpose(3, 0, 1, 2).reshape(k, kh * kw * c)
+  y = matmul(_cast(g, compute_dtype).reshape(b * ho * wo, k), w_t, compute_dtype)
+  y = y.reshape(b, ho, wo, kh, kw, c)
+  y = jnp.pad(y, ((0, 0), (0, 0), (0, 0), (0, nu * sh - kh), (0, nv * sw - kw), (0, 0)))
+  y = y.reshape(b, ho, wo, nu, sh, nv, sw, c)
+  out = None
+  for u in range(nu):
+    for v in range(nv):  # tap (σu + r, σv + r') lands on phase (r, r') of row o + u
+      block = y[:, :, :, u, :, v]
+      block = jnp.pad(block, ((0, 0), (u, a_h - ho - u), (v, a_w - wo - v), *[(0, 0)] * 3))
+      out = block if out is None else out + block
+  return out
+
+
+def _phase_gemm(g, w, strides, grid, compute_dtype):
+  """``conv_transpose_gemm``'s 'phases': ``[B, A, A', σ_h, σ_w, C]``, every stride phase."""
+  kh, kw, c, k = w.shape
+  (sh, sw), (a_h, a_w) = strides, grid
+  b, ho, wo, _ = g.shape
+  nu, nv = -(-kh // sh), -(-kw // sw)
+  wpad = jnp.pad(w, ((0, nu * sh - kh), (0, nv * sw - kw), (0, 0), (0, 0)))
+  w_all = wpad.reshape(nu, sh, nv, sw, c, k).transpose(0, 2, 5, 1, 3, 4)
+  w_all = w_all.reshape(nu * nv * k, sh * sw * c)
+  gext = jnp.pad(_cast(g, compute_dtype), ((0, 0), (nu - 1, a_h - ho), (nv - 1, a_w - wo), (0, 0)))
+  taps = [
+    lax.slice(gext, (0, nu - 1 - u, nv - 1 - v, 0), (b, nu - 1 - u + a_h, nv - 1 - v + a_w, k))
+    for u in range(nu)
+    for v in range(nv)
+  ]
+  cols = jnp.concatenate(taps, axis=-1) if len(taps) > 1 else taps[0]
+  return matmul(cols, w_all, compute_dtype).reshape(b, a_h, a_w, sh, sw, c)
 
 
 _NHWC = ('NHWC', 'HWIO', 'NHWC')
