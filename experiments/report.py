@@ -478,9 +478,12 @@ def accuracy_section(runs: Runs, paths: dict, out_dir: str) -> tuple[str, dict]:
       ax.plot([h['epoch'] for h in hist], err, marker='.', label=runs.entries[name]['what'])
       model = _describe(m) if 'config' in m else m.get('model', '')
       best = m.get('best_test_accuracy', max(h['test_accuracy'] for h in hist))
+      planned = (m.get('config') or {}).get('num_epochs') or len(hist)
       numbers[name] = {'test_error': _error(m, 'test_accuracy'), 'best_test_error': 100 * (1 - best),
-                       'train_accuracy': m.get('train_accuracy'), 'epochs': len(hist)}  # fmt: skip
-      rows.append([group, runs.entries[name]['what'], model, len(hist),
+                       'train_accuracy': m.get('train_accuracy'), 'epochs': len(hist),
+                       'planned_epochs': planned}  # fmt: skip
+      epochs = str(len(hist)) if len(hist) >= planned else f'{len(hist)} of {planned} (unfinished)'
+      rows.append([group, runs.entries[name]['what'], model, epochs,
                    _fmt(numbers[name]['test_error']), _fmt(numbers[name]['best_test_error']),
                    _fmt(100 * m['train_accuracy'] if m.get('train_accuracy') else None),
                    _fmt(m.get('wall_seconds'), '.0f', ' s'),
