@@ -1,8 +1,9 @@
 """Test-session settings.
 
 Identical programs (the same train step in a resumed run, the same small nets in
-several tests) are compiled once: JAX's persistent compilation cache is kept in
-``.pytest_cache/jax`` (override with ``JAX_COMPILATION_CACHE_DIR``).
+several tests, the same smoke run in several launcher subprocesses) are compiled once: JAX's
+persistent compilation cache is kept in ``.pytest_cache/jax`` (override with
+``JAX_COMPILATION_CACHE_DIR``), for the tests and the processes they start.
 
 On a CPU-only machine, XLA compiles without LLVM's optimisations
 (``FAST_COMPILE``, added to ``XLA_FLAGS`` and so to the launchers the tests start):
@@ -42,11 +43,15 @@ if not (os.environ.get('STOCHEP_TEST_FULL_OPT') or os.environ.get('GPU_KIT_TESTS
     os.environ['XLA_FLAGS'] = f'{os.environ.get("XLA_FLAGS", "")} {FAST_COMPILE}'.strip()
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Set in the environment as well, so that the launchers the tests start as subprocesses (the
+# report's smoke runs, the resumed runs, ...) share the cache: JAX reads both at import.
+os.environ.setdefault('JAX_COMPILATION_CACHE_DIR', os.path.join(_ROOT, '.pytest_cache', 'jax'))
+os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS', '0.5')
+jax.config.update('jax_compilation_cache_dir', os.environ['JAX_COMPILATION_CACHE_DIR'])
 jax.config.update(
-  'jax_compilation_cache_dir',
-  os.environ.get('JAX_COMPILATION_CACHE_DIR', os.path.join(_ROOT, '.pytest_cache', 'jax')),
+  'jax_persistent_cache_min_compile_time_secs',
+  float(os.environ['JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS']),
 )
-jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.5)
 flags.FLAGS.mark_as_parsed()
 
 

@@ -17,14 +17,17 @@ from stochep_jax.opcount import report as report_lib
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The smoke runs, shorter still: phases, batches and image counts (not the 784-32-10 shapes).
 # fig3 needs t_free >= 11 and t_free + t_nudge >= 11 (the last 10 steps of each phase).
+# The networks stay at initialisation: the brief training is tests/test_short_runs.py's (each
+# trained network here would be one more train step to compile, ten in all).
 PHASES = dict(t_free=12, t_nudge=6, k_avg=3)
 TINY_FIGURES = dict(
   PHASES,
+  train_steps=0,
   train_batch=8,
   n_membrane=4,
   n_samples=4,
   conv_n_samples=4,
-  conv_train_steps=1,
+  conv_train_steps=0,
   conv_t_free=12,
   conv_t_nudge=6,
   conv_k_avg=3,

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import zipfile
 
 from absl.testing import absltest
@@ -45,10 +46,11 @@ def build_wheel(tmp: str) -> str:
 
 
 class WheelTest(absltest.TestCase):
-  def setUp(self):
-    super().setUp()
-    self.tmp = self.create_tempdir().full_path
-    self.wheel = build_wheel(self.tmp)
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.tmp = tempfile.mkdtemp()  # inside pytest's temporary folder (conftest)
+    cls.wheel = build_wheel(cls.tmp)  # once: both tests only read it
 
   def test_wheel_holds_only_the_library(self):
     with zipfile.ZipFile(self.wheel) as z:

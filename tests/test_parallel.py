@@ -5,6 +5,8 @@ import os
 import socket
 import subprocess
 import sys
+import types
+from unittest import mock
 
 import jax
 import numpy as np
@@ -90,8 +92,10 @@ class DevicesTest(parameterized.TestCase):
 
   def test_launcher_runs_many_steps_on_two_cpu_devices(self):
     """Regression: with several steps in flight, 2 forced CPU devices hung in XLA:CPU's
-    all-reduce (aborted after its 40 s rendezvous timeout); ``parallel.paced`` prevents it.
-    The devices come from the launcher's ``--cpu_devices`` flag."""
+    all-reduce under JAX 0.10.2 (aborted after its 40 s rendezvous timeout); ``parallel.paced``
+    prevents it (PacedTest checks that it waits). Under JAX 0.12.1 this run does not hang
+    without it either (BUILD_NOTES.md, section 3). The devices come from the launcher's
+    ``--cpu_devices`` flag."""
     tmp = self.create_tempdir().full_path
     data.write_synthetic_idx(os.path.join(tmp, 'idx'), 8192, 64, seed=2)
     run = subprocess.run(
@@ -105,7 +109,7 @@ class DevicesTest(parameterized.TestCase):
         '--config.test_subset=0',
         '--config.batch_size=32',
         '--config.eval_batch_size=32',
-        '--config.network.hidden=(512,)',
+        '--config.network.hidden=(128,)',
         '--config.ep.t_free=100',
         '--config.num_epochs=1',
         f'--workdir={os.path.join(tmp, "run")}',
@@ -140,6 +144,26 @@ class DevicesTest(parameterized.TestCase):
       [sys.executable, script, *args], env=_env(1), timeout=300, capture_output=True, text=True
     )
     self.assertEqual(done.returncode, 0, done.stderr[-3000:])
+
+
+class PacedTest(absltest.TestCase):
+  """``parallel.paced`` waits for each step on a mesh of several CPU devices, nowhere else."""
+
+  def _mesh(self, *platforms):
+    devices = np.array([types.SimpleNamespace(platform=p) for p in platforms], dtype=object)
+    return types.SimpleNamespace(devices=devices)
+
+  def test_waits_on_several_cpu_devices_only(self):
+    def step(x):
+      return x + 1
+
+    for platforms in (('cpu',), ('gpu', 'gpu'), ('tpu',)):
+      self.assertIs(parallel.paced(step, self._mesh(*platforms)), step, platforms)
+    paced = parallel.paced(step, self._mesh('cpu', 'cpu'))
+    self.assertIsNot(paced, step)
+    with mock.patch.object(jax, 'block_until_ready', wraps=jax.block_until_ready) as wait:
+      self.assertEqual(paced(1), 2)
+    wait.assert_called_once_with(2)
 
 
 class ProcessesTest(absltest.TestCase):
