@@ -47,9 +47,8 @@ class TrainBrieflyTest(absltest.TestCase):
       want = {**want, 'layers': layers}  # an MSE readout: no parameters of its own
     for a, b in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
       np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-    moved = [float(jnp.abs(a - b).max()) for a, b in zip(*map(jax.tree_util.tree_leaves, (got,
-             params)))]  # fmt: skip
-    self.assertGreater(max(moved), 1e-4)  # the steps did move the parameters
+    moved = jax.tree_util.tree_map(lambda a, b: float(jnp.abs(a - b).max()), got, params)
+    self.assertGreater(max(jax.tree_util.tree_leaves(moved)), 1e-4)  # the steps moved them
 
   def test_config_briefly_starts_from_the_configs_initialisation(self):
     """``train_config_briefly``: 0 steps give the config's initial parameters (its seed's init
