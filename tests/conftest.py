@@ -78,7 +78,6 @@ def pytest_configure(config):
 # long class starts last and leaves the other worker idle at the end.
 LONG_FIRST = (
   'tests/test_report.py::ReportTest',
-  'tests/test_figures.py::FiguresTest',
   'tests/test_parallel.py',
   'tests/test_packaging.py',
   'tests/test_launchers.py',

@@ -1,7 +1,7 @@
-"""experiments/energy.py and experiments/figures.py: their JSON on tiny smoke runs."""
+"""experiments/energy.py (its JSON on a tiny smoke run) and experiments/figures.py (what needs no
+figure run: the figures themselves are checked on the report's smoke build, tests/test_report.py)."""
 
 import ast
-import json
 import os
 import subprocess
 import sys
@@ -9,31 +9,13 @@ import tempfile
 from unittest import mock
 
 import helpers
-import numpy as np
 from absl.testing import absltest
 
 from stochep_jax.opcount import report as report_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# The smoke runs, shorter still: phases, batches and image counts (not the 784-32-10 shapes).
-# fig3 needs t_free >= 11 and t_free + t_nudge >= 11 (the last 10 steps of each phase).
-# The networks stay at initialisation: the brief training is tests/test_short_runs.py's (each
-# trained network here would be one more train step to compile, ten in all).
-PHASES = dict(t_free=12, t_nudge=6, k_avg=3)
-TINY_FIGURES = dict(
-  PHASES,
-  train_steps=0,
-  train_batch=8,
-  n_membrane=4,
-  n_samples=4,
-  conv_n_samples=4,
-  conv_train_steps=0,
-  conv_t_free=12,
-  conv_t_nudge=6,
-  conv_k_avg=3,
-  conv_batch=8,
-)
-TINY_ENERGY = dict(PHASES, batch=4)
+# energy.py's smoke run, shorter still: phases and batch (not the 784-32-10 shapes).
+TINY_ENERGY = dict(t_free=12, t_nudge=6, k_avg=3, batch=4)
 
 
 _load = helpers.launcher
@@ -87,43 +69,17 @@ class EnergyTest(absltest.TestCase):
 
 
 class FiguresTest(absltest.TestCase):
-  @classmethod
-  def setUpClass(cls):
-    super().setUpClass()
-    cls.workdir = tempfile.mkdtemp()
+  """What needs no figure run; the figures' JSON is checked on the report page's smoke build
+  (tests/test_report.py, ``ReportTest``: one ``figures.run`` for both)."""
+
+  def test_brief_network_without_a_checkpoint(self):
+    """Without --demo_workdir, Fig. 3 and the energy table read a briefly trained κ = 1 net."""
     figures = _load('figures')
-    smoke_settings = figures.settings
-    tiny = lambda smoke: dict(smoke_settings(smoke), **TINY_FIGURES)
-    with mock.patch.object(figures, 'settings', tiny):
-      cls.summary = figures.run(cls.workdir, smoke=True)
-
-  def _json(self, name):
-    with open(os.path.join(self.workdir, f'{name}.json')) as f:
-      return json.load(f)
-
-  def test_files(self):
-    for name in ('fig3_membrane', 'fig4_rasters', 'fig5_error', 'fig5_conv_error', 'energy'):
-      self.assertTrue(os.path.getsize(os.path.join(self.workdir, f'{name}.png')) > 0, name)
-      self.assertTrue(os.path.exists(os.path.join(self.workdir, f'{name}.json')), name)
-    self.assertTrue(self.summary['smoke'])
-
-  def test_fig3_shapes(self):
-    f = self._json('fig3_membrane')
-    t = f['t_free'] + f['t_nudge']
-    self.assertEqual(f['panels']['a']['model'], 'stochep')
-    self.assertEqual(set(f['panels']), {'a', 'b', 'c', 'd'})
-    for panel in f['panels'].values():
-      heat = np.asarray(panel['heatmap_first_sample'])
-      self.assertEqual(heat.shape, (f['units'], t))
-      self.assertEqual(np.asarray(panel['abs_dv_heatmap']).shape, (f['units'], t - 1))
-      self.assertLen(panel['mean_abs_dv_per_step'], t - 1)
-    # One log colour scale for all panels, from their positive values.
-    scale = f['color_scale']
-    self.assertEqual((scale['norm'], scale['shared']), ('log', True))
-    top = max(np.max(p['abs_dv_heatmap']) for p in f['panels'].values())
-    self.assertAlmostEqual(scale['vmax'], top, places=6)
-    self.assertLen(f['reading'], 5)  # one line per panel and the ordering
-    self.assertIn('StochEP EP', f['params_source'])
+    s = dict(figures.settings(True), train_steps=0, dataset='fashion_mnist')
+    t = figures.brief(s, '', {})
+    self.assertEqual(t.source, f'StochEP EP, 0 SGD steps of batch {s["train_batch"]} from init')
+    self.assertEqual(t.sim.network.layer_shapes, ((32,), (10,)))
+    self.assertEqual((t.config.ep.t_free, t.config.neuron.stochep.kappa), (s['t_free'], 1.0))
 
   def test_fig3_reading_from_the_numbers(self):
     """Units moving but their mean settled (as measured for StochEP) disagrees with 'settles'."""
@@ -154,39 +110,6 @@ class FiguresTest(absltest.TestCase):
     names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     self.assertNotIn('energy', names)
     self.assertNotIn('experiments.energy', names)
-
-  def test_fig4_shapes(self):
-    """Rasters are 0/1 [units, T_free]; densities in [0, 1] (their order is reported, not asserted)."""
-    f = self._json('fig4_rasters')
-    self.assertEqual(f['kappas'], [0.5, 1.0, 2.0, 4.0])
-    self.assertLen(f['density'], 4)
-    for d, r in zip(f['density'], f['rasters_first_image']):
-      r = np.asarray(r)
-      self.assertEqual(r.shape, (32, f['t_free']))
-      self.assertTrue(set(np.unique(r)) <= {0, 1})
-      self.assertTrue(0 <= d <= 1)
-
-  def test_fig5_error_grows_with_n_perclass(self):
-    f = self._json('fig5_error')
-    self.assertEqual(f['n_perclass'], [1, 10, 100])
-    for v in f['error_signal']:
-      self.assertLen(v, f['t_free'] + f['t_nudge'])
-    m = f['mean_error_nudge']
-    self.assertLess(m[0], m[1])
-    self.assertLess(m[1], m[2])
-
-  def test_fig5_on_the_conv_config(self):
-    f = self._json('fig5_conv_error')
-    self.assertEqual(f['n_perclass'], [1, 10, 100])
-    self.assertTrue(f['architecture'].startswith('28x28x1-'))
-    for v, tf in zip(f['error_signal'], f['t_free_each']):
-      self.assertLen(v, tf + 6)
-      self.assertTrue(np.isfinite(v).all())
-
-  def test_energy_table(self):
-    f = self._json('energy')
-    self.assertEqual(set(f['methods']), {'stochep_ep', 'crnn_ep', 'snn_bptt', 'ann_bp'})
-    self.assertIn('StochEP EP', f['params_source'])
 
 
 if __name__ == '__main__':

@@ -108,26 +108,76 @@ class ReportTest(absltest.TestCase):
     self.assertIn('15.46 %', notes)
     self.assertIn('15.46 %', self.html)
 
+  def _figure(self, name):
+    with open(os.path.join(self.workdir, 'figures', f'{name}.json')) as f:
+      return json.load(f)
+
+  def test_every_figure_written(self):
+    figures = helpers.launcher('figures')
+    for name in figures.FIGURES:
+      self.assertGreater(os.path.getsize(os.path.join(self.workdir, 'figures', f'{name}.png')), 0)
+      self.assertTrue(os.path.exists(os.path.join(self.workdir, 'figures', f'{name}.json')), name)
+
   def test_fig3_as_the_paper_draws_it(self):
-    f3 = json.load(open(os.path.join(self.workdir, 'figures', 'fig3_membrane.json')))
+    f3 = self._figure('fig3_membrane')
     self.assertIn('checkpoint', f3['params_source'])  # the trained demo run, not a brief one
+    self.assertEqual(f3['units'], 16)  # the smoke demo run's hidden layer
+    self.assertEqual(set(f3['panels']), {'a', 'b', 'c', 'd'})
+    self.assertEqual(f3['panels']['a']['model'], 'stochep')
+    t = f3['t_free'] + f3['t_nudge']
+    # One log colour scale for all panels, up to their largest |Δv|.
     self.assertTrue(f3['color_scale']['shared'])
     self.assertEqual(f3['color_scale']['norm'], 'log')
+    top = max(np.max(r['abs_dv_heatmap']) for r in f3['panels'].values())
+    self.assertAlmostEqual(f3['color_scale']['vmax'], top, places=6)
     for r in f3['panels'].values():
       h = np.asarray(r['abs_dv_heatmap'])
-      self.assertEqual(h.shape, (f3['units'], f3['t_free'] + f3['t_nudge'] - 1))
+      self.assertEqual(h.shape, (f3['units'], t - 1))
       self.assertTrue((h >= 0).all())
-      self.assertLessEqual(h.max(), f3['color_scale']['vmax'] * (1 + 1e-6))
+      self.assertEqual(np.asarray(r['heatmap_first_sample']).shape, (f3['units'], t))
+      self.assertLen(r['mean_abs_dv_per_step'], t - 1)
     self.assertLen(f3['reading'], 5)
     for line in f3['reading'][:4]:
       self.assertRegex(line, r'(agrees|disagrees) with the paper')
       self.assertIn(line.split(':')[0], self.html)
 
+  def test_fig4_rasters_brief_and_trained(self):
+    """0/1 rasters [units, T_free]: 784-32-10 nets per κ, and the trained run (16 hidden) at
+    each κ; densities in [0, 1] (their order is reported, not asserted)."""
+    f4 = self._figure('fig4_rasters')
+    self.assertEqual(f4['kappas'], [0.5, 1.0, 2.0, 4.0])
+    for row, units in ((f4, 32), (f4['trained'], 16)):
+      self.assertLen(row['density'], 4)
+      for d, r in zip(row['density'], row['rasters_first_image']):
+        r = np.asarray(r)
+        self.assertEqual(r.shape, (units, row['t_free']))
+        self.assertTrue(set(np.unique(r)) <= {0, 1})
+        self.assertTrue(0 <= d <= 1)
+    self.assertIn('checkpoint', f4['trained']['source'])
+
+  def test_fig5_error_grows_with_n_perclass(self):
+    f5 = self._figure('fig5_error')
+    self.assertEqual(f5['n_perclass'], [1, 10, 100])
+    for v in f5['error_signal']:
+      self.assertLen(v, f5['t_free'] + f5['t_nudge'])
+    m = f5['mean_error_nudge']
+    self.assertLess(m[0], m[1])
+    self.assertLess(m[1], m[2])
+
   def test_fig5_on_the_conv_net(self):
-    f5 = json.load(open(os.path.join(self.workdir, 'figures', 'fig5_conv_error.json')))
+    f5 = self._figure('fig5_conv_error')
     self.assertEqual(f5['n_perclass'], [1, 4, 10, 100])  # 4: the conv run's checkpoint
     self.assertIn('checkpoint', f5['sources'][1])
     self.assertIn('28x28x1', f5['architecture'])
+    for v, tf in zip(f5['error_signal'], f5['t_free_each']):
+      self.assertLen(v, tf + 6)  # the smoke runs' and settings' T_nudge
+      self.assertTrue(np.isfinite(v).all())
+
+  def test_energy_table_of_the_trained_net(self):
+    en = self._figure('energy')
+    self.assertEqual(set(en['methods']), {'stochep_ep', 'crnn_ep', 'snn_bptt', 'ann_bp'})
+    self.assertIn('checkpoint', en['params_source'])
+    self.assertTrue(en['architecture'].startswith('784-16-'))
 
   def test_runs_made_here_and_reused(self):
     entries = self.numbers['runs']
