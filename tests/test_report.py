@@ -117,6 +117,7 @@ class ReportTest(absltest.TestCase):
     for name in figures.FIGURES:
       self.assertGreater(os.path.getsize(os.path.join(self.workdir, 'figures', f'{name}.png')), 0)
       self.assertTrue(os.path.exists(os.path.join(self.workdir, 'figures', f'{name}.json')), name)
+    self.assertTrue(self._figure('summary')['smoke'])
 
   def test_fig3_as_the_paper_draws_it(self):
     f3 = self._figure('fig3_membrane')
@@ -134,6 +135,7 @@ class ReportTest(absltest.TestCase):
       h = np.asarray(r['abs_dv_heatmap'])
       self.assertEqual(h.shape, (f3['units'], t - 1))
       self.assertTrue((h >= 0).all())
+      self.assertLessEqual(h.max(), f3['color_scale']['vmax'] * (1 + 1e-6))
       self.assertEqual(np.asarray(r['heatmap_first_sample']).shape, (f3['units'], t))
       self.assertLen(r['mean_abs_dv_per_step'], t - 1)
     self.assertLen(f3['reading'], 5)
