@@ -4,15 +4,15 @@
 
 The launcher tests start many short launcher processes (``--help``, bad flags) whose own work
 takes milliseconds next to the second each spends importing JAX, flax, orbax and the library.
-This runner imports the scripts' modules once (``experiments.<name>``, which defines no flag),
-then forks one child per call: the child changes to the call's folder, sends its stdout and
-stderr to the call's files, sets ``sys.argv`` and ``sys.path[0]`` as the interpreter does for a
-script, runs the script as ``__main__`` and exits with the status the interpreter would give
-(``SystemExit``'s code, 1 after an uncaught exception's traceback). Its shutdown is the
-interpreter's without the teardown of the modules (a third of a second with JAX loaded): it
-joins the threads that are not daemons, runs the atexit handlers, flushes stdout and stderr,
-then ``os._exit``. It forks before any
-JAX backend exists, so every child initialises its own (JAX warns at fork only after that).
+This runner imports JAX, the library and the scripts' modules once (``experiments.<name>``,
+which defines no flag), then forks one child per call. The child changes to the call's folder,
+sends its stdout and stderr to the call's files, sets ``sys.argv`` and ``sys.path[0]`` as the
+interpreter does for a script, runs the script as ``__main__`` and exits with the status the
+interpreter would give (``SystemExit``'s code, 1 after an uncaught exception's traceback). Its
+shutdown is the interpreter's without the teardown of the modules (a third of a second with
+JAX loaded): it joins the threads that are not daemons, runs the atexit handlers, flushes
+stdout and stderr, then ``os._exit``. The runner forks before any JAX backend exists, so every
+child initialises its own (JAX warns at a fork only after that).
 
 CALLS.json: ``{"jobs": N, "calls": [{"script", "args", "cwd", "stdout", "stderr"}, ...]}``;
 at most N children run at once. RESULTS.json gets the exit status of each call, in order.
@@ -31,7 +31,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _preload(calls) -> None:
-  """Imports each script's module under its package name (experiments/x.py: experiments.x)."""
+  """Imports JAX and the library (a launcher may import them only in ``main``), then each
+  script's module under its package name (experiments/x.py: experiments.x)."""
+  importlib.import_module('jax')
+  importlib.import_module('stochep_jax')
   for call in calls:
     script = os.path.abspath(call['script'])
     package = os.path.basename(os.path.dirname(script))

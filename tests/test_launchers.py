@@ -27,6 +27,7 @@ NO_BACKEND = {'JAX_PLATFORMS': 'no_such_platform'}
 HELP_MENTIONS = {
   'train.py': ['--print_config', '--[no]allow_config_change'],  # a boolean flag, as absl lists it
   'energy.py': ['--batch'],
+  'backprop.py': ['--batch_size'],
 }
 
 

@@ -14,6 +14,7 @@ import sys
 import tempfile
 
 import chex
+import helpers
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -304,9 +305,9 @@ print('identical')
 class DevicesTest(absltest.TestCase):
   def test_same_draws_and_spikes_on_one_or_four_devices(self):
     """Examples sharded over 4 forced CPU devices draw the same noise and spikes as on one."""
-    env = dict(
-      os.environ, JAX_PLATFORMS='cpu', XLA_FLAGS='--xla_force_host_platform_device_count=4'
-    )
+    xla = [f for f in os.environ.get('XLA_FLAGS', '').split() if 'device_count' not in f]
+    xla.append('--xla_force_host_platform_device_count=4')  # (conftest's FAST_COMPILE kept)
+    env = dict(os.environ, JAX_PLATFORMS='cpu', XLA_FLAGS=' '.join(xla))
     out = subprocess.run(
       [sys.executable, '-c', _DEVICE_CODE],
       env=env,
@@ -323,27 +324,23 @@ class NoiseSpeedScriptTest(absltest.TestCase):
   def test_json_of_the_interleaved_timing(self):
     """experiments/noise_speed.py: one entry per variant, speedups relative to the first."""
     with tempfile.TemporaryDirectory() as tmp:
-      out = os.path.join(tmp, 'speed.json')
-      env = dict(os.environ, JAX_PLATFORMS='cpu')
-      env.pop('XLA_FLAGS', None)
-      for workload in ('generator', 'free'):
-        subprocess.run(
-          [
-            sys.executable,
+      workloads = ('generator', 'free')
+      runs = helpers.run_scripts(  # both from one interpreter: one import of JAX
+        [
+          (
             os.path.join(ROOT, 'experiments', 'noise_speed.py'),
-            f'--workload={workload}',
-            '--repeats=1',
-            '--batch=4',
-            '--variants=threefry32,hash32',
-            f'--out={out}',
-          ],
-          env=env,
-          cwd=ROOT,
-          check=True,
-          capture_output=True,
-          timeout=180,
-        )
-        with open(out) as f:
+            [f'--workload={workload}', '--repeats=1', '--batch=4']
+            + ['--variants=threefry32,hash32', f'--out={os.path.join(tmp, workload)}.json'],
+            ROOT,
+          )
+          for workload in workloads
+        ],
+        env=dict(os.environ, JAX_PLATFORMS='cpu'),
+        timeout=180,
+      )
+      for workload, run in zip(workloads, runs, strict=True):
+        self.assertEqual(run.returncode, 0, run.stderr[-2000:])
+        with open(os.path.join(tmp, f'{workload}.json')) as f:
           d = json.load(f)
         self.assertEqual(d['workload'], workload)
         self.assertEqual(set(d['results']), {'threefry32', 'hash32'})
