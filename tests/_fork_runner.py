@@ -12,7 +12,9 @@ interpreter would give (``SystemExit``'s code, 1 after an uncaught exception's t
 shutdown is the interpreter's without the teardown of the modules (a third of a second with
 JAX loaded): it joins the threads that are not daemons, runs the atexit handlers, flushes
 stdout and stderr, then ``os._exit``. The runner forks before any JAX backend exists, so every
-child initialises its own (JAX warns at a fork only after that).
+child initialises its own (JAX warns at a fork only after that). One difference from a fresh
+interpreter: a module the runner preloaded is not imported again, so a file beside the script
+that shadows it (a ``jax.py``) is not what the script gets.
 
 CALLS.json: ``{"jobs": N, "calls": [{"script", "args", "cwd", "stdout", "stderr"}, ...]}``;
 at most N children run at once. RESULTS.json gets the exit status of each call, in order.
