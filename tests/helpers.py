@@ -1,8 +1,12 @@
 """Helpers shared by the test modules (configs and launchers imported as modules)."""
 
+import atexit
+import contextlib
 import importlib
 import json
 import os
+import select
+import signal
 import subprocess
 import sys
 import tempfile
@@ -18,28 +22,83 @@ def launcher(name: str):
   return importlib.import_module(f'experiments.{name}')
 
 
+class _ScriptServer:
+  """One ``tests/_fork_runner.py`` server, for one environment."""
+
+  def __init__(self, env):
+    read, self.write = os.pipe()
+    self.replies = os.fdopen(read, 'r')
+    self.proc = subprocess.Popen(
+      [sys.executable, _RUNNER, str(self.write)],
+      stdin=subprocess.PIPE,
+      stdout=subprocess.DEVNULL,
+      env=env,
+      text=True,
+      pass_fds=(self.write,),
+      start_new_session=True,  # its own process group: a timeout kills it and its children
+    )
+
+  def request(self, spec, timeout):
+    self.proc.stdin.write(json.dumps(spec) + '\n')
+    self.proc.stdin.flush()
+    ready, _, _ = select.select([self.replies], [], [], timeout)
+    if not ready:
+      self.close(kill=True)
+      raise subprocess.TimeoutExpired([sys.executable, _RUNNER], timeout)
+    line = self.replies.readline()
+    if not line:
+      self.close(kill=True)
+      raise RuntimeError(f'{_RUNNER} ended (exit {self.proc.poll()}) before it replied')
+    return json.loads(line)
+
+  def close(self, kill=False):
+    if kill:
+      with contextlib.suppress(ProcessLookupError):
+        os.killpg(self.proc.pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+      self.proc.stdin.close()
+    self.proc.wait()
+    self.replies.close()
+    os.close(self.write)
+
+
+_RUNNER = os.path.join(os.path.dirname(os.path.abspath(__file__)), '_fork_runner.py')
+_SERVERS: dict = {}
+
+
+@atexit.register
+def _close_servers():
+  for server in _SERVERS.values():
+    server.close()
+  _SERVERS.clear()
+
+
+def _request(spec, env, timeout):
+  env = dict(os.environ if env is None else env)
+  key = tuple(sorted(env.items()))
+  if key not in _SERVERS or _SERVERS[key].proc.poll() is not None:
+    _SERVERS[key] = _ScriptServer(env)
+  try:
+    return _SERVERS[key].request(spec, timeout)
+  except (subprocess.TimeoutExpired, RuntimeError):
+    del _SERVERS[key]
+    raise
+
+
 def run_scripts(calls, *, env=None, timeout: float = 300, jobs: int | None = None):
   """Runs each ``(script, args, cwd)`` as ``subprocess.run([python, script, *args], cwd=cwd,
   env=env, capture_output=True, text=True)`` would, and returns their ``CompletedProcess``es
-  in order; but in children forked from one interpreter that imported the scripts' modules
-  once (``tests/_fork_runner.py``), at most ``jobs`` (default: the cores) at a time."""
+  in order; but in children forked from one interpreter per environment that has JAX, the
+  library and the launchers imported (``tests/_fork_runner.py``), at most ``jobs`` (default:
+  the cores) at a time."""
   with tempfile.TemporaryDirectory() as tmp:
     spec = {'jobs': jobs or os.cpu_count() or 1, 'calls': []}
     for i, (script, args, cwd) in enumerate(calls):
       out, err = (os.path.join(tmp, f'{i}.{s}') for s in ('out', 'err'))
-      spec['calls'].append(dict(script=script, args=list(args), cwd=cwd, stdout=out, stderr=err))
-    with open(os.path.join(tmp, 'calls.json'), 'w') as f:
-      json.dump(spec, f)
-    runner = os.path.join(os.path.dirname(os.path.abspath(__file__)), '_fork_runner.py')
-    results = os.path.join(tmp, 'results.json')
-    subprocess.run(
-      [sys.executable, runner, os.path.join(tmp, 'calls.json'), results],
-      check=True,
-      env=env,
-      timeout=timeout,
-    )
-    with open(results) as f:
-      status = json.load(f)
+      spec['calls'].append(
+        dict(script=os.path.abspath(script), args=list(args), cwd=cwd, stdout=out, stderr=err)
+      )
+    status = _request(spec, env, timeout)
     done = []
     for call, (script, args, _), code in zip(spec['calls'], calls, status, strict=True):
       with open(call['stdout']) as out, open(call['stderr']) as err:
@@ -47,3 +106,36 @@ def run_scripts(calls, *, env=None, timeout: float = 300, jobs: int | None = Non
           subprocess.CompletedProcess([sys.executable, script, *args], code, out.read(), err.read())
         )
     return done
+
+
+def run_script(script, *args, cwd=None, env=None, timeout: float = 300, check: bool = False):
+  """One call of :func:`run_scripts`: ``subprocess.run([python, script, *args], cwd=cwd,
+  env=env, capture_output=True, text=True, check=check)`` as it runs it."""
+  done = run_scripts([(script, args, cwd or os.getcwd())], env=env, timeout=timeout)[0]
+  if check:
+    done.check_returncode()
+  return done
+
+
+def call(cmd, *, cwd=None, stdout=None, stderr=None, env=None, timeout: float = 600) -> int:
+  """``subprocess.call(cmd, ...)`` for ``cmd = [sys.executable, script, *args]``, stdout a file
+  and ``stderr=subprocess.STDOUT``, run as :func:`run_scripts` runs it."""
+  python, script, *args = cmd
+  if python != sys.executable or script.startswith('-') or not hasattr(stdout, 'name'):
+    raise ValueError(f'helpers.call runs [sys.executable, script, ...] into a file, not {cmd}')
+  if stderr != subprocess.STDOUT:
+    raise ValueError('helpers.call: stderr must be subprocess.STDOUT')
+  stdout.flush()
+  spec = {
+    'jobs': 1,
+    'calls': [
+      dict(
+        script=os.path.abspath(script),
+        args=list(args),
+        cwd=cwd or os.getcwd(),
+        stdout=stdout.name,
+        stderr=None,  # into stdout's file
+      )
+    ],
+  }
+  return _request(spec, env, timeout)[0]

@@ -2,7 +2,6 @@
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -15,15 +14,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, 'experiments', 'backprop.py')
 
 
-def _run(*args, timeout=240, platforms='cpu', cwd=ROOT):
-  env = dict(os.environ, JAX_PLATFORMS=platforms)  # XLA_FLAGS kept: conftest's FAST_COMPILE
-  return subprocess.run(
-    [sys.executable, SCRIPT, *args],
-    env=env,
-    cwd=cwd,
-    capture_output=True,
-    text=True,
-    timeout=timeout,
+def _run(*args, timeout=240):
+  # XLA_FLAGS kept: conftest's FAST_COMPILE
+  return helpers.run_script(
+    SCRIPT, *args, cwd=ROOT, env=dict(os.environ, JAX_PLATFORMS='cpu'), timeout=timeout
   )
 
 

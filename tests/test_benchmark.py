@@ -2,9 +2,8 @@
 
 import json
 import os
-import subprocess
-import sys
 
+import helpers
 from absl.testing import absltest, parameterized
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -22,13 +21,10 @@ class BenchmarkTest(parameterized.TestCase):
     out = os.path.join(self.create_tempdir().full_path, 'bench.json')
     env = dict(os.environ, JAX_PLATFORMS='cpu')
     env.pop('XLA_FLAGS', None)
-    subprocess.run(
-      [sys.executable, os.path.join(ROOT, 'experiments', 'benchmark.py'), *flags, f'--out={out}'],
-      env=env,
-      check=True,
-      timeout=600,
-      capture_output=True,
-    )
+    helpers.run_script(
+      os.path.join(ROOT, 'experiments', 'benchmark.py'), *flags, f'--out={out}', env=env,
+      check=True, timeout=600,
+    )  # fmt: skip
     with open(out) as f:
       return json.load(f)
 

@@ -16,6 +16,7 @@ from absl.testing import absltest, parameterized
 from stochep_jax import data, experiment
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PER_CLASS = os.path.join(ROOT, 'experiments', 'per_class.py')
 
 
 def load_config(name='fashion_mnist', arg='smoke'):
@@ -80,11 +81,7 @@ class TrainAndEvaluateTest(parameterized.TestCase):
     config.network.hidden = (16,)  # tinier than the smoke variant: any accuracy will do
     config.ep.update(dict(t_free=10, t_nudge=5, k_avg=3))
     m = experiment.train_and_evaluate(config, tmp)
-    subprocess.run(
-      [sys.executable, os.path.join(ROOT, 'experiments', 'per_class.py'), f'--workdir={tmp}', flag],
-      check=True,
-      capture_output=True,
-    )
+    helpers.run_script(PER_CLASS, f'--workdir={tmp}', flag, check=True)
     r = json.load(open(os.path.join(tmp, 'per_class.json')))
     self.assertEqual(r['epoch'], 1)
     self.assertEqual(r['n_test'], 256)
@@ -101,12 +98,7 @@ class TrainAndEvaluateTest(parameterized.TestCase):
       return
     # --t_free=1: one synchronous step from rest, where the output units see only their biases
     # (the hidden layer was still at rest): every image gets the same scores, the same class.
-    subprocess.run(
-      [sys.executable, os.path.join(ROOT, 'experiments', 'per_class.py'), f'--workdir={tmp}']
-      + [flag, '--t_free=1', '--k_avg=1'],
-      check=True,
-      capture_output=True,
-    )
+    helpers.run_script(PER_CLASS, f'--workdir={tmp}', flag, '--t_free=1', '--k_avg=1', check=True)
     r = json.load(open(os.path.join(tmp, 'per_class.json')))
     self.assertEqual((r['t_free'], r['k_avg']), (1, 1))
     self.assertEqual(sorted(a for a in r['per_class_accuracy'] if a is not None)[-2:], [0.0, 1.0])
@@ -163,16 +155,11 @@ class FastFailureTest(absltest.TestCase):
 
   def test_launcher_exits_nonzero_with_the_message(self):
     tmp = self.create_tempdir().full_path
-    proc = subprocess.run(
-      [
-        sys.executable,
-        os.path.join(ROOT, 'experiments', 'train.py'),
-        f'--config={os.path.join(ROOT, "experiments", "configs", "fashion_mnist.py")}:smoke',
-        f'--workdir={os.path.join(tmp, "w")}',
-        f'--config.data_dir={os.path.join(tmp, "none")}',
-      ],
-      capture_output=True,
-      text=True,
+    proc = helpers.run_script(
+      os.path.join(ROOT, 'experiments', 'train.py'),
+      f'--config={os.path.join(ROOT, "experiments", "configs", "fashion_mnist.py")}:smoke',
+      f'--workdir={os.path.join(tmp, "w")}',
+      f'--config.data_dir={os.path.join(tmp, "none")}',
       timeout=120,
     )
     self.assertNotEqual(proc.returncode, 0)

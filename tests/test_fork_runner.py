@@ -69,6 +69,47 @@ class RunScriptsTest(absltest.TestCase):
     argv, cwd, first = eval(by_name['where'].stdout)  # noqa: S307  (our own repr)
     self.assertEqual((argv, cwd, first), ([calls[0][0], '--flag=1', 'word'], calls[0][2], folder))
 
+  def test_each_call_starts_from_the_servers_state_and_a_timeout_kills_it(self):
+    folder = self.create_tempdir().full_path
+    script = os.path.join(folder, 'mutate.py')
+    with open(script, 'w') as f:  # what one child changes, the next does not see
+      f.write(
+        'import os, jax, stochep_jax\n'
+        "print(os.environ.get('MARK'), getattr(stochep_jax, 'mark', None), os.getpid())\n"
+        "os.environ['MARK'] = stochep_jax.mark = 'set'\n"
+        'jax.numpy.zeros(1)\n'
+      )
+    env = dict(os.environ, JAX_PLATFORMS='cpu')
+    runs = [helpers.run_scripts([(script, [], folder)], env=env)[0] for _ in range(2)]
+    runs += helpers.run_scripts([(script, [], folder)] * 2, env=env, jobs=1)
+    seen = [r.stdout.split() for r in runs]
+    self.assertEqual({tuple(s[:2]) for s in seen}, {('None', 'None')})
+    self.assertLen({s[2] for s in seen}, 4)  # a process each
+    server = helpers._SERVERS[tuple(sorted(env.items()))].proc
+    self.assertIsNone(server.poll())  # one server served all four
+    sleeper = os.path.join(folder, 'sleeper.py')
+    with open(sleeper, 'w') as f:
+      f.write('import time\ntime.sleep(60)\n')
+    with self.assertRaises(subprocess.TimeoutExpired):
+      helpers.run_scripts([(sleeper, [], folder)], env=env, timeout=1)
+    self.assertIsNotNone(server.poll())  # killed with its child
+    self.assertEqual(helpers.run_scripts([(script, [], folder)], env=env)[0].returncode, 0)
+
+  def test_call_is_subprocess_call_into_a_file(self):
+    folder = self.create_tempdir().full_path
+    script = os.path.join(folder, 'both.py')
+    with open(script, 'w') as f:
+      f.write('import sys\nprint("out", flush=True)\nsys.exit("err")\n')
+    logs = {}
+    for name, call in (('helpers', helpers.call), ('subprocess', subprocess.call)):
+      with open(os.path.join(folder, f'{name}.log'), 'w') as log:
+        logs[name] = call(
+          [sys.executable, script], cwd=folder, stdout=log, stderr=subprocess.STDOUT
+        )
+      logs[name] = (logs[name], open(log.name).read())
+    self.assertEqual(logs['helpers'], logs['subprocess'])
+    self.assertEqual(logs['helpers'], (1, 'out\nerr\n'))
+
 
 if __name__ == '__main__':
   absltest.main()

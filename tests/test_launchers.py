@@ -4,8 +4,6 @@ import ast
 import glob
 import json
 import os
-import subprocess
-import sys
 
 import helpers
 from absl import flags
@@ -28,6 +26,7 @@ HELP_MENTIONS = {
   'train.py': ['--print_config', '--[no]allow_config_change'],  # a boolean flag, as absl lists it
   'energy.py': ['--batch'],
   'backprop.py': ['--batch_size'],
+  'report.py': ['--demo_workdir'],
 }
 
 
@@ -159,17 +158,12 @@ class StepTimeTest(absltest.TestCase):
     """step_time's memory is the compiled step's: the donated train state is aliased in
     full, and what is not aliased of its arguments is exactly the batch."""
     batch = 16
-    out = subprocess.run(
-      [
-        sys.executable,
-        os.path.join(ROOT, 'experiments', 'step_time.py'),
-        f'--config={os.path.join(ROOT, "experiments", "configs", "fashion_mnist.py")}:smoke',
-        f'--config.batch_size={batch}',
-        '--steps=1',
-        '--devices=1',
-      ],
-      capture_output=True,
-      text=True,
+    out = helpers.run_script(
+      os.path.join(ROOT, 'experiments', 'step_time.py'),
+      f'--config={os.path.join(ROOT, "experiments", "configs", "fashion_mnist.py")}:smoke',
+      f'--config.batch_size={batch}',
+      '--steps=1',
+      '--devices=1',
       check=True,
       env={**os.environ, 'PYTHONPATH': ROOT},
     )

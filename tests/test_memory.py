@@ -8,10 +8,9 @@ trained) on a small 784-64-10 net, batch 16, T = 50 and 500.
 
 import json
 import os
-import subprocess
-import sys
 import tempfile
 
+import helpers
 from absl.testing import absltest
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
@@ -23,17 +22,13 @@ class MemoryTest(absltest.TestCase):
   def setUpClass(cls):
     super().setUpClass()
     workdir = tempfile.mkdtemp()
-    subprocess.run(
-      [
-        sys.executable,
-        os.path.join(ROOT, 'experiments', 'memory.py'),
-        f'--workdir={workdir}',
-        '--architectures=784-64-10,not_registered',
-        '--ts=50,500',
-        f'--batch_size={BATCH}',
-      ],
+    helpers.run_script(
+      os.path.join(ROOT, 'experiments', 'memory.py'),
+      f'--workdir={workdir}',
+      '--architectures=784-64-10,not_registered',
+      '--ts=50,500',
+      f'--batch_size={BATCH}',
       check=True,
-      capture_output=True,
     )
     with open(os.path.join(workdir, 'memory.json')) as f:
       cls.report = json.load(f)

@@ -10,6 +10,7 @@ import sys
 import tempfile
 from unittest import mock
 
+import helpers
 import jax
 import numpy as np
 from absl.testing import absltest, parameterized
@@ -491,17 +492,11 @@ class ConfigTest(parameterized.TestCase):
 
   def test_launcher_typo_is_one_line(self):
     cfg = os.path.join(ROOT, 'experiments', 'configs', 'fashion_mnist.py')
-    r = subprocess.run(
-      [
-        sys.executable,
-        os.path.join(ROOT, 'experiments', 'train.py'),
-        f'--config={cfg}:smoke',
-        '--workdir=/nonexistent/x',
-        '--config.ep.bta=3',
-      ],
-      capture_output=True,
-      text=True,
-      check=False,
+    r = helpers.run_script(
+      os.path.join(ROOT, 'experiments', 'train.py'),
+      f'--config={cfg}:smoke',
+      '--workdir=/nonexistent/x',
+      '--config.ep.bta=3',
     )
     self.assertNotEqual(r.returncode, 0)
     self.assertEqual(

@@ -1,8 +1,6 @@
 """Config fields refused by validate before any data is read or the workdir is made."""
 
 import os
-import subprocess
-import sys
 from unittest import mock
 
 import helpers
@@ -128,17 +126,11 @@ class FieldTest(parameterized.TestCase):
   def test_launcher_says_one_line_and_makes_no_workdir(self):
     wd = os.path.join(self.create_tempdir().full_path, 'run')
     cfg = os.path.join(ROOT, 'experiments', 'configs', 'fashion_mnist.py')
-    r = subprocess.run(
-      [
-        sys.executable,
-        os.path.join(ROOT, 'experiments', 'train.py'),
-        f'--config={cfg}:smoke',
-        f'--workdir={wd}',
-        '--config.input.name=frames',
-      ],
-      capture_output=True,
-      text=True,
-      check=False,
+    r = helpers.run_script(
+      os.path.join(ROOT, 'experiments', 'train.py'),
+      f'--config={cfg}:smoke',
+      f'--workdir={wd}',
+      '--config.input.name=frames',
       cwd=ROOT,
     )
     self.assertEqual(r.returncode, 1)
