@@ -73,9 +73,14 @@ def _close_servers():
   _SERVERS.clear()
 
 
+def _server_key(env) -> tuple:
+  """Environments that differ only in pytest's per-test variable share a server."""
+  return tuple(sorted((k, v) for k, v in env.items() if k != 'PYTEST_CURRENT_TEST'))
+
+
 def _request(spec, env, timeout):
   env = dict(os.environ if env is None else env)
-  key = tuple(sorted(env.items()))
+  key = _server_key(env)
   if key not in _SERVERS or _SERVERS[key].proc.poll() is not None:
     _SERVERS[key] = _ScriptServer(env)
   try:

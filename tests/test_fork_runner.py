@@ -85,8 +85,12 @@ class RunScriptsTest(absltest.TestCase):
     seen = [r.stdout.split() for r in runs]
     self.assertEqual({tuple(s[:2]) for s in seen}, {('None', 'None')})
     self.assertLen({s[2] for s in seen}, 4)  # a process each
-    server = helpers._SERVERS[tuple(sorted(env.items()))].proc
+    server = helpers._SERVERS[helpers._server_key(env)].proc
     self.assertIsNone(server.poll())  # one server served all four
+    # and the next test's (pytest changes PYTEST_CURRENT_TEST for each test)
+    servers = dict(helpers._SERVERS)
+    helpers.run_scripts([(script, [], folder)], env=dict(env, PYTEST_CURRENT_TEST='next'))
+    self.assertEqual(helpers._SERVERS, servers)
     sleeper = os.path.join(folder, 'sleeper.py')
     with open(sleeper, 'w') as f:
       f.write('import time\ntime.sleep(60)\n')
