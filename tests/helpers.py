@@ -1,4 +1,5 @@
-"""Helpers shared by the test modules (configs and launchers imported as modules)."""
+"""Helpers shared by the test modules: configs and launchers imported as modules, and launcher
+processes forked from a server that imported their libraries once (``tests/_fork_runner.py``)."""
 
 import atexit
 import contextlib
