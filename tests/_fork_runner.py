@@ -65,7 +65,8 @@ def _child(call, reply_fd: int) -> int:
     out = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(out, fd)
     os.close(out)
-  sys.stdin = open(0, closefd=False)  # noqa: SIM115  (fd 0, now /dev/null)
+  # a new object on fd 0 (now /dev/null): the inherited one may hold buffered request lines
+  sys.stdin = open(0, closefd=False)  # noqa: SIM115
   sys.argv = [call['script'], *call['args']]
   sys.path[0] = os.path.dirname(os.path.abspath(call['script']))
   try:

@@ -23,6 +23,18 @@ def launcher(name: str):
   return importlib.import_module(f'experiments.{name}')
 
 
+def cpu_env(devices: int | None = None) -> dict:
+  """This process's environment for a child on the CPU backend with ``devices`` forced CPU
+  devices (None: no forced count); XLA_FLAGS's other flags (conftest's FAST_COMPILE) are kept."""
+  xla = [f for f in os.environ.get('XLA_FLAGS', '').split() if 'device_count' not in f]
+  if devices is not None:
+    xla.append(f'--xla_force_host_platform_device_count={devices}')
+  env = dict(os.environ, JAX_PLATFORMS='cpu', XLA_FLAGS=' '.join(xla))
+  if not xla:
+    env.pop('XLA_FLAGS')
+  return env
+
+
 class _ScriptServer:
   """One ``tests/_fork_runner.py`` server, for one environment."""
 
@@ -91,6 +103,14 @@ def _request(spec, env, timeout):
     raise
 
 
+def _call_spec(script, args, cwd, stdout: str, stderr: str | None) -> dict:
+  """One call as ``tests/_fork_runner.py`` takes it (stderr None: into the stdout file)."""
+  return dict(
+    script=os.path.abspath(script), args=list(args), cwd=cwd or os.getcwd(), stdout=stdout,
+    stderr=stderr,
+  )  # fmt: skip
+
+
 def run_scripts(calls, *, env=None, timeout: float = 300, jobs: int | None = None):
   """Runs each ``(script, args, cwd)`` as ``subprocess.run([python, script, *args], cwd=cwd,
   env=env, capture_output=True, text=True)`` would, and returns their ``CompletedProcess``es
@@ -101,9 +121,7 @@ def run_scripts(calls, *, env=None, timeout: float = 300, jobs: int | None = Non
     spec = {'jobs': jobs or os.cpu_count() or 1, 'calls': []}
     for i, (script, args, cwd) in enumerate(calls):
       out, err = (os.path.join(tmp, f'{i}.{s}') for s in ('out', 'err'))
-      spec['calls'].append(
-        dict(script=os.path.abspath(script), args=list(args), cwd=cwd, stdout=out, stderr=err)
-      )
+      spec['calls'].append(_call_spec(script, args, cwd, out, err))
     status = _request(spec, env, timeout)
     done = []
     for call, (script, args, _), code in zip(spec['calls'], calls, status, strict=True):
@@ -117,7 +135,7 @@ def run_scripts(calls, *, env=None, timeout: float = 300, jobs: int | None = Non
 def run_script(script, *args, cwd=None, env=None, timeout: float = 300, check: bool = False):
   """One call of :func:`run_scripts`: ``subprocess.run([python, script, *args], cwd=cwd,
   env=env, capture_output=True, text=True, check=check)`` as it runs it."""
-  done = run_scripts([(script, args, cwd or os.getcwd())], env=env, timeout=timeout)[0]
+  done = run_scripts([(script, args, cwd)], env=env, timeout=timeout)[0]
   if check:
     done.check_returncode()
   return done
@@ -132,16 +150,5 @@ def call(cmd, *, cwd=None, stdout=None, stderr=None, env=None, timeout: float = 
   if stderr != subprocess.STDOUT:
     raise ValueError('helpers.call: stderr must be subprocess.STDOUT')
   stdout.flush()
-  spec = {
-    'jobs': 1,
-    'calls': [
-      dict(
-        script=os.path.abspath(script),
-        args=list(args),
-        cwd=cwd or os.getcwd(),
-        stdout=stdout.name,
-        stderr=None,  # into stdout's file
-      )
-    ],
-  }
+  spec = {'jobs': 1, 'calls': [_call_spec(script, args, cwd, stdout.name, None)]}  # err: into out
   return _request(spec, env, timeout)[0]

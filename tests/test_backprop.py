@@ -15,10 +15,7 @@ SCRIPT = os.path.join(ROOT, 'experiments', 'backprop.py')
 
 
 def _run(*args, timeout=240):
-  # XLA_FLAGS kept: conftest's FAST_COMPILE
-  return helpers.run_script(
-    SCRIPT, *args, cwd=ROOT, env=dict(os.environ, JAX_PLATFORMS='cpu'), timeout=timeout
-  )
+  return helpers.run_script(SCRIPT, *args, cwd=ROOT, env=helpers.cpu_env(), timeout=timeout)
 
 
 def _module():
@@ -169,7 +166,7 @@ class BackpropTest(absltest.TestCase):
       [
         (SCRIPT, [f'--workdir={tmp}/{name}', *args, *extra], ROOT) for name, extra in extras.items()
       ],
-      env=dict(os.environ, JAX_PLATFORMS='cpu'),
+      env=helpers.cpu_env(),
       jobs=1,
     )
     runs = {}

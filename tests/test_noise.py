@@ -305,12 +305,9 @@ print('identical')
 class DevicesTest(absltest.TestCase):
   def test_same_draws_and_spikes_on_one_or_four_devices(self):
     """Examples sharded over 4 forced CPU devices draw the same noise and spikes as on one."""
-    xla = [f for f in os.environ.get('XLA_FLAGS', '').split() if 'device_count' not in f]
-    xla.append('--xla_force_host_platform_device_count=4')  # (conftest's FAST_COMPILE kept)
-    env = dict(os.environ, JAX_PLATFORMS='cpu', XLA_FLAGS=' '.join(xla))
     out = subprocess.run(
       [sys.executable, '-c', _DEVICE_CODE],
-      env=env,
+      env=helpers.cpu_env(4),
       cwd=ROOT,
       capture_output=True,
       text=True,
@@ -330,12 +327,12 @@ class NoiseSpeedScriptTest(absltest.TestCase):
           (
             os.path.join(ROOT, 'experiments', 'noise_speed.py'),
             [f'--workload={workload}', '--repeats=1', '--batch=4']
-            + ['--variants=threefry32,hash32', f'--out={os.path.join(tmp, workload)}.json'],
+            + ['--variants=threefry32,hash32', f'--out={os.path.join(tmp, workload + ".json")}'],
             ROOT,
           )
           for workload in workloads
         ],
-        env=dict(os.environ, JAX_PLATFORMS='cpu'),
+        env=helpers.cpu_env(),
         timeout=180,
       )
       for workload, run in zip(workloads, runs, strict=True):

@@ -24,14 +24,8 @@ ENERGY = os.path.join(ROOT, 'experiments', 'energy.py')
 
 
 def _env(devices):
-  """A subprocess environment on the CPU backend with ``devices`` forced devices
-  (None: no forced count); XLA_FLAGS's other flags (conftest's FAST_COMPILE) are kept."""
-  xla = [f for f in os.environ.get('XLA_FLAGS', '').split() if 'device_count' not in f]
-  if devices is not None:
-    xla.append(f'--xla_force_host_platform_device_count={devices}')
-  env = dict(os.environ, JAX_PLATFORMS='cpu', XLA_FLAGS=' '.join(xla))
-  if not xla:
-    env.pop('XLA_FLAGS')
+  """``helpers.cpu_env(devices)`` without the tests' persistent compile cache."""
+  env = helpers.cpu_env(devices)
   env.pop('JAX_COMPILATION_CACHE_DIR', None)
   return env
 
