@@ -123,14 +123,18 @@ def estimator(config: ml_collections.ConfigDict):
 def gradient_fn(config: ml_collections.ConfigDict, sim: dynamics.Simulator):
   """``gradient_fn`` of the estimator ``config.method``, on augmented inputs."""
   fn = estimators.ESTIMATORS.make(config.method, sim=sim, **estimator_settings(config))
-  return augmented(fn, tuple(config.get('augment') or ()))
+  return augmented(
+    fn, tuple(config.get('augment') or ()), crop_padding=config.get('crop_padding', 4)
+  )
 
 
-def augmented(gradient_fn, names: tuple[str, ...]):
+def augmented(gradient_fn, names: tuple[str, ...], *, crop_padding: int = 4):
   """``gradient_fn`` applied to augmented images (inside the jitted train step).
 
   Augmentation j of example i uses ``keys.augment_keys(batch key, index, j)``:
-  it depends on the batch key and the example's global index only.
+  it depends on the batch key and the example's global index only. ``crop_padding``
+  is the zero padding (pixels on each side) of 'crop': shifts of up to that many
+  pixels.
   """
   unknown = set(names) - set(AUGMENTATIONS)
   if unknown:
@@ -143,7 +147,8 @@ def augmented(gradient_fn, names: tuple[str, ...]):
   def fn(params, x, labels, key, indices=None):
     idx = jnp.arange(x.shape[0]) if indices is None else indices
     for j, name in enumerate(names):
-      x = AUGMENTATIONS[name](keys.augment_keys(key, idx, j), x)
+      kwargs = {'padding': crop_padding} if name == 'crop' else {}
+      x = AUGMENTATIONS[name](keys.augment_keys(key, idx, j), x, **kwargs)
     return gradient_fn(params, x, labels, key, indices)
 
   return fn

@@ -180,6 +180,7 @@ def check_fields(config: ml_collections.ConfigDict) -> None:
         f'config.augment={tuple(c.augment)!r}: {name!r} is not one of '
         f'{sorted(assembly.AUGMENTATIONS)}'
       )
+  _int(c, 'crop_padding', 0)
   _choice(c, 'neuron.name', _registry_names('neuron'))
   _choice(c, 'input.name', _registry_names('input'))
   _choice(c, 'method', estimators.ESTIMATORS.names())

@@ -52,6 +52,7 @@ BAD = (
     r"config\.input\.name='frames': .*'fashion_mnist' holds one image per example; "
     r"use 'analog' or 'bernoulli'",
   ),
+  ('crop_padding', {'crop_padding': -1}, r'config\.crop_padding=-1: must be an integer >= 0'),
   ('width_zero', {'network.hidden': (0,)}, r'config\.network\.hidden=\(0,\): '),
   ('width_negative', {'network.hidden': (-5,)}, r'config\.network\.hidden=\(-5,\): '),
   ('width_fraction', {'network.hidden': (64.5,)}, r'config\.network\.hidden=\(64\.5,\): '),

@@ -25,7 +25,7 @@ Fields:
 * data: ``dataset`` (a name in ``data.DATASETS``), ``data_dir`` (the folder of
   the original files), ``tfds_dir`` ('' = ~/.cache/stochep_jax/tfds),
   ``train_subset`` / ``test_subset`` (0 = whole split), ``augment`` (names in
-  ``assembly.AUGMENTATIONS``);
+  ``assembly.AUGMENTATIONS``), ``crop_padding`` (the largest shift of 'crop', in pixels);
 * ``network``: ``architecture`` (a name in ``ARCHITECTURES``) and its keyword
   arguments (only those it takes);
 * ``neuron``: ``name`` (a name in ``NEURONS``) and one sub-block per model
@@ -95,6 +95,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.train_subset = 0  # 0 = the whole split
   c.test_subset = 0
   c.augment = ()  # e.g. ('flip', 'crop')
+  c.crop_padding = 4  # 'crop' shifts by up to this many pixels (zero padding on each side)
 
   c.network = network_config('dense', hidden=(512,))
   # The counter-based hash generator: 2.6-2.8x faster steps, exact Bernoulli (stochep_jax.noise).
