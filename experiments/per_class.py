@@ -3,6 +3,9 @@
     python experiments/per_class.py --workdir=runs/fmnist [--n_test=2000] [--nomean_field]
     # the same network with a longer free phase (does the prediction still move?)
     python experiments/per_class.py --workdir=runs/fmnist_conv --nomean_field --t_free=400
+    # 30 mean-field steps, then 30 stochastic ones
+    python experiments/per_class.py --workdir=runs/fmnist_conv --nomean_field --t_warm=30 \
+        --t_free=30 --k_avg=30
 
 Restores the last checkpoint that ``train.py`` wrote to ``--workdir``, rebuilds the network
 from the config stored in its ``metrics.json``, runs the free phase on the test split (the
@@ -17,11 +20,11 @@ A stochastic neuron model (``neuron.stochastic``, e.g. StochEP) is evaluated
 with its deterministic mean-field network unless ``--nomean_field``; otherwise, and for
 every other model, the evaluation is the launcher's own (same key, same example indices),
 so ``accuracy`` over the whole split equals the run's final ``test_accuracy``.
-``--t_free`` / ``--k_avg`` (0: the run's) evaluate with another free phase; the report
-records the lengths used.
+``--t_free`` / ``--k_avg`` (0: the run's) and ``--t_warm`` (-1: the run's; mean-field
+steps before the free phase, ``dynamics.free_phase``) evaluate with another free phase;
+the report records the lengths used.
 """
 
-import dataclasses
 import os
 
 import jax
@@ -44,14 +47,23 @@ def define_flags() -> None:
   )
   flags.DEFINE_integer('t_free', 0, "Free-phase steps of the evaluation (0 = the run's).")
   flags.DEFINE_integer('k_avg', 0, "Last free steps the rates average (0 = the run's).")
+  flags.DEFINE_integer(
+    't_warm', -1, "Mean-field warm-start steps before the free phase (-1 = the run's)."
+  )
   flags.mark_flag_as_required('workdir')
   launch.integer('n_test', 0)
   launch.integer('t_free', 0)
   launch.integer('k_avg', 0)
+  launch.integer('t_warm', -1)
 
 
 def per_class(
-  workdir: str, n_test: int = 0, mean_field: bool = True, t_free: int = 0, k_avg: int = 0
+  workdir: str,
+  n_test: int = 0,
+  mean_field: bool = True,
+  t_free: int = 0,
+  k_avg: int = 0,
+  t_warm: int = -1,
 ) -> dict:
   """The report of the module docstring (also written to ``<workdir>/per_class.json``)."""
   config, sim, params, epoch = launch.load_trained(workdir)
@@ -60,9 +72,10 @@ def per_class(
     raise launch.LaunchError(f'k_avg={k_avg} must be <= t_free={t_free} (free-phase steps)')
   config = config.copy_and_resolve_references()
   config.ep.t_free, config.ep.k_avg = t_free, k_avg
+  config.ep.t_warm = config.ep.get('t_warm', 0) if t_warm < 0 else t_warm
   mean_field = bool(mean_field and sim.neuron.stochastic)
   if mean_field:
-    sim = dataclasses.replace(sim, neuron=sim.neuron.mean_field())
+    sim = sim.mean_field()
   eval_key = keys.run_keys(config.seed)[2]
 
   source = data.ArraySource(
@@ -93,6 +106,7 @@ def per_class(
     'mean_field': mean_field,
     't_free': int(t_free),
     'k_avg': int(k_avg),
+    't_warm': int(config.ep.t_warm),
     'accuracy': float(np.mean(preds == labels)),
     'per_class_accuracy': [
       float(np.mean(preds[labels == c] == c)) if np.any(labels == c) else None for c in classes
@@ -107,10 +121,13 @@ def per_class(
 def main(argv):
   del argv
   launch.check_run_folder(FLAGS.workdir)
-  r = per_class(FLAGS.workdir, FLAGS.n_test, FLAGS.mean_field, FLAGS.t_free, FLAGS.k_avg)
+  r = per_class(
+    FLAGS.workdir, FLAGS.n_test, FLAGS.mean_field, FLAGS.t_free, FLAGS.k_avg, FLAGS.t_warm
+  )
   print(
     f'accuracy {r["accuracy"]:.4f} on {r["n_test"]} test images (epoch {r["epoch"]}, '
-    f'mean field: {r["mean_field"]}, T_free {r["t_free"]}, K_avg {r["k_avg"]})'
+    f'mean field: {r["mean_field"]}, T_free {r["t_free"]}, K_avg {r["k_avg"]}, '
+    f'mean-field warm start {r["t_warm"]})'
   )
   print('per class  ', ' '.join(f'{a:.3f}' for a in r['per_class_accuracy']))
   print('max rate   ', ' '.join(f'{a:.3f}' for a in r['last_layer_max_rate']))

@@ -157,10 +157,11 @@ def augmented(gradient_fn, names: tuple[str, ...], *, crop_padding: int = 4):
 def eval_fn(config: ml_collections.ConfigDict, sim: dynamics.Simulator):
   """Inference: the free phase -> (scores, per-example cost, rates)."""
   t_free, k_avg = config.ep.t_free, config.ep.k_avg
+  t_warm = config.ep.get('t_warm', 0)
 
   def free_fn(params, x, labels, key, indices):
     rates = dynamics.free_phase(
-      sim, params, x, key, t_free=t_free, k_avg=k_avg, indices=indices
+      sim, params, x, key, t_free=t_free, k_avg=k_avg, indices=indices, t_warm=t_warm
     ).rates
     net = sim.network
     return net.scores(params, rates), net.cost(params, rates, labels), rates

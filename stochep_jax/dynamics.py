@@ -114,6 +114,13 @@ class Simulator:
   def means(self, states) -> tuple:
     return tuple(self.neuron.mean(s) for s in states)
 
+  def mean_field(self) -> 'Simulator':
+    """The deterministic counterpart: a stochastic neuron model's mean field
+    (``neuron.mean_field()``, SPEC 3.2), the same states; deterministic models as they are."""
+    if self.neuron.stochastic:
+      return dataclasses.replace(self, neuron=self.neuron.mean_field())
+    return self
+
   # -- one step -----------------------------------------------------------------
   def step(
     self,
@@ -316,8 +323,9 @@ def free_phase(
   k_avg: int = 1,
   indices: Array | None = None,
   trace_fn=None,
+  t_warm: int = 0,
 ) -> PhaseResult:
-  """The free phase (β = 0) from the zero state.
+  """The free phase (β = 0) from the zero state, or from a mean-field warm start.
 
   Args:
     sim: the simulated system.
@@ -327,14 +335,30 @@ def free_phase(
     t_free: the number of free steps T_free (as ``predict`` and ``EP``).
     k_avg: rates average the last k_avg steps.
     indices: global example indices [B] (default 0..B-1) for per-example keys.
-    trace_fn: optional per-step recording (see ``Simulator.run_phase``).
+    trace_fn: optional per-step recording (see ``Simulator.run_phase``) of the
+      T_free steps.
+    t_warm: mean-field warm start: ``t_warm`` steps of ``sim.mean_field()``
+      from the zero state first (no noise), and the T_free steps from its
+      state. By SPEC 3.2's mean-field theorem the stochastic network's mean
+      follows the mean-field dynamics, so the warm start brings the state near
+      the fixed point without spikes; the T_free steps then only need to mix
+      the noise in. 0 (the default) = no warm start. Needs a static input.
   """
+  checks.integer('free_phase', 't_warm', t_warm, 0)
+  states = sim.init_states(x.shape[0], x.dtype)
+  if t_warm:
+    if not sim.encoder.static:
+      raise ValueError(
+        f'a mean-field warm start (t_warm={t_warm}) needs a static input encoder '
+        f'(AnalogInput), not {type(sim.encoder).__name__}'
+      )
+    states = sim.mean_field().run_phase(params, x, None, states, steps=t_warm).states
   keys = keys_lib.batch_example_keys(key, x.shape[0], indices)
   return sim.run_phase(
     params,
     x,
     keys_lib.phase_keys(keys, keys_lib.FREE),
-    sim.init_states(x.shape[0], x.dtype),
+    states,
     steps=t_free,
     k_avg=k_avg,
     trace_fn=trace_fn,
@@ -350,7 +374,10 @@ def predict(
   t_free: int,
   k_avg: int = 1,
   indices: Array | None = None,
+  t_warm: int = 0,
 ) -> Array:
-  """Class scores [B, n_classes] after the free phase (inference)."""
-  res = free_phase(sim, params, x, key, t_free=t_free, k_avg=k_avg, indices=indices)
+  """Class scores [B, n_classes] after the free phase (inference; ``t_warm``: ``free_phase``)."""
+  res = free_phase(
+    sim, params, x, key, t_free=t_free, k_avg=k_avg, indices=indices, t_warm=t_warm
+  )
   return sim.network.scores(params, res.rates)

@@ -69,6 +69,8 @@ class EP:
     nudging: ``'symmetric'``, ``'one_sided'`` or ``'random_sign'``.
     k_avg: rates average the last k_avg steps of each phase (1 = final state).
     shared_noise: nudged phases reuse the same noise (common random numbers).
+    t_warm: mean-field steps before the free phase (``dynamics.free_phase``'s
+      warm start; 0 = none, the free phase starts from the zero state).
   """
 
   t_free: int = 250
@@ -77,6 +79,7 @@ class EP:
   nudging: str = 'symmetric'
   k_avg: int = 1
   shared_noise: bool = True
+  t_warm: int = 0
 
   def __post_init__(self):
     checks.integer('EP', 't_free', self.t_free, 1)
@@ -85,6 +88,7 @@ class EP:
     checks.choice('EP', 'nudging', self.nudging, NUDGINGS)
     checks.integer('EP', 'k_avg', self.k_avg, 1, min(self.t_free, self.t_nudge))
     checks.boolean('EP', 'shared_noise', self.shared_noise)
+    checks.integer('EP', 't_warm', self.t_warm, 0)
 
 
 class EPPhases(NamedTuple):
@@ -133,7 +137,8 @@ def ep_phases(
   counts (``opcount``), the stability measurement (``stability``) and the
   figures all run.
 
-  The free phase (``dynamics.free_phase``: T_free steps from the zero state),
+  The free phase (``dynamics.free_phase``: T_free steps from the zero state, or
+  from ``ep.t_warm`` mean-field steps),
   then from its final state a nudged phase of T_nudge steps at β₁ and, for
   symmetric nudging, one at β₂ = −β, each with the key tree's phase keys
   (``phase_numbers``) and starting at the global step T_free.
@@ -155,7 +160,15 @@ def ep_phases(
   keys = keys_lib.batch_example_keys(key, x.shape[0], indices)
   numbers = phase_numbers(ep)
   free = dynamics.free_phase(
-    sim, params, x, key, t_free=ep.t_free, k_avg=ep.k_avg, indices=indices, trace_fn=trace_fn
+    sim,
+    params,
+    x,
+    key,
+    t_free=ep.t_free,
+    k_avg=ep.k_avg,
+    indices=indices,
+    trace_fn=trace_fn,
+    t_warm=ep.t_warm,
   )
 
   def nudge(beta, name):

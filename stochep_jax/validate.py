@@ -130,10 +130,28 @@ def check_config(config: ml_collections.ConfigDict) -> assembly.Assembled:
   run = assembly.build(c, guard=_building)
   sim = run.simulator
   _check_encoder_fits(c, sim.encoder)
+  _check_warm_start(c, sim.encoder)
   shapes = jax.eval_shape(lambda: sim.network.init(jax.random.key(0)))  # no compilation
   # The optimiser's own rules (name, Adam without momentum, one rate per parameter group).
   _building('optimizer', lambda: run.optimizer(shapes, steps_per_epoch=1), c.optimizer)
   return run
+
+
+def _check_warm_start(c, encoder) -> None:
+  """The mean-field warm start (``ep.t_warm``) is EP's, on a static input."""
+  t_warm = c.ep.get('t_warm', 0)
+  if not t_warm:
+    return
+  if c.method != 'ep':
+    raise ConfigError(
+      f'config.ep.t_warm={t_warm}: the mean-field warm start is EP\'s; '
+      f'method {c.method!r} runs its free phase from the zero state (set it to 0)'
+    )
+  if not encoder.static:
+    raise ConfigError(
+      f'config.ep.t_warm={t_warm}: the mean-field warm start needs a static input, '
+      f'not config.input.name={c.input.name!r} (use \'analog\' or set it to 0)'
+    )
 
 
 def _check_encoder_fits(c, encoder) -> None:

@@ -57,7 +57,7 @@ NOT_RESULT_FIELDS = (
 )
 # Fields added after runs were recorded, with the value that reproduces those runs: a
 # checkpoint without the field was trained at that value, so resuming at it is no change.
-ADDED_FIELDS = {'optimizer.clip_norm': 0.0}
+ADDED_FIELDS = {'optimizer.clip_norm': 0.0, 'crop_padding': 4, 'ep.t_warm': 0}
 
 
 class WorkdirError(RuntimeError):

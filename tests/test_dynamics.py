@@ -9,6 +9,7 @@ import numpy as np
 from absl.testing import absltest, parameterized
 
 import stochep_jax as sep
+from stochep_jax import keys as keys_lib
 
 NET = sep.dense(12, [16, 8], 4)
 PARAMS = NET.init(jax.random.key(0))
@@ -198,6 +199,52 @@ class DynamicsTest(parameterized.TestCase):
     mf = sep.Simulator(net, sep.StochEP(decay=0.9, kappa=1.0, stochastic=False))
     states = sep.free_phase(mf, params, x, None, t_free=600).states
     self.assertLess(float(mf.residual(params, x, states, t=600).max()), 1e-5)
+
+
+class WarmStartTest(absltest.TestCase):
+  """free_phase(t_warm=...): mean-field steps from zero, then the free phase from there."""
+
+  def test_runs_the_mean_field_then_the_stochastic_steps_with_the_same_keys(self):
+    sim = sep.Simulator(NET, sep.StochEP(decay=0.8))
+    key = jax.random.key(5)
+    got = sep.free_phase(sim, PARAMS, X, key, t_free=6, k_avg=3, t_warm=4)
+    start = sep.free_phase(sim.mean_field(), PARAMS, X, None, t_free=4).states
+    keys = keys_lib.phase_keys(sep.example_keys(key, jnp.arange(6)), keys_lib.FREE)
+    want = sim.run_phase(PARAMS, X, keys, start, steps=6, k_avg=3)
+    chex.assert_trees_all_equal(got.rates, want.rates)
+    chex.assert_trees_all_equal(got.states, want.states)
+    self.assertFalse(sim.mean_field().neuron.stochastic)
+    crnn = sep.Simulator(NET, sep.CRNN())
+    self.assertIs(crnn.mean_field(), crnn)  # deterministic models are their own mean field
+
+  def test_brings_the_stochastic_rates_to_the_fixed_point_sooner(self):
+    """λ 0.9 (a 10-step membrane), 4 inputs × 32 replicas, rates = p over the last 10
+    steps: 20 free steps from zero are still on the way to p* (measured 0.052 mean
+    |rate − p*| in the worse layer), 20 after 100 mean-field steps are there up to the
+    noise (0.005)."""
+    net = sep.dense(64, [128], 10)
+    params = net.init(jax.random.key(1))
+    x = jax.random.uniform(jax.random.key(2), (4, 64))
+    reps = jnp.repeat(x, 32, axis=0)
+    sim = sep.Simulator(net, sep.StochEP(decay=0.9, kappa=1.0), rate='mean', chunk=10)
+    p_star = sep.free_phase(sim.mean_field(), params, x, None, t_free=600).rates
+
+    def error(t_warm):
+      rates = sep.free_phase(sim, params, reps, jax.random.key(0), t_free=20, k_avg=10,
+                             t_warm=t_warm).rates
+      return max(float(jnp.abs(r.reshape(4, 32, -1).mean(1) - p).mean())
+                 for r, p in zip(rates, p_star))
+
+    cold, warm = error(0), error(100)
+    self.assertLess(warm, 0.01)
+    self.assertGreater(cold, 5 * warm)
+
+  def test_needs_a_static_input_and_a_count(self):
+    sim = sep.Simulator(NET, sep.StochEP(), sep.BernoulliInput())
+    with self.assertRaisesRegex(ValueError, r't_warm=3\) needs a static input encoder'):
+      sep.free_phase(sim, PARAMS, X, jax.random.key(0), t_free=5, t_warm=3)
+    with self.assertRaisesRegex(ValueError, r't_warm=-1: must be an integer >= 0'):
+      sep.free_phase(sim, PARAMS, X, jax.random.key(0), t_free=5, t_warm=-1)
 
 
 if __name__ == '__main__':

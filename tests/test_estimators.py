@@ -134,6 +134,23 @@ class EPTest(parameterized.TestCase):
     final = sep.free_phase(sim, params, x, None, t_free=30).rates[-1]
     np.testing.assert_allclose(scores, final.reshape(4, 3, 2).mean(-1), atol=1e-6)
 
+  def test_warm_start_of_a_deterministic_model_is_a_longer_free_phase(self):
+    """CRNN EP with t_warm mean-field (= CRNN) steps and T_free after them gives the
+    update of T_free + t_warm free steps: the warm start only moves the free phase's start."""
+    net = sep.dense(10, [12], 3)
+    params = net.init(jax.random.key(0))
+    x = jax.random.uniform(jax.random.key(1), (5, 10))
+    y = jnp.array([0, 1, 2, 1, 0])
+    sim = sep.Simulator(net, sep.CRNN())
+    ep = dict(t_nudge=4, k_avg=2)
+    warm, _ = sep.ep_update(sim, sep.EP(t_free=2, t_warm=8, **ep), params, x, y, None)
+    long, _ = sep.ep_update(sim, sep.EP(t_free=10, **ep), params, x, y, None)
+    short, _ = sep.ep_update(sim, sep.EP(t_free=2, **ep), params, x, y, None)
+    chex.assert_trees_all_close(warm, long, rtol=1e-6, atol=1e-7)
+    # The test discriminates: 2 free steps from zero give another update.
+    diff = jnp.abs(short['layers'][0]['w'] - long['layers'][0]['w']).max()  # measured 9.8e-4
+    self.assertGreater(float(diff), 5e-4)
+
   def test_invalid_settings(self):
     with self.assertRaises(ValueError):
       sep.EP(nudging='two_sided')
@@ -151,6 +168,7 @@ class EPTest(parameterized.TestCase):
     ('k_avg_big', sep.EP, dict(t_free=10, t_nudge=5, k_avg=6), r'^EP: k_avg=6: .*\[1, 5\]$'),
     ('nudging', sep.EP, dict(nudging='two'), "^EP: nudging='two': must be 'symmetric', "),
     ('shared_noise', sep.EP, dict(shared_noise='yes'), "^EP: shared_noise='yes': must be True"),
+    ('t_warm_negative', sep.EP, dict(t_warm=-1), '^EP: t_warm=-1: must be an integer >= 0$'),
     ('bptt_t_free', sep.BPTT, dict(t_free=2.5), '^BPTT: t_free=2.5: must be an integer >= 1$'),
     ('bptt_k_avg', sep.BPTT, dict(t_free=4, k_avg=5), r'^BPTT: k_avg=5: .*\[1, 4\]$'),
     ('bptt_checkpoint', sep.BPTT, dict(checkpoint=1), '^BPTT: checkpoint=1: must be True or False'),

@@ -92,7 +92,7 @@ class TrainAndEvaluateTest(parameterized.TestCase):
     np.testing.assert_allclose(np.sum(counts * accs) / 256, r['accuracy'], rtol=1e-12)
     self.assertLen(r['last_layer_max_rate'], 10 * config.network.n_perclass)  # output units
     self.assertLessEqual(max(r['last_layer_max_rate']), 1.0)
-    self.assertEqual((r['t_free'], r['k_avg']), (10, 3))
+    self.assertEqual((r['t_free'], r['k_avg'], r['t_warm']), (10, 3, 0))
     self.assertGreater(sum(a > 0 for a in r['per_class_accuracy']), 1)  # not one class for all
     if neuron != 'stochep':
       return
@@ -103,6 +103,13 @@ class TrainAndEvaluateTest(parameterized.TestCase):
     self.assertEqual((r['t_free'], r['k_avg']), (1, 1))
     self.assertEqual(sorted(a for a in r['per_class_accuracy'] if a is not None)[-2:], [0.0, 1.0])
     self.assertEqual(sum(a == 1.0 for a in r['per_class_accuracy']), 1)
+    # --t_warm=9: nine mean-field steps first, so that one step starts near the fixed point
+    # and the prediction is no longer one class for every image.
+    args = (f'--workdir={tmp}', flag, '--t_free=1', '--k_avg=1', '--t_warm=9')
+    helpers.run_script(PER_CLASS, *args, check=True)
+    r = json.load(open(os.path.join(tmp, 'per_class.json')))
+    self.assertEqual((r['t_free'], r['k_avg'], r['t_warm']), (1, 1, 9))
+    self.assertGreater(sum(a > 0 for a in r['per_class_accuracy']), 1)
 
   def test_resume_continues_where_it_stopped(self):
     tmp = self.create_tempdir().full_path

@@ -116,7 +116,7 @@ class DivergenceTest(absltest.TestCase):
     self.assertLen(said, 1)
 
 
-class WorkdirTest(absltest.TestCase):
+class WorkdirTest(parameterized.TestCase):
   def test_a_url_workdir_is_refused_before_anything_is_made(self):
     cwd = self.create_tempdir().full_path
     old = os.getcwd()
@@ -199,12 +199,21 @@ class WorkdirTest(absltest.TestCase):
     more.optimizer.learning_rates = (0.1, 0.05)
     self.assertEqual(experiment.train_and_evaluate(more, wd)['epochs'], 2)
 
-  def test_a_field_added_since_the_checkpoint_is_no_change_at_its_old_value(self):
+  @parameterized.parameters(
+    ('optimizer.clip_norm', 1.0), ('crop_padding', 2), ('ep.t_warm', 20)
+  )
+  def test_a_field_added_since_the_checkpoint_is_no_change_at_its_old_value(self, field, value):
+    self.assertIn(field, workdir.ADDED_FIELDS)
     recorded = tiny_config().to_dict()
-    del recorded['optimizer']['clip_norm']  # a run recorded before the field existed
+    *path, last = field.split('.')
+    node = recorded
+    for p in path:
+      node = node[p]
+    old = node.pop(last)  # a run recorded before the field existed
+    self.assertEqual(old, workdir.ADDED_FIELDS[field])  # the default reproduces those runs
     self.assertEqual(workdir.config_changes(recorded, tiny_config().to_dict()), [])
-    clipped = tiny_config(**{'optimizer.clip_norm': 1.0}).to_dict()
-    self.assertEqual(workdir.config_changes(recorded, clipped), [('optimizer.clip_norm', 0.0, 1.0)])
+    changed = tiny_config(**{field: value}).to_dict()
+    self.assertEqual(workdir.config_changes(recorded, changed), [(field, old, value)])
 
   def test_corrupt_latest_checkpoint_falls_back_to_the_previous(self):
     wd = self.create_tempdir().full_path

@@ -52,6 +52,18 @@ BAD = (
     r"config\.input\.name='frames': .*'fashion_mnist' holds one image per example; "
     r"use 'analog' or 'bernoulli'",
   ),
+  ('t_warm_negative', {'ep.t_warm': -2}, r'config\.ep\.t_warm=-2: must be an integer >= 0'),
+  (
+    't_warm_bptt',
+    {'ep.t_warm': 5, 'method': 'bptt'},
+    r"config\.ep\.t_warm=5: the mean-field warm start is EP's; method 'bptt'",
+  ),
+  (
+    't_warm_bernoulli_input',
+    {'ep.t_warm': 5, 'input.name': 'bernoulli'},
+    r"config\.ep\.t_warm=5: the mean-field warm start needs a static input, not "
+    r"config\.input\.name='bernoulli'",
+  ),
   ('crop_padding', {'crop_padding': -1}, r'config\.crop_padding=-1: must be an integer >= 0'),
   ('width_zero', {'network.hidden': (0,)}, r'config\.network\.hidden=\(0,\): '),
   ('width_negative', {'network.hidden': (-5,)}, r'config\.network\.hidden=\(-5,\): '),

@@ -34,7 +34,8 @@ Fields:
 * ``input``: ``name`` (``ENCODERS``) and one sub-block per encoder;
   ``simulator``: ``Simulator`` fields;
 * ``method`` (``ESTIMATORS``: 'ep' or 'bptt'); ``ep``: the phases (t_free,
-  t_nudge, β, nudging, k_avg, noise sharing; BPTT uses t_free and k_avg);
+  t_nudge, β, nudging, k_avg, noise sharing, t_warm: mean-field steps before
+  the free phase; BPTT uses t_free and k_avg);
   ``bptt``: BPTT's own fields (``checkpoint``);
 * ``optimizer``: ``training.make_optimizer`` (``name`` 'sgd' or 'adam', one
   learning rate per layer, ``clip_norm`` > 0 clipping the gradient's global norm);
@@ -107,7 +108,15 @@ def base_config() -> ml_collections.ConfigDict:
 
   c.method = 'ep'  # or 'bptt' (CRNN BPTT / SNN BPTT with the neuron's surrogate)
   c.ep = ml_collections.ConfigDict(
-    dict(t_free=100, t_nudge=40, beta=0.5, nudging='symmetric', k_avg=30, shared_noise=True)
+    dict(
+      t_free=100,
+      t_nudge=40,
+      beta=0.5,
+      nudging='symmetric',
+      k_avg=30,
+      shared_noise=True,
+      t_warm=0,  # mean-field steps before the free phase (EP only; 0 = from the zero state)
+    )
   )
   c.bptt = ml_collections.ConfigDict(dict(checkpoint=False))  # jax.checkpoint each step
   c.optimizer = ml_collections.ConfigDict(
