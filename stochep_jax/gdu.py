@@ -372,7 +372,7 @@ def alignment(
   * ``mf_ep``: the mean-field network's EP estimate at the same β (what the
     stochastic network's EP should approach: no noise, same finite β);
   * ``bptt``: the mean-field network's BPTT gradient of the loss at the free
-    rates (``estimators.bptt_gradient`` with ``t_free`` and ``k_avg``);
+    rates (``estimators.bptt_gradient`` with ``t_free`` (+ ``t_warm``) and ``k_avg``);
   * ``mf_ep_small_beta``: the mean-field EP at ``reference_beta`` (default
     β/30) against that BPTT gradient: how much of the gap to BPTT is EP's own
     finite-β effect, with no noise at all (hard-sigmoid units crossing a kink);
@@ -398,7 +398,8 @@ def alignment(
   h1 = _group_vectors(sums[0])
   h2 = _group_vectors(sums[1])
   det = jax.jit(lambda p, e: estimators.ep_gradient(mf, e, p, x, labels, None)[0], static_argnums=1)
-  bptt = estimators.BPTT(t_free=ep.t_free, k_avg=ep.k_avg)
+  # The mean-field network's warm start is the same network's longer free phase.
+  bptt = estimators.BPTT(t_free=ep.t_free + ep.t_warm, k_avg=ep.k_avg)
   g_bptt = jax.jit(lambda p: estimators.bptt_gradient(mf, bptt, p, x, labels, None)[0])(params)
   vs = {n: _group_vectors(t) for n, t in (('st', st), ('bptt', g_bptt))}
   vs['mf'], vs['small'] = _group_vectors(det(params, ep)), _group_vectors(det(params, small))

@@ -143,9 +143,9 @@ class AlignmentTest(absltest.TestCase):
     self.x = jax.random.uniform(key, (8, 10, 10, 1))
     self.y = jax.random.randint(key, (8,), 0, 5)
 
-  def run_alignment(self, rate, beta, decay=0.5, t_free=100, t_nudge=40, draws=128):
+  def run_alignment(self, rate, beta, decay=0.5, t_free=100, t_nudge=40, draws=128, t_warm=0):
     sim = sep.Simulator(self.net, sep.StochEP(decay=decay, generator='hash'), rate=rate, chunk=25)
-    ep = sep.EP(t_free=t_free, t_nudge=t_nudge, beta=beta, k_avg=t_nudge)
+    ep = sep.EP(t_free=t_free, t_nudge=t_nudge, beta=beta, k_avg=t_nudge, t_warm=t_warm)
     return gdu.alignment(sim, ep, self.params, self.x, self.y, jax.random.key(0), draws)
 
   def test_lambda_near_one_aligns_with_bptt_in_every_layer(self):
@@ -170,6 +170,15 @@ class AlignmentTest(absltest.TestCase):
     out = self.run_alignment('output', 0.1)['layer2']
     self.assertGreater(out['cos_halves'], 0.97)
     self.assertLess(out['cos_mf_ep'], mean['layer2']['cos_mf_ep'] - 0.05)
+
+  def test_a_mean_field_warm_start_keeps_the_estimate(self):
+    """20 stochastic free steps after 80 mean-field ones: the estimate still points where
+    the mean-field EP does, and the references are the mean-field network's 100 free steps
+    (without the warm start in BPTT's t_free, small-β EP would not match it)."""
+    warm = self.run_alignment('mean', 0.5, t_free=20, t_nudge=20, t_warm=80, draws=64)
+    for name, row in warm.items():
+      self.assertGreaterEqual(row['cos_mf_ep'], 0.95, name)
+      self.assertGreaterEqual(row['cos_mf_ep_small_beta_vs_bptt'], 0.999, name)
 
   def test_needs_two_draws(self):
     sim = sep.Simulator(self.net, sep.StochEP())
