@@ -100,6 +100,7 @@ def main(argv):
     'batch_size': b,
     't_free': c.ep.t_free,
     't_nudge': c.ep.t_nudge,
+    't_warm': c.ep.get('t_warm', 0),
     'nudging': c.ep.nudging,
     'compile_s': compile_s,
     'median_s': float(np.median(times)),

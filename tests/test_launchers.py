@@ -162,12 +162,15 @@ class StepTimeTest(absltest.TestCase):
       os.path.join(ROOT, 'experiments', 'step_time.py'),
       f'--config={os.path.join(ROOT, "experiments", "configs", "fashion_mnist.py")}:smoke',
       f'--config.batch_size={batch}',
+      '--config.ep.t_warm=3',
       '--steps=1',
       '--devices=1',
       check=True,
       env={**os.environ, 'PYTHONPATH': ROOT},
     )
-    m = json.loads(out.stdout.strip().splitlines()[-1])['compiled_memory_bytes']
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    self.assertEqual((report['batch_size'], report['t_warm']), (batch, 3))  # what was timed
+    m = report['compiled_memory_bytes']
     self.assertEqual(m['argument_bytes'] - m['alias_bytes'], batch * (28 * 28 + 2) * 4)
     self.assertGreater(m['alias_bytes'], 0)
     self.assertEqual(
