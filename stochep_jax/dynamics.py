@@ -114,7 +114,7 @@ class Simulator:
   def means(self, states) -> tuple:
     return tuple(self.neuron.mean(s) for s in states)
 
-  def mean_field(self) -> 'Simulator':
+  def mean_field(self) -> Simulator:
     """The deterministic counterpart: a stochastic neuron model's mean field
     (``neuron.mean_field()``, SPEC 3.2), the same states; deterministic models as they are."""
     if self.neuron.stochastic:
@@ -377,7 +377,5 @@ def predict(
   t_warm: int = 0,
 ) -> Array:
   """Class scores [B, n_classes] after the free phase (inference; ``t_warm``: ``free_phase``)."""
-  res = free_phase(
-    sim, params, x, key, t_free=t_free, k_avg=k_avg, indices=indices, t_warm=t_warm
-  )
+  res = free_phase(sim, params, x, key, t_free=t_free, k_avg=k_avg, indices=indices, t_warm=t_warm)
   return sim.network.scores(params, res.rates)

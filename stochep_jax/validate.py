@@ -144,13 +144,13 @@ def _check_warm_start(c, encoder) -> None:
     return
   if c.method != 'ep':
     raise ConfigError(
-      f'config.ep.t_warm={t_warm}: the mean-field warm start is EP\'s; '
+      f"config.ep.t_warm={t_warm}: the mean-field warm start is EP's; "
       f'method {c.method!r} runs its free phase from the zero state (set it to 0)'
     )
   if not encoder.static:
     raise ConfigError(
       f'config.ep.t_warm={t_warm}: the mean-field warm start needs a static input, '
-      f'not config.input.name={c.input.name!r} (use \'analog\' or set it to 0)'
+      f"not config.input.name={c.input.name!r} (use 'analog' or set it to 0)"
     )
 
 

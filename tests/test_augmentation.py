@@ -47,8 +47,12 @@ class AugmentTest(absltest.TestCase):
       # Each image is its original shifted by at most `padding` pixels (zeros shifted in).
       pad = jnp.pad(self.x, ((0, 0), (padding,) * 2, (padding,) * 2, (0, 0)))
       shifts = [
-        [(dy, dx) for dy in range(2 * padding + 1) for dx in range(2 * padding + 1)
-         if np.array_equal(got[i], pad[i, dy:dy + 8, dx:dx + 8])]
+        [
+          (dy, dx)
+          for dy in range(2 * padding + 1)
+          for dx in range(2 * padding + 1)
+          if np.array_equal(got[i], pad[i, dy : dy + 8, dx : dx + 8])
+        ]
         for i in range(len(self.x))
       ]
       self.assertTrue(all(shifts), shifts)
@@ -60,8 +64,9 @@ class AugmentTest(absltest.TestCase):
       del name, kwargs
       return recording_gradient_fn
 
-    with mock.patch.object(assembly.estimators.ESTIMATORS, 'make', make), mock.patch.object(
-      assembly, 'estimator_settings', lambda c: {}
+    with (
+      mock.patch.object(assembly.estimators.ESTIMATORS, 'make', make),
+      mock.patch.object(assembly, 'estimator_settings', lambda c: {}),
     ):
       fn = jax.jit(assembly.gradient_fn(c, None))
     got, _ = fn(None, self.x, None, self.key, self.idx)

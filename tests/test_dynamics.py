@@ -230,10 +230,12 @@ class WarmStartTest(absltest.TestCase):
     p_star = sep.free_phase(sim.mean_field(), params, x, None, t_free=600).rates
 
     def error(t_warm):
-      rates = sep.free_phase(sim, params, reps, jax.random.key(0), t_free=20, k_avg=10,
-                             t_warm=t_warm).rates
-      return max(float(jnp.abs(r.reshape(4, 32, -1).mean(1) - p).mean())
-                 for r, p in zip(rates, p_star))
+      rates = sep.free_phase(
+        sim, params, reps, jax.random.key(0), t_free=20, k_avg=10, t_warm=t_warm
+      ).rates
+      return max(
+        float(jnp.abs(r.reshape(4, 32, -1).mean(1) - p).mean()) for r, p in zip(rates, p_star)
+      )
 
     cold, warm = error(0), error(100)
     self.assertLess(warm, 0.01)

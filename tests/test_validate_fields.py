@@ -61,7 +61,7 @@ BAD = (
   (
     't_warm_bernoulli_input',
     {'ep.t_warm': 5, 'input.name': 'bernoulli'},
-    r"config\.ep\.t_warm=5: the mean-field warm start needs a static input, not "
+    r'config\.ep\.t_warm=5: the mean-field warm start needs a static input, not '
     r"config\.input\.name='bernoulli'",
   ),
   ('crop_padding', {'crop_padding': -1}, r'config\.crop_padding=-1: must be an integer >= 0'),
