@@ -1,4 +1,4 @@
-"""The 2C2FC / 5C / Lab21 experiment configs build the networks they promise.
+"""The 1C / 2C2FC / 5C / Lab21 experiment configs build the networks they promise.
 
 As in docs/model.md, "Architectures".
 """
@@ -19,6 +19,7 @@ CONFIGS = (
   'mnist_2c2fc',
   'fashion_mnist_2c2fc',
   'fashion_mnist_conv',
+  'fashion_mnist_1c',
   'cifar10_5c',
   'cifar10_lab21',
 )
@@ -31,6 +32,7 @@ FULL_SHAPES = {
   'mnist_2c2fc': ((13, 13, 128), (5, 5, 256), (512,), (10,)),
   'fashion_mnist_2c2fc': ((13, 13, 128), (5, 5, 256), (512,), (10,)),
   'fashion_mnist_conv': ((13, 13, 32), (5, 5, 64), (512,), (40,)),
+  'fashion_mnist_1c': ((13, 13, 16), (512,), (40,)),
   'cifar10_5c': ((16, 16, 128), (8, 8, 256), (8, 8, 256), (4, 4, 512), (1, 1, 512), (10,)),
   'cifar10_lab21': ((16, 16, 128), (8, 8, 256), (4, 4, 512), (1, 1, 512)),
 }
