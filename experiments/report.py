@@ -4,6 +4,8 @@
     python experiments/report.py --workdir=runs/report \
         --demo_workdir=runs/demo_bf16 --backprop_cnn_workdir=runs/backprop_cnn \
         --conv_workdir=runs/fmnist_conv --benchmark_json=bench.json     # from finished runs
+    python experiments/report.py --workdir=runs/report_1c --conv_workdir=runs/fmnist_1c \
+        --conv_config=experiments/configs/fashion_mnist_1c.py ...       # another conv config
     make report ARGS='--demo_workdir=runs/demo_bf16 ...'
 
 Writes ``<workdir>/report.html``, one self-contained page (its PNGs embedded as base64, no
@@ -34,7 +36,9 @@ while the run still holds its lock: a run in progress is read from metrics.json 
 not given is run here, under ``<workdir>/runs/``, by the launcher's own command at the size the
 flags set (``--epochs``, ``--conv_epochs``, ``--train_subset``, ``--fig_train_steps``,
 ``--conv_train_steps``, ``--gradcheck_variants``, ``--memory_flags``, ``--pooling_flags``;
-defaults: each config's and launcher's own sizes); ``--smoke`` runs everything tiny on
+defaults: each config's and launcher's own sizes). ``--conv_config`` is the config of the conv
+runs (given or made here) and sets the backprop CNN's shape (default ``fashion_mnist_conv.py``,
+2C2FC 32/64); ``--smoke`` runs everything tiny on
 synthetic images (about 75 s on a 2-core CPU shared with a training run).
 """
 
@@ -113,9 +117,14 @@ def define_flags() -> None:
   flags.DEFINE_bool('smoke', False, 'Every missing run tiny, on synthetic images (minutes).')
   flags.DEFINE_string('demo_workdir', '', 'A finished train.py run of the dense demo config.')
   flags.DEFINE_string('conv_workdir', '', 'A train.py run of the conv config.')
+  flags.DEFINE_string(
+    'conv_config', CONV_CONFIG,
+    'The conv config: of the conv runs (--conv_workdir, the conv_* Table II rows) and the '
+    "backprop CNN's shape (its channels and FC widths), e.g. experiments/configs/fashion_mnist_1c.py.",
+  )  # fmt: skip
   flags.DEFINE_string('backprop_workdir', '', 'A backprop.py run of the MLP (784-512-10).')
   flags.DEFINE_string(
-    'backprop_cnn_workdir', '', 'A backprop.py run of the CNN (--channels=32,64).'
+    'backprop_cnn_workdir', '', "A backprop.py run of the CNN of --conv_config's shape."
   )
   flags.DEFINE_list(
     'table2_workdirs',
@@ -220,11 +229,9 @@ def _value(v) -> str:
 def train_command(workdir: str, config_file: str, recorded: dict) -> str:
   """The ``train.py`` command that reproduces a run: ``config_file`` with the overrides by which
   the recorded config differs from the file's (``assembly.used_config``)."""
-  from experiments.configs import fashion_mnist, fashion_mnist_conv  # noqa: PLC0415
   from stochep_jax import assembly  # noqa: PLC0415
 
-  module = fashion_mnist_conv if config_file == CONV_CONFIG else fashion_mnist
-  default = _flatten(assembly.used_config(module.get_config()))
+  default = _flatten(assembly.used_config(launch.load_config(config_file)))
   over = [
     f'--config.{k}={_value(v)}'
     for k, v in sorted(_flatten(recorded).items())
@@ -232,6 +239,12 @@ def train_command(workdir: str, config_file: str, recorded: dict) -> str:
   ]
   return command('train', f'--config={config_file}', f'--workdir={workdir}', '--cpu_devices=0',
                  *over)  # fmt: skip
+
+
+def cnn_shape(conv_config: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+  """The conv config's channels and FC widths: the backprop CNN of the same shape."""
+  net = launch.load_config(conv_config).network
+  return tuple(net.channels), tuple(net.fc)
 
 
 def backprop_command(workdir: str, m: dict) -> str:
@@ -308,7 +321,7 @@ class Runs:
       return given
     path = os.path.join(self.root, name)
     if self.smoke:
-      channels, hidden = ((4, 8) if channels else ()), (16,)
+      channels, hidden = tuple(4 * 2**i for i in range(len(channels))), (16,)
       args = [f'--workdir={path}', *SMOKE_BACKPROP, *self.backprop_data]
     else:
       args = [f'--workdir={path}'] + ([f'--epochs={epochs}'] if epochs > 0 else [])
@@ -678,6 +691,7 @@ def run(
   *,
   demo_workdir: str = '',
   conv_workdir: str = '',
+  conv_config: str = CONV_CONFIG,
   backprop_workdir: str = '',
   backprop_cnn_workdir: str = '',
   table2_workdirs: dict | None = None,
@@ -729,14 +743,15 @@ def run(
   paths['backprop'] = timed('backprop', lambda: runs.backprop(
     'backprop', 'backprop MLP, same shape', backprop_workdir, epochs=epochs))  # fmt: skip
   paths['conv_stochep_ep'] = timed('conv_stochep_ep', lambda: runs.train(
-    'conv_stochep_ep', 'StochEP EP, conv config', conv_workdir, CONV_CONFIG, (), conv_epochs,
+    'conv_stochep_ep', 'StochEP EP, conv config', conv_workdir, conv_config, (), conv_epochs,
     train_subset))  # fmt: skip
   for name, (label, extra) in CONV_TABLE2.items():
     if table2.get(name):
-      paths[name] = runs.train(name, f'{label}, conv config', table2[name], CONV_CONFIG, extra)
+      paths[name] = runs.train(name, f'{label}, conv config', table2[name], conv_config, extra)
+  channels, hidden = cnn_shape(conv_config)
   paths['backprop_cnn'] = timed('backprop_cnn', lambda: runs.backprop(
-    'backprop_cnn', 'backprop CNN, same shape', backprop_cnn_workdir, channels=(32, 64),
-    epochs=conv_epochs))  # fmt: skip
+    'backprop_cnn', 'backprop CNN, same shape', backprop_cnn_workdir, channels=channels,
+    hidden=hidden, epochs=conv_epochs))  # fmt: skip
   gc_names = []
   given_gc = list(gradcheck_workdirs or [])
   variants = gradcheck_variants or (['smoke'] if smoke else GRADCHECK_VARIANTS)
@@ -901,6 +916,8 @@ def main(argv):
   del argv
   launch.check_output_folder(FLAGS.workdir)
   table2 = _pairs(FLAGS.table2_workdirs)
+  if not os.path.isfile(os.path.join(ROOT, FLAGS.conv_config)):
+    raise launch.LaunchError(f'flag --conv_config={FLAGS.conv_config}: no such config file')
   for flag in ('demo_workdir', 'conv_workdir'):
     if FLAGS[flag].value:
       check_run_folder(flag, FLAGS[flag].value)
@@ -910,6 +927,7 @@ def main(argv):
     launch.read_json(FLAGS.benchmark_json, 'written by experiments/benchmark.py')
   run(
     FLAGS.workdir, FLAGS.smoke, demo_workdir=FLAGS.demo_workdir, conv_workdir=FLAGS.conv_workdir,
+    conv_config=FLAGS.conv_config,
     backprop_workdir=FLAGS.backprop_workdir, backprop_cnn_workdir=FLAGS.backprop_cnn_workdir,
     table2_workdirs=table2, gradcheck_workdirs=FLAGS.gradcheck_workdirs,
     memory_workdir=FLAGS.memory_workdir, pooling_workdir=FLAGS.pooling_workdir,

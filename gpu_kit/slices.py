@@ -26,17 +26,13 @@ leaves what it measured; ``--max_s`` ends the timed steps early to fit a time li
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
 import sys
 import time
-from pathlib import Path
 
 from absl import app, flags
-
-ROOT = Path(__file__).resolve().parent.parent
 
 FLAGS = flags.FLAGS
 
@@ -77,12 +73,9 @@ SLICES = {
 
 def load_config(path: str | os.PathLike[str], variant: str | None = None):
   """``get_config(variant)`` of a config file (relative paths from the repository root)."""
-  path = Path(path)
-  path = path if path.is_absolute() else ROOT / path
-  spec = importlib.util.spec_from_file_location(f'_gpu_kit_config_{path.stem}', path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config(variant or None)
+  from experiments import launch  # noqa: PLC0415
+
+  return launch.load_config(str(path), variant)
 
 
 def shrink(config):

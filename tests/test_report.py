@@ -229,6 +229,45 @@ class ReportFlagsTest(absltest.TestCase):
       out.stderr.strip().splitlines()[-1], 'error: flag --demo_workdir=/no/such/run: no such folder'
     )
 
+  def test_a_missing_conv_config_is_one_line(self):
+    out = helpers.run_script(
+      REPORT, f'--workdir={tempfile.mkdtemp()}', '--conv_config=experiments/configs/nope.py',
+      timeout=120,
+    )  # fmt: skip
+    self.assertEqual(out.returncode, 1)
+    self.assertEqual(
+      out.stderr.strip().splitlines()[-1],
+      'error: flag --conv_config=experiments/configs/nope.py: no such config file',
+    )
+
+
+class ConvConfigTest(absltest.TestCase):
+  """--conv_config: the command that reproduces a conv run, and the backprop CNN's shape."""
+
+  ONE_CONV = 'experiments/configs/fashion_mnist_1c.py'
+
+  def test_the_backprop_cnn_takes_the_conv_configs_shape(self):
+    report = helpers.launcher('report')
+    self.assertEqual(report.cnn_shape(report.CONV_CONFIG), ((32, 64), (512,)))
+    self.assertEqual(report.cnn_shape(self.ONE_CONV), ((16,), (512,)))
+    with self.assertRaisesRegex(report.launch.LaunchError, r'^flag --c=no\.py: no such config'):
+      report.launch.load_config('no.py', flag='c')
+
+  def test_train_command_names_only_what_differs_from_its_config_file(self):
+    from stochep_jax import assembly
+
+    report = helpers.launcher('report')
+    recorded = assembly.used_config(helpers.load_config('fashion_mnist_1c'))
+    cmd = report.train_command('runs/x', self.ONE_CONV, recorded)
+    self.assertTrue(cmd.endswith(f'--config={self.ONE_CONV} --workdir=runs/x --cpu_devices=0'), cmd)
+    recorded['num_epochs'] = 3
+    cmd = report.train_command('runs/x', self.ONE_CONV, recorded)
+    self.assertTrue(cmd.endswith('--cpu_devices=0 --config.num_epochs=3'), cmd)
+    # read against the 2C2FC file, the same run differs in its network (and its epochs)
+    cmd = report.train_command('runs/x', report.CONV_CONFIG, recorded)
+    self.assertIn('--config.network.channels=(16,)', cmd)
+    self.assertIn('--config.optimizer.learning_rates=(0.007,0.0004,0.00035)', cmd)
+
 
 class ConvTable2Test(absltest.TestCase):
   """Table II's rows on the conv config: shown when given, named in the note when not."""
