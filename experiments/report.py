@@ -254,9 +254,11 @@ def backprop_command(workdir: str, m: dict) -> str:
     args.append('--channels=' + ','.join(map(str, f['channels'])))
   if f.get('hidden'):
     args.append('--hidden=' + ','.join(map(str, f['hidden'])))
-  for k in ('lr', 'schedule', 'batch_size', 'seed'):
+  for k in ('lr', 'schedule', 'batch_size', 'seed', 'activation', 'readout', 'n_perclass', 'init'):
     if k in f:
       args.append(f'--{k}={f[k]}')
+  if f.get('augment'):
+    args += ['--augment=' + ','.join(f['augment']), f'--crop_padding={f.get("crop_padding")}']
   return command('backprop', *args)
 
 

@@ -253,6 +253,17 @@ class ConvConfigTest(absltest.TestCase):
     with self.assertRaisesRegex(report.launch.LaunchError, r'^flag --c=no\.py: no such config'):
       report.launch.load_config('no.py', flag='c')
 
+  def test_backprop_command_names_every_recorded_flag(self):
+    report = helpers.launcher('report')
+    flags = {'channels': [16], 'hidden': [512], 'lr': 0.001, 'schedule': 'cosine',
+             'batch_size': 128, 'seed': 0, 'activation': 'hard_sigmoid', 'readout': 'mse',
+             'n_perclass': 4, 'init': 'torch', 'augment': ['flip', 'crop'], 'crop_padding': 2}  # fmt: skip
+    cmd = report.backprop_command('runs/b', {'epochs': 26, 'flags': flags})
+    self.assertTrue(cmd.endswith(
+      'experiments/backprop.py --workdir=runs/b --epochs=26 --channels=16 --hidden=512 --lr=0.001'
+      ' --schedule=cosine --batch_size=128 --seed=0 --activation=hard_sigmoid --readout=mse'
+      ' --n_perclass=4 --init=torch --augment=flip,crop --crop_padding=2'), cmd)  # fmt: skip
+
   def test_train_command_names_only_what_differs_from_its_config_file(self):
     from stochep_jax import assembly
 
