@@ -144,16 +144,22 @@ def read_json(path: str, what: str = '') -> Any:
     raise LaunchError(f'{path}: not valid JSON ({e}); is it truncated?') from None
 
 
-def load_config(path: str, variant: str | None = None, flag: str = ''):
-  """``get_config(variant)`` of a config file, as ``--config=path[:variant]`` builds it (a
-  relative path from the repository root). A missing file is a ``LaunchError`` (naming
-  ``--flag`` when given)."""
-  import importlib.util  # noqa: PLC0415
-
+def config_file(path: str, flag: str = '') -> str:
+  """The full path of a config file (a relative ``path`` is from the repository root); a
+  missing file is a ``LaunchError`` (naming ``--flag`` when given). Imports nothing."""
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   full = path if os.path.isabs(path) else os.path.join(root, path)
   if not os.path.isfile(full):
     raise LaunchError(f'{f"flag --{flag}={path}" if flag else path}: no such config file')
+  return full
+
+
+def load_config(path: str, variant: str | None = None, flag: str = ''):
+  """``get_config(variant)`` of the config file ``config_file(path, flag)``, as
+  ``--config=path[:variant]`` builds it."""
+  import importlib.util  # noqa: PLC0415
+
+  full = config_file(path, flag)
   name = os.path.splitext(os.path.basename(full))[0]
   spec = importlib.util.spec_from_file_location(f'_config_{name}', full)
   module = importlib.util.module_from_spec(spec)

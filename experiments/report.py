@@ -918,8 +918,7 @@ def main(argv):
   del argv
   launch.check_output_folder(FLAGS.workdir)
   table2 = _pairs(FLAGS.table2_workdirs)
-  if not os.path.isfile(os.path.join(ROOT, FLAGS.conv_config)):
-    raise launch.LaunchError(f'flag --conv_config={FLAGS.conv_config}: no such config file')
+  launch.config_file(FLAGS.conv_config, 'conv_config')  # before anything runs
   for flag in ('demo_workdir', 'conv_workdir'):
     if FLAGS[flag].value:
       check_run_folder(flag, FLAGS[flag].value)
