@@ -258,7 +258,7 @@ def backprop_command(workdir: str, m: dict) -> str:
     if k in f:
       args.append(f'--{k}={f[k]}')
   if f.get('augment'):
-    args += ['--augment=' + ','.join(f['augment']), f'--crop_padding={f.get("crop_padding")}']
+    args += ['--augment=' + ','.join(f['augment']), f'--crop_padding={f["crop_padding"]}']
   return command('backprop', *args)
 
 
