@@ -44,7 +44,7 @@ def make_optimizer(
   name: str = 'sgd',
   momentum: float = 0.0,
   nesterov: bool = False,
-  weight_decay: float = 0.0,
+  weight_decay: float | Sequence[float] = 0.0,
   decay_steps: int = 0,
   final_lr_fraction: float = 0.0,
   clip_norm: float = 0.0,
@@ -62,7 +62,10 @@ def make_optimizer(
       ``nesterov`` must then be left at 0 / False).
     momentum: SGD momentum (0 = none).
     nesterov: Nesterov momentum.
-    weight_decay: decoupled L2 weight decay, scaled by each group's rate.
+    weight_decay: decoupled L2 weight decay, scaled by each group's rate: one number
+      for every group, or one per group like ``learning_rates`` (0 leaves a group
+      undecayed; per-group rates can differ by orders of magnitude, and so would one
+      decay scaled by them).
     decay_steps: if > 0, every rate follows a cosine decay over this many steps
       down to ``final_lr_fraction`` of its initial value; 0 = constant rates.
     final_lr_fraction: see ``decay_steps``.
@@ -76,7 +79,6 @@ def make_optimizer(
   checks.boolean(own, 'nesterov', nesterov)
   if name == 'adam' and (momentum or nesterov):
     checks.fail(own, 'momentum', momentum, "must be 0 (and nesterov False) with name='adam'")
-  checks.number(own, 'weight_decay', weight_decay, 0.0)
   checks.integer(own, 'decay_steps', decay_steps, 0)
   checks.number(own, 'final_lr_fraction', final_lr_fraction, 0.0, 1.0)
   checks.number(own, 'clip_norm', clip_norm, 0.0)
@@ -88,20 +90,34 @@ def make_optimizer(
     )
   for lr in lrs:
     checks.number(own, 'learning_rates', lr, 0.0)
+  wds = tuple(weight_decay) if isinstance(weight_decay, (tuple, list)) else weight_decay
+  if isinstance(wds, tuple):
+    if len(wds) != len(groups):
+      checks.fail(
+        own,
+        'weight_decay',
+        wds,
+        f'need one number or {len(groups)} (one per group: {", ".join(groups)})',
+      )
+    for wd in wds:
+      checks.number(own, 'weight_decay', wd, 0.0)
+  else:
+    checks.number(own, 'weight_decay', wds, 0.0)
+    wds = (wds,) * len(groups)
 
-  def group_opt(lr):
+  def group_opt(lr, wd):
     if decay_steps:
       lr = optax.cosine_decay_schedule(lr, decay_steps, alpha=final_lr_fraction)
     if name == 'adam':  # decoupled weight decay, scaled by the rate (AdamW)
-      return optax.adamw(lr, weight_decay=weight_decay)
+      return optax.adamw(lr, weight_decay=wd)
     parts = []
-    if weight_decay:
-      parts.append(optax.add_decayed_weights(weight_decay))
+    if wd:
+      parts.append(optax.add_decayed_weights(wd))
     parts.append(optax.sgd(lr, momentum=momentum or None, nesterov=nesterov))
     return optax.chain(*parts)
 
   per_group = optax.multi_transform(
-    {g: group_opt(lr) for g, lr in zip(groups, learning_rates)}, energy.param_labels
+    {g: group_opt(lr, wd) for g, lr, wd in zip(groups, lrs, wds)}, energy.param_labels
   )
   return _clipped(per_group, clip_norm) if clip_norm else per_group
 

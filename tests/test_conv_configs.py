@@ -54,7 +54,10 @@ class ConvConfigsTest(parameterized.TestCase):
     if arg is None:
       self.assertEqual(sim.network.layer_shapes, FULL_SHAPES[name])
     params = jax.eval_shape(sim.network.init, jax.random.key(0))
-    training.make_optimizer(params, c.optimizer.learning_rates)  # one rate per group
+    # one rate per group, and one decay for all or one per group
+    training.make_optimizer(
+      params, c.optimizer.learning_rates, weight_decay=c.optimizer.weight_decay
+    )
     assembly.gradient_fn(c, sim)  # augmentations are known
     validate.check_config(c)  # every field in range
     self.assertLessEqual(c.ep.k_avg, min(c.ep.t_free, c.ep.t_nudge))

@@ -37,6 +37,28 @@ class TrainingTest(absltest.TestCase):
     np.testing.assert_allclose(u1['layers'][1]['w'], -0.2 * (1 + 0.5 * w), rtol=1e-6)
     np.testing.assert_allclose(u2['layers'][1]['w'], -0.2 * 1.9 * (1 + 0.5 * w), rtol=1e-6)
 
+  def test_per_group_weight_decay(self):
+    net = sep.dense(4, [3], 2)
+    params = net.init(jax.random.key(0))
+    g = jax.tree_util.tree_map(lambda p: 3.0 * jnp.ones_like(p), params)
+    opt = training.make_optimizer(params, (0.1, 0.01), name='adam', weight_decay=(0.0, 0.5))
+    u, _ = opt.update(g, opt.init(params), params)
+    # AdamW's first step: -lr * (g / |g| + wd * w); the first group is left undecayed
+    np.testing.assert_allclose(u['layers'][0]['w'], -0.1, rtol=1e-4)
+    w = params['layers'][1]['w']
+    np.testing.assert_allclose(u['layers'][1]['w'], -0.01 * (1 + 0.5 * w), rtol=1e-4)
+    # SGD the same way: the decayed group adds wd * w to its gradient
+    opt = training.make_optimizer(params, (0.1, 0.2), weight_decay=[0.0, 0.5])
+    u, _ = opt.update(g, opt.init(params), params)
+    np.testing.assert_allclose(u['layers'][0]['w'], -0.3, rtol=1e-6)
+    np.testing.assert_allclose(u['layers'][1]['w'], -0.2 * (3 + 0.5 * w), rtol=1e-6)
+    with self.assertRaisesRegex(
+      ValueError, r'weight_decay=\(0\.1,\): need one number or 2 \(one per group: layer1, layer2\)'
+    ):
+      training.make_optimizer(params, (0.1, 0.01), weight_decay=(0.1,))
+    with self.assertRaisesRegex(ValueError, r'weight_decay'):
+      training.make_optimizer(params, (0.1, 0.01), weight_decay=(0.1, -1.0))
+
   def test_adam_per_group_rates_and_bad_names(self):
     net = sep.dense(4, [3], 2)
     params = net.init(jax.random.key(0))
