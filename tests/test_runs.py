@@ -467,6 +467,19 @@ class ConfigTest(parameterized.TestCase):
     with self.assertRaisesRegex(validate.ConfigError, message):
       validate.check_config(tiny_config(**{field: value}) if '.' in field else _set(field, value))
 
+  def test_per_group_weight_decay(self):
+    c = tiny_config()
+    del c.optimizer.weight_decay  # a type-safe float field; a config file replaces it the same way
+    c.optimizer.weight_decay = (0.0, 0.1)
+    validate.check_config(c)  # one per group (layer1, layer2)
+    c.optimizer.weight_decay = (0.1,)
+    with self.assertRaisesRegex(
+      validate.ConfigError,
+      r'^config\.optimizer\.weight_decay=\(0\.1,\): need one number or 2 \(one per group: '
+      r'layer1, layer2\)$',
+    ):
+      validate.check_config(c)
+
   def test_adam_with_momentum_is_refused(self):
     with self.assertRaisesRegex(
       validate.ConfigError, r'config\.optimizer\.momentum=0\.9: must be 0 \(and nesterov False\)'

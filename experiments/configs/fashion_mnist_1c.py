@@ -30,10 +30,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.network = base.network_config('conv', channels=(16,), fc=(512,), pool='avg')
   c.network.n_perclass = 4
   c.optimizer.learning_rates = (0.007, 0.0004, 0.00035)
-  # One decoupled decay per layer like the rates (none by default); a tuple, so that the command
-  # line takes one: '--config.optimizer.weight_decay=(0.0,0.5,0.0)' (a type-safe field: replaced).
-  del c.optimizer.weight_decay
-  c.optimizer.weight_decay = (0.0, 0.0, 0.0)
   c.num_epochs = 26
   if base.variant(arg) == 'smoke':
     c.num_epochs = 1
