@@ -83,27 +83,8 @@ def make_optimizer(
   checks.number(own, 'final_lr_fraction', final_lr_fraction, 0.0, 1.0)
   checks.number(own, 'clip_norm', clip_norm, 0.0)
   groups = list(energy.param_groups(params))
-  lrs = tuple(learning_rates) if isinstance(learning_rates, (tuple, list)) else learning_rates
-  if not isinstance(lrs, tuple) or len(lrs) != len(groups):
-    checks.fail(
-      own, 'learning_rates', lrs, f'need {len(groups)} (one per group: {", ".join(groups)})'
-    )
-  for lr in lrs:
-    checks.number(own, 'learning_rates', lr, 0.0)
-  wds = tuple(weight_decay) if isinstance(weight_decay, (tuple, list)) else weight_decay
-  if isinstance(wds, tuple):
-    if len(wds) != len(groups):
-      checks.fail(
-        own,
-        'weight_decay',
-        wds,
-        f'need one number or {len(groups)} (one per group: {", ".join(groups)})',
-      )
-    for wd in wds:
-      checks.number(own, 'weight_decay', wd, 0.0)
-  else:
-    checks.number(own, 'weight_decay', wds, 0.0)
-    wds = (wds,) * len(groups)
+  lrs = _per_group(own, 'learning_rates', learning_rates, groups, broadcast=False)
+  wds = _per_group(own, 'weight_decay', weight_decay, groups, broadcast=True)
 
   def group_opt(lr, wd):
     if decay_steps:
@@ -120,6 +101,28 @@ def make_optimizer(
     {g: group_opt(lr, wd) for g, lr, wd in zip(groups, lrs, wds)}, energy.param_labels
   )
   return _clipped(per_group, clip_norm) if clip_norm else per_group
+
+
+def _per_group(
+  own: str, name: str, value, groups: Sequence[str], *, broadcast: bool
+) -> tuple[float, ...]:
+  """``value`` as one non-negative number per parameter group, or a one-line error.
+
+  A tuple or list must name one number per group; a single number is repeated for every
+  group when ``broadcast``, and refused otherwise.
+  """
+  values = tuple(value) if isinstance(value, (tuple, list)) else value
+  if not isinstance(values, tuple):
+    if not broadcast:
+      checks.fail(own, name, values, f'need {len(groups)} (one per group: {", ".join(groups)})')
+    checks.number(own, name, values, 0.0)
+    return (values,) * len(groups)
+  if len(values) != len(groups):
+    count = f'one number or {len(groups)}' if broadcast else f'{len(groups)}'
+    checks.fail(own, name, values, f'need {count} (one per group: {", ".join(groups)})')
+  for v in values:
+    checks.number(own, name, v, 0.0)
+  return values
 
 
 def _clipped(inner: optax.GradientTransformation, max_norm: float) -> optax.GradientTransformation:

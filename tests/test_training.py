@@ -24,6 +24,13 @@ class TrainingTest(absltest.TestCase):
       ValueError, r'learning_rates=\(0\.1,\): need 2 \(one per group: layer1, readout\)'
     ):
       training.make_optimizer(params, (0.1,))
+    # one rate for every group is refused (unlike weight_decay): rates differ per layer
+    with self.assertRaisesRegex(
+      ValueError, r'learning_rates=0\.1: need 2 \(one per group: layer1, readout\)'
+    ):
+      training.make_optimizer(params, 0.1)
+    with self.assertRaisesRegex(ValueError, r'learning_rates=-0\.01'):
+      training.make_optimizer(params, (0.1, -0.01))
 
   def test_momentum_and_weight_decay(self):
     net = sep.dense(4, [3], 2)
