@@ -125,6 +125,8 @@ def base_config() -> ml_collections.ConfigDict:
       learning_rates=(0.04, 0.02),  # with momentum 0.9: the sweep's best (BUILD_NOTES 4.1)
       momentum=0.9,
       nesterov=False,
+      # decoupled (AdamW's), scaled by each group's rate; a config file may give one per
+      # group: del c.optimizer.weight_decay, then set a tuple (runs/fmnist_1c_wd/config.py)
       weight_decay=0.0,
       schedule='cosine',
       final_lr_fraction=0.0,
