@@ -112,14 +112,12 @@ def _per_group(
   group when ``broadcast``, and refused otherwise.
   """
   values = tuple(value) if isinstance(value, (tuple, list)) else value
-  if not isinstance(values, tuple):
-    if not broadcast:
-      checks.fail(own, name, values, f'need {len(groups)} (one per group: {", ".join(groups)})')
-    checks.number(own, name, values, 0.0)
-    return (values,) * len(groups)
-  if len(values) != len(groups):
+  single = not isinstance(values, tuple)
+  if (single and not broadcast) or (not single and len(values) != len(groups)):
     count = f'one number or {len(groups)}' if broadcast else f'{len(groups)}'
     checks.fail(own, name, values, f'need {count} (one per group: {", ".join(groups)})')
+  if single:
+    values = (values,) * len(groups)
   for v in values:
     checks.number(own, name, v, 0.0)
   return values
