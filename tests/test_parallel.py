@@ -92,7 +92,7 @@ class DevicesTest(parameterized.TestCase):
     without it either (BUILD_NOTES.md, section 3). The devices come from the launcher's
     ``--cpu_devices`` flag."""
     tmp = self.create_tempdir().full_path
-    data.write_synthetic_idx(os.path.join(tmp, 'idx'), 2048, 64, seed=2)
+    data.write_synthetic_idx(os.path.join(tmp, 'idx'), 1024, 64, seed=2)
     run = subprocess.run(
       [
         sys.executable,
@@ -100,7 +100,7 @@ class DevicesTest(parameterized.TestCase):
         f'--config={CONFIG}:smoke',
         f'--config.data_dir={os.path.join(tmp, "idx")}',
         f'--config.tfds_dir={os.path.join(tmp, "tfds")}',
-        '--config.train_subset=2048',  # 64 steps
+        '--config.train_subset=1024',  # 32 steps
         '--config.test_subset=0',
         '--config.batch_size=32',
         '--config.eval_batch_size=32',
