@@ -84,24 +84,28 @@ class Dense:
     return params
 
   def prepare(self, params):
-    """The parameters as the dynamics use them (``Network.prepare``): the weight cast once
-    to the compute dtype, outside the phase's loop (``w_eff``)."""
+    """The parameters as the dynamics use them (``Network.prepare``), outside the phase's
+    loop: the weight cast once to the compute dtype (``w_eff``) and its transpose laid out
+    as the backward current's product reads it (``w_t_eff``: ``matmul``'s ``w_t``)."""
     if self.compute_dtype is None:
       return params
-    return {
-      **{k: v for k, v in params.items() if k != 'w'},
-      'w_eff': _cast(params['w'], self.compute_dtype),
-    }
+    w = _cast(params['w'], self.compute_dtype)
+    return {**{k: v for k, v in params.items() if k != 'w'}, 'w_eff': w, 'w_t_eff': transposed(w)}
 
   def apply(self, params, s):
     s = s.reshape(s.shape[0], -1)
-    y = matmul(s, params['w_eff'] if 'w_eff' in params else params['w'], self.compute_dtype)
+    if 'w_eff' in params:
+      y = matmul(s, params['w_eff'], self.compute_dtype, w_t=params.get('w_t_eff'))
+    else:
+      y = matmul(s, params['w'], self.compute_dtype)
     if self.use_bias:
       y = y + params['b']
     return y
 
 
-def matmul(a: Array, w: Array, compute_dtype: str | None = None) -> Array:
+def matmul(
+  a: Array, w: Array, compute_dtype: str | None = None, *, w_t: Array | None = None
+) -> Array:
   """``a @ w`` (``a``: [..., K], ``w``: [K, N]) under a precision policy (``precision``).
 
   With ``compute_dtype`` None this is ``a @ w``.
@@ -112,10 +116,24 @@ def matmul(a: Array, w: Array, compute_dtype: str | None = None) -> Array:
   update at the rates) is exact in the operands' own type. The result has the
   operands' type, at least float32 (also when both operands are already in the compute
   dtype, as prepared weights and gathered spikes are); ``∂/∂a`` has ``a``'s type.
+
+  ``w_t``: ``wᵀ`` laid out row-major (``transposed(w)``, made once outside a phase's
+  loop), which ``∂/∂a`` then reads instead of ``w``: the same product, but XLA:CPU's
+  bfloat16 GEMM on a transposed operand runs at about half the speed (BUILD_NOTES.md, 4.2).
+  It is ignored without a ``compute_dtype``.
   """
   if compute_dtype is None:
     return a @ w
-  return _mixed_matmul(a, w, jnp.dtype(compute_dtype).name)
+  dtype = jnp.dtype(compute_dtype).name
+  if w_t is None:
+    return _mixed_matmul(a, w, dtype)
+  return _mixed_matmul_t(a, w, w_t, dtype)
+
+
+def transposed(w: Array) -> Array:
+  """``wᵀ`` as an array of its own (row-major [N, K]), kept so by an optimisation barrier:
+  without it XLA folds the transpose back into the product that reads it."""
+  return lax.optimization_barrier(w.T)
 
 
 def _accumulator(*arrays):
@@ -137,8 +155,14 @@ def _mixed_matmul_fwd(a, w, compute_dtype):
 
 def _mixed_matmul_bwd(compute_dtype, res, g):
   a, w = res
+  return _policy_vjp(compute_dtype, a, w, w.T, g)
+
+
+def _policy_vjp(compute_dtype, a, w, w_t, g):
+  """(∂/∂a, ∂/∂w) of a policy product: ``g @ w_t`` in the compute dtype with float32
+  accumulation, and the exact ``aᵀ g``."""
   da = jnp.matmul(
-    g.astype(compute_dtype), w.T.astype(compute_dtype), preferred_element_type=jnp.float32
+    g.astype(compute_dtype), w_t.astype(compute_dtype), preferred_element_type=jnp.float32
   )
   acc = _accumulator(a, w)
   a2, g2 = a.reshape(-1, a.shape[-1]).astype(acc), g.reshape(-1, g.shape[-1]).astype(acc)
@@ -147,6 +171,26 @@ def _mixed_matmul_bwd(compute_dtype, res, g):
 
 
 _mixed_matmul.defvjp(_mixed_matmul_fwd, _mixed_matmul_bwd)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
+def _mixed_matmul_t(a, w, w_t, compute_dtype):
+  """``_mixed_matmul`` whose ``∂/∂a`` reads ``w_t`` (= ``wᵀ``); the result does not depend
+  on ``w_t``, so its cotangent is zero (``w_t``'s own use in ``∂/∂a`` is differentiated as
+  any product is, e.g. by BPTT through the currents)."""
+  return _mixed_matmul(a, w, compute_dtype)
+
+
+def _mixed_matmul_t_fwd(a, w, w_t, compute_dtype):
+  return _mixed_matmul(a, w, compute_dtype), (a, w, w_t)
+
+
+def _mixed_matmul_t_bwd(compute_dtype, res, g):
+  a, w, w_t = res
+  return (*_policy_vjp(compute_dtype, a, w, w_t, g), jnp.zeros_like(w_t))
+
+
+_mixed_matmul_t.defvjp(_mixed_matmul_t_fwd, _mixed_matmul_t_bwd)
 
 
 def _pairs(v, n: int = 2) -> tuple:

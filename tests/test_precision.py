@@ -57,6 +57,69 @@ class MatmulTest(absltest.TestCase):
     self.assertNotIn('bf16', hlo32)
 
 
+class TransposedCopyTest(absltest.TestCase):
+  """``matmul(..., w_t=transposed(w))``: the backward current reads a row-major copy of wᵀ
+  (``Dense.prepare``'s ``w_t_eff``), with the same values and derivatives as reading w."""
+
+  def setUp(self):
+    super().setUp()
+    k1, k2, k3, k4 = jax.random.split(jax.random.key(1), 4)
+    self.a = jax.random.uniform(k1, (16, 96))
+    self.w = jax.random.normal(k2, (96, 24)).astype(jnp.bfloat16)  # prepared: cast once
+    self.g = jax.random.normal(k3, (16, 24))
+    self.h = jax.random.normal(k4, (16, 96))
+
+  def current(self, w, w_t=None):
+    """∂/∂a of ⟨matmul(a, w), g⟩: the backward current into a."""
+    return jax.grad(lambda a: jnp.sum(connections.matmul(a, w, BF16, w_t=w_t) * self.g))(self.a)
+
+  def test_the_copy_is_what_the_backward_product_reads(self):
+    w_t = connections.transposed(self.w)
+    np.testing.assert_array_equal(w_t, self.w.T)
+    np.testing.assert_allclose(self.current(self.w, w_t), self.current(self.w), rtol=0, atol=1e-5)
+    other = jnp.flip(w_t, 0)  # a different [N, K] operand: the current follows it, not w
+    np.testing.assert_allclose(
+      self.current(self.w, other), rounded(self.g) @ rounded(other), rtol=0, atol=1e-4
+    )
+    # the forward product and the weight gradient do not read it
+    np.testing.assert_array_equal(
+      connections.matmul(self.a, self.w, BF16, w_t=other), connections.matmul(self.a, self.w, BF16)
+    )
+    dw, dwt = jax.grad(
+      lambda w, wt: jnp.sum(connections.matmul(self.a, w, BF16, w_t=wt) * self.g), (0, 1)
+    )(self.w, other)
+    np.testing.assert_allclose(
+      np.asarray(dw, np.float64),
+      rounded(np.asarray(self.a, np.float64).T @ np.asarray(self.g, np.float64)),
+      rtol=0,
+      atol=0.02,
+    )
+    np.testing.assert_array_equal(dwt, jnp.zeros_like(other))
+
+  def test_differentiating_the_current_goes_through_the_copy(self):
+    """BPTT differentiates the currents with respect to the weights: through the copy (its
+    optimisation barrier included) the derivative is the one through w itself."""
+
+    def through(copy):
+      def f(w):
+        w_t = connections.transposed(w) if copy else None
+        return jnp.sum(self.current(w, w_t) * self.h)
+
+      return jax.grad(f)(self.w.astype(jnp.float32))
+
+    np.testing.assert_allclose(through(True), through(False), rtol=0, atol=1e-4)
+    self.assertGreater(float(jnp.abs(through(True)).max()), 0.1)  # not trivially zero
+
+  def test_dense_prepare_keeps_the_copy_under_a_policy_only(self):
+    layer = connections.Dense(24, compute_dtype=BF16)
+    params = layer.init(jax.random.key(2), (96,))
+    prepared = layer.prepare(params)
+    self.assertEqual(set(prepared), {'w_eff', 'w_t_eff', 'b'})
+    np.testing.assert_array_equal(prepared['w_t_eff'], prepared['w_eff'].T)
+    np.testing.assert_array_equal(layer.apply(prepared, self.a), layer.apply(params, self.a))
+    self.assertIs(connections.Dense(24).prepare(params), params)  # float32: nothing to prepare
+
+
 class ConvTest(parameterized.TestCase):
   @parameterized.parameters('im2col', 'taps', 'xla')
   def test_conv_of_spikes_is_the_conv_of_rounded_weights(self, impl):
