@@ -127,6 +127,8 @@ class LauncherErrorTest(absltest.TestCase):
       ('gradcheck', [f'--workdir={out}', '--config.gdu.beta=nan'], 'GDU: beta=nan: must be'),
       ('figures', [f'--workdir={out}', '--train_steps=x'], 'flag --train_steps=x'),
       ('alignment', [f'--workdir={out}', '--draws=1'], 'flag --draws=1: must be an integer'),
+      ('transpose_speed', ['--dense=128x2704'], "--dense: dense shape '128x2704': need BxKxN"),
+      ('transpose_speed', ['--dense_steps=0'], 'flag --dense_steps=0: must be an integer >= 1'),
       ('alignment', [f'--workdir={out}', '--config.neuron.name=crnn'], 'is not stochastic'),
       ('train', [f'--config={config}', f'--workdir={out}', '--cpu_devices=-1'], 'cpu_devices=-1'),
       ('train', [f'--config={config}', f'--workdir={out}', '--num_processes=2'], 'go together'),

@@ -1,4 +1,4 @@
-"""experiments/transpose_speed.py: the two transposed-convolution methods timed and checked."""
+"""experiments/transpose_speed.py: the transposed conv methods and dense operands, timed and checked."""
 
 from absl.testing import absltest
 
@@ -23,6 +23,22 @@ class TransposeSpeedTest(absltest.TestCase):
         self.assertLess(e['max_abs_diff'], 1e-5)  # the same adjoint, up to float rounding
     self.assertEqual(connections.transpose_method('bfloat16'), 'phases')
     self.assertEqual(connections.transpose_method('float32'), 'fold')
+
+  def test_dense_report_times_both_operands_of_the_same_current(self):
+    r = transpose_speed.measure_dense(['4x24x8'], ['float32', 'bfloat16'], repeats=1, steps=3)
+    self.assertEqual(list(r), ['4x24x8'])
+    for e in r['4x24x8'].values():
+      self.assertEqual(set(e['ms_per_step']), set(transpose_speed.DENSE_METHODS))
+      for m, ms in e['ms_per_step'].items():
+        self.assertGreater(ms, 0)
+        self.assertAlmostEqual(e['gflops'][m], 2 * 4 * 24 * 8 / ms / 1e6)
+      ratio = e['ms_per_step']['transposed_operand'] / e['ms_per_step']['row_major_copy']
+      self.assertAlmostEqual(e['copy_speedup'], ratio)
+      self.assertLess(e['max_abs_diff'], 1e-5)  # the same current, up to float rounding
+    self.assertEqual(transpose_speed.parse_dense('128X2704x512'), (128, 2704, 512))
+    for text in ('128x2704', '0x3x4', 'ax3x4'):
+      with self.assertRaisesRegex(ValueError, 'BxKxN'):
+        transpose_speed.parse_dense(text)
 
   def test_bad_shapes_are_named(self):
     self.assertEqual(
