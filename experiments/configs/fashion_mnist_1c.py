@@ -17,7 +17,9 @@ Why one conv layer: on the 3-epoch subset of BUILD_NOTES 4.7 the convergent 2C2F
 far more slowly than a feedforward net of its shape, whatever its settings; the same net without
 its second conv layer learns 4-6 points faster there (conv 32: 15.25 %, conv 16: 16.75 %,
 against 21.15 % for 2C2FC 32/64), at 0.75 s a training step for conv 16 (1.56 s for conv 32)
-on the 2-core AMD EPYC, so 26 epochs fit 3 hours of it.
+on the 2-core AMD EPYC, so 26 epochs fit 3 hours of it. Since the dense layers keep a row-major
+copy of their transposed weight under the bf16 policy (BUILD_NOTES.md 4.2) the step takes
+0.48 s there on one XLA:CPU device (``--cpu_devices=1``, faster for this net than two).
 """
 
 import ml_collections
