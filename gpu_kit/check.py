@@ -15,7 +15,7 @@ to ``<out>/gpu_kit_summary.json``:
   ``returncode``, ``command``, ``output_tail`` and ``result`` (what the step wrote: see
   ``gpu_kit.env``, ``gpu_kit.gemm``, ``gpu_kit.slices``, ``experiments/benchmark.py``'s JSON,
   ``experiments/transpose_speed.py``'s (which transposed-convolution method is fastest on
-  this device), ``experiments/memory.py``'s memory.json, and for ``tests`` the outcome of
+  this device, and what the dense layers' row-major transposed copy gains there), ``experiments/memory.py``'s memory.json, and for ``tests`` the outcome of
   every test);
 * ``slices``: each slice's compile time, median step and projected epoch and run times;
 * ``efficiency``: per benchmark dtype and workload, its achieved GFLOP/s against the ``gemm``
@@ -229,7 +229,7 @@ def plan(
     )
   argv = [*py, str(ROOT / 'experiments' / 'transpose_speed.py'), f'--out={work}/transpose.json']
   if dry_run:
-    argv += ['--shapes=2x7x3x4x4x2x0', '--repeats=2']
+    argv += ['--shapes=2x7x3x4x4x2x0', '--dense=4x24x8', '--dense_steps=2', '--repeats=2']
   steps.append(Step('transpose', argv, timeout('transpose'), f'{work}/transpose.json'))
   argv = [*py, str(ROOT / 'experiments' / 'memory.py'), f'--workdir={work}/memory']
   if dry_run:
