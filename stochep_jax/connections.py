@@ -94,10 +94,8 @@ class Dense:
 
   def apply(self, params, s):
     s = s.reshape(s.shape[0], -1)
-    if 'w_eff' in params:
-      y = matmul(s, params['w_eff'], self.compute_dtype, w_t=params.get('w_t_eff'))
-    else:
-      y = matmul(s, params['w'], self.compute_dtype)
+    w = params['w_eff'] if 'w_eff' in params else params['w']
+    y = matmul(s, w, self.compute_dtype, w_t=params.get('w_t_eff'))
     if self.use_bias:
       y = y + params['b']
     return y
@@ -124,10 +122,7 @@ def matmul(
   """
   if compute_dtype is None:
     return a @ w
-  dtype = jnp.dtype(compute_dtype).name
-  if w_t is None:
-    return _mixed_matmul(a, w, dtype)
-  return _mixed_matmul_t(a, w, w_t, dtype)
+  return _mixed_matmul(a, w, w_t, jnp.dtype(compute_dtype).name)
 
 
 def transposed(w: Array) -> Array:
@@ -141,56 +136,36 @@ def _accumulator(*arrays):
   return jnp.promote_types(jnp.result_type(*arrays), jnp.float32)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
-def _mixed_matmul(a, w, compute_dtype):
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
+def _mixed_matmul(a, w, w_t, compute_dtype):
+  """The policy product; its ``∂/∂a`` reads ``w_t`` (= ``wᵀ``) when given, else ``w``. The
+  result does not depend on ``w_t``, so its cotangent is zero (its use in ``∂/∂a`` is
+  differentiated as any product is, e.g. by BPTT through the currents)."""
   out = _accumulator(a, w)
   return jnp.matmul(
     a.astype(compute_dtype), w.astype(compute_dtype), preferred_element_type=jnp.float32
   ).astype(out)
 
 
-def _mixed_matmul_fwd(a, w, compute_dtype):
-  return _mixed_matmul(a, w, compute_dtype), (a, w)
+def _mixed_matmul_fwd(a, w, w_t, compute_dtype):
+  return _mixed_matmul(a, w, w_t, compute_dtype), (a, w, w_t)
 
 
 def _mixed_matmul_bwd(compute_dtype, res, g):
-  a, w = res
-  return _policy_vjp(compute_dtype, a, w, w.T, g)
-
-
-def _policy_vjp(compute_dtype, a, w, w_t, g):
-  """(∂/∂a, ∂/∂w) of a policy product: ``g @ w_t`` in the compute dtype with float32
-  accumulation, and the exact ``aᵀ g``."""
+  a, w, w_t = res
   da = jnp.matmul(
-    g.astype(compute_dtype), w_t.astype(compute_dtype), preferred_element_type=jnp.float32
+    g.astype(compute_dtype),
+    (w.T if w_t is None else w_t).astype(compute_dtype),
+    preferred_element_type=jnp.float32,
   )
   acc = _accumulator(a, w)
   a2, g2 = a.reshape(-1, a.shape[-1]).astype(acc), g.reshape(-1, g.shape[-1]).astype(acc)
   dw = jnp.matmul(a2.T, g2, precision=lax.Precision.HIGHEST)
-  return da.astype(a.dtype), dw.astype(w.dtype)
+  dw_t = None if w_t is None else jnp.zeros_like(w_t)
+  return da.astype(a.dtype), dw.astype(w.dtype), dw_t
 
 
 _mixed_matmul.defvjp(_mixed_matmul_fwd, _mixed_matmul_bwd)
-
-
-@functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
-def _mixed_matmul_t(a, w, w_t, compute_dtype):
-  """``_mixed_matmul`` whose ``∂/∂a`` reads ``w_t`` (= ``wᵀ``); the result does not depend
-  on ``w_t``, so its cotangent is zero (``w_t``'s own use in ``∂/∂a`` is differentiated as
-  any product is, e.g. by BPTT through the currents)."""
-  return _mixed_matmul(a, w, compute_dtype)
-
-
-def _mixed_matmul_t_fwd(a, w, w_t, compute_dtype):
-  return _mixed_matmul(a, w, compute_dtype), (a, w, w_t)
-
-
-def _mixed_matmul_t_bwd(compute_dtype, res, g):
-  a, w, w_t = res
-  return (*_policy_vjp(compute_dtype, a, w, w_t, g), jnp.zeros_like(w_t))
-
-
-_mixed_matmul_t.defvjp(_mixed_matmul_t_fwd, _mixed_matmul_t_bwd)
 
 
 def _pairs(v, n: int = 2) -> tuple:
