@@ -154,6 +154,11 @@ def define_flags() -> None:
   )
   flags.DEFINE_bool('fuse_pool', True, 'Conv.fuse_pool: average pooling as a pooled-kernel conv.')
   flags.DEFINE_bool(
+    'batch_nudges',
+    True,
+    'EP.batch_nudges: the two nudged phases as one over twice the batch (False: one after the other).',
+  )
+  flags.DEFINE_bool(
     'hoist_drive',
     True,
     'Compute a static input drive F_1(x) once per phase (False: as a '
@@ -304,7 +309,7 @@ def make_step(sim, w):
       lambda p, x: sep.predict(sim, p, x, key, t_free=w['t_free'], k_avg=10), mesh
     )
     return fn, (parallel.replicate(params, mesh), _shard(x, mesh)), lambda state, out: state
-  ep = sep.EP(w['t_free'], w['t_nudge'], beta=0.5, k_avg=10)
+  ep = sep.EP(w['t_free'], w['t_nudge'], beta=0.5, k_avg=10, batch_nudges=FLAGS.batch_nudges)
   grad_fn = sep.estimators.ESTIMATORS.make('ep', sim=sim, **vars(ep))
   step, state, _ = training.start(grad_fn, params, [0.05] * len(net.layer_names()))
   batch = {'image': x, 'label': labels, 'index': jnp.arange(w['batch'])}
@@ -482,6 +487,7 @@ def main(argv):
         'fuse_noise',
         'conv_impl',
         'fuse_pool',
+        'batch_nudges',
         'devices',
         'cpu_devices',
         'repeats',

@@ -136,6 +136,8 @@ class Simulator:
     currents = self.network.currents(params, drive, outs)
     if labels is not None:
       force = self.network.cost_grad(params, self.neuron.mean(states[-1]), labels)
+      if jnp.ndim(beta):  # one β per example
+        beta = jnp.reshape(beta, (-1,) + (1,) * (force.ndim - 1)).astype(force.dtype)
       currents = currents[:-1] + (currents[-1] - beta * force,)
     new = [self.neuron.update(s, i, n) for s, i, n in zip(states, currents, layer_noise)]
     return tuple(n[0] for n in new), tuple(n[1] for n in new)
@@ -207,7 +209,8 @@ class Simulator:
       steps: number of steps (static).
       t0: global index of the first step (keys and frames depend on it).
       k_avg: rates average the last ``k_avg`` steps (1 <= k_avg <= steps).
-      beta: nudging strength (scalar, may be traced); used if ``labels`` given.
+      beta: nudging strength (a scalar, may be traced, or one per example [B]);
+        used if ``labels`` given.
       labels: integer class labels [B]; None for a free phase.
       trace_fn: optional function of the states recorded at every step.
 

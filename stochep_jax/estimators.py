@@ -71,6 +71,10 @@ class EP:
     shared_noise: nudged phases reuse the same noise (common random numbers).
     t_warm: mean-field steps before the free phase (``dynamics.free_phase``'s
       warm start; 0 = none, the free phase starts from the zero state).
+    batch_nudges: run symmetric nudging's two phases as one phase over twice
+      the batch (``ep_phases``): T_nudge sequential steps instead of 2·T_nudge,
+      each weight read once a step for both, larger matrix products. Every
+      example's dynamics, keys and β are those of the two separate phases.
   """
 
   t_free: int = 250
@@ -80,6 +84,7 @@ class EP:
   k_avg: int = 1
   shared_noise: bool = True
   t_warm: int = 0
+  batch_nudges: bool = True
 
   def __post_init__(self):
     checks.integer('EP', 't_free', self.t_free, 1)
@@ -89,6 +94,7 @@ class EP:
     checks.integer('EP', 'k_avg', self.k_avg, 1, min(self.t_free, self.t_nudge))
     checks.boolean('EP', 'shared_noise', self.shared_noise)
     checks.integer('EP', 't_warm', self.t_warm, 0)
+    checks.boolean('EP', 'batch_nudges', self.batch_nudges)
 
 
 class EPPhases(NamedTuple):
@@ -141,7 +147,9 @@ def ep_phases(
   from ``ep.t_warm`` mean-field steps),
   then from its final state a nudged phase of T_nudge steps at β₁ and, for
   symmetric nudging, one at β₂ = −β, each with the key tree's phase keys
-  (``phase_numbers``) and starting at the global step T_free.
+  (``phase_numbers``) and starting at the global step T_free. With
+  ``ep.batch_nudges`` (and no ``trace_fn``) the two symmetric phases run as one
+  phase over the batch paired example by example, then are split again.
 
   Args:
     sim: the simulated system.
@@ -191,6 +199,26 @@ def ep_phases(
       raise ValueError('random_sign nudging needs a key')
     sign = jax.random.rademacher(keys_lib.sign_key(key), (), jnp.int32)
     b1 = sign.astype(jnp.float32) * ep.beta
+  if ep.nudging == 'symmetric' and ep.batch_nudges and trace_fn is None:
+    # Both nudged phases as one, example-major (example i at +β then at −β):
+    # pairing along the batch axis keeps a batch-sharded array's examples on
+    # their device. A trace_fn sees a whole batch, so traced runs keep two phases.
+    pair = lambda a, b: jnp.stack([a, b], axis=1).reshape((-1,) + a.shape[1:])
+    plus_keys, minus_keys = (keys_lib.phase_keys(keys, numbers[n]) for n in ('plus', 'minus'))
+    both = sim.run_phase(
+      params,
+      pair(x, x),
+      None if keys is None else pair(plus_keys, minus_keys),
+      jax.tree_util.tree_map(lambda s: pair(s, s), free.states),
+      steps=ep.t_nudge,
+      t0=ep.t_free,
+      k_avg=ep.k_avg,
+      beta=jnp.tile(jnp.asarray([b1, -ep.beta], jnp.float32), x.shape[0]),
+      labels=pair(labels, labels),
+    )
+    halves = jax.tree_util.tree_map(lambda a: a.reshape((-1, 2) + a.shape[1:]), both)
+    plus, minus = (jax.tree_util.tree_map(lambda a, i=i: a[:, i], halves) for i in (0, 1))
+    return EPPhases(free, plus, minus, b1, -ep.beta)
   if ep.nudging == 'symmetric':
     return EPPhases(free, nudge(b1, 'plus'), nudge(-ep.beta, 'minus'), b1, -ep.beta)
   return EPPhases(free, nudge(b1, 'plus'), None, b1, 0.0)

@@ -54,6 +54,7 @@ NOT_RESULT_FIELDS = (
   'simulator.chunk',
   'simulator.unroll',
   'simulator.fuse_noise',
+  'ep.batch_nudges',
 )
 # Fields added after runs were recorded, with the value that reproduces those runs: a
 # checkpoint without the field was trained at that value, so resuming at it is no change.

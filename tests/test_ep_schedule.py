@@ -9,20 +9,30 @@ import numpy as np
 from absl.testing import absltest, parameterized
 
 import stochep_jax as sep
-from stochep_jax import estimators, opcount, stability
+from stochep_jax import estimators, opcount, precision, stability
 from stochep_jax import keys as keys_lib
 
 
 @dataclasses.dataclass(frozen=True)
 class Recording(sep.Simulator):
-  """A simulator that logs every phase it runs: (t0, steps, β, final states)."""
+  """A simulator that logs every phase it runs: (t0, steps, β, final states), the two
+  halves of a paired nudged phase (``EP.batch_nudges``) as two phases; ``paired`` the
+  batch of each paired phase."""
 
   log: list = dataclasses.field(default_factory=list, compare=False, hash=False)
+  paired: list = dataclasses.field(default_factory=list, compare=False, hash=False)
 
   def run_phase(self, params, x, keys, states, **kw):
     res = super().run_phase(params, x, keys, states, **kw)
     leaves = [np.asarray(a) for a in jax.tree_util.tree_leaves(res.states)]
-    self.log.append((int(kw.get('t0', 0)), kw['steps'], float(kw.get('beta', 0.0)), leaves))
+    beta = np.asarray(kw.get('beta', 0.0))
+    if beta.ndim:  # the nudged phases run as one (EP.batch_nudges): example-major pairs
+      self.paired.append(beta.shape[0])
+      for i in (0, 1):
+        halves = [a.reshape((-1, 2) + a.shape[1:])[:, i] for a in leaves]
+        self.log.append((int(kw['t0']), kw['steps'], float(beta[i]), halves))
+    else:
+      self.log.append((int(kw.get('t0', 0)), kw['steps'], float(beta), leaves))
     return res
 
 
@@ -45,7 +55,7 @@ class OneScheduleTest(parameterized.TestCase):
     y = jnp.array([0, 1, 1])
     ep = sep.EP(t_free=6, t_nudge=4, beta=0.5, nudging=nudging, k_avg=2)
     key = _key_with_sign(-1)  # random-sign EP nudges at −β with this key
-    logs = {}
+    logs, paired = {}, {}
     with jax.disable_jit():  # the log holds concrete states
       for name, run in {
         'update': lambda: estimators.ep_update(sim, ep, params, x, y, key),
@@ -53,9 +63,14 @@ class OneScheduleTest(parameterized.TestCase):
         'stability': lambda: stability.phase_stability(sim, ep, params, x, y, key, k=3),
       }.items():
         sim.log.clear()
+        sim.paired.clear()
         run()
-        logs[name] = list(sim.log)
+        logs[name], paired[name] = list(sim.log), list(sim.paired)
     update = logs['update']
+    # the update pairs symmetric nudging's phases in one batch of 2 × 3; the traced runs cannot
+    self.assertEqual(
+      paired, {'update': [6] if nudging == 'symmetric' else [], 'counts': [], 'stability': []}
+    )
     want_betas = {
       'symmetric': [0.0, 0.5, -0.5],
       'one_sided': [0.0, 0.5],
@@ -90,6 +105,45 @@ class OneScheduleTest(parameterized.TestCase):
       lambda g, w: np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-7), got, want
     )
     self.assertEqual(float(aux['beta']), -0.5)
+
+
+class BatchedNudgesTest(parameterized.TestCase):
+  """``EP.batch_nudges``: the two nudged phases as one over twice the batch give the
+  rates, final states and update of the two separate phases, compiled."""
+
+  @parameterized.named_parameters(
+    ('stochep_dense', 'stochep', 'dense', None),
+    ('stochep_conv_bf16', 'stochep', 'conv', 'bfloat16'),
+    ('crnn_conv', 'crnn', 'conv', None),
+    ('stochep_bernoulli_input', 'stochep_bernoulli', 'dense', None),
+  )
+  def test_same_phases_and_update_as_two_phases(self, neuron, arch, compute_dtype):
+    if arch == 'dense':
+      net = sep.dense(12, [9], 4)
+      x = jax.random.uniform(jax.random.key(1), (5, 12))
+    else:
+      net = sep.convnet((6, 6, 1), (3,), (7,), 4)
+      x = jax.random.uniform(jax.random.key(1), (5, 6, 6, 1))
+    if compute_dtype is not None:
+      net = precision.Precision(compute_dtype).apply(net)
+    encoder = sep.BernoulliInput(generator='hash') if neuron == 'stochep_bernoulli' else None
+    model = sep.CRNN() if neuron == 'crnn' else sep.StochEP(decay=0.6, generator='hash')
+    sim = sep.Simulator(net, model, chunk=3, **({} if encoder is None else {'encoder': encoder}))
+    params = net.init(jax.random.key(0))
+    y = jnp.array([0, 3, 1, 2, 1])
+    key = None if neuron == 'crnn' else jax.random.key(2)
+    runs = {}
+    for batched in (False, True):
+      ep = sep.EP(t_free=7, t_nudge=5, beta=0.5, k_avg=3, batch_nudges=batched)
+      phases = jax.jit(lambda p, ep=ep: estimators.ep_phases(sim, ep, p, x, y, key))(params)
+      update, _ = jax.jit(lambda p, ep=ep: estimators.ep_update(sim, ep, p, x, y, key))(params)
+      runs[batched] = (phases.plus, phases.minus, update)
+    for got, want in zip(*(jax.tree_util.tree_leaves(runs[b]) for b in (True, False))):
+      np.testing.assert_allclose(
+        np.asarray(got, np.float32), np.asarray(want, np.float32), rtol=1e-6, atol=1e-7
+      )
+    plus, minus, _ = runs[True]
+    self.assertFalse(np.allclose(plus.rates[-1], minus.rates[-1]))  # ±β really differ
 
 
 if __name__ == '__main__':

@@ -35,7 +35,8 @@ Fields:
   ``simulator``: ``Simulator`` fields;
 * ``method`` (``ESTIMATORS``: 'ep' or 'bptt'); ``ep``: the phases (t_free,
   t_nudge, β, nudging, k_avg, noise sharing, t_warm: mean-field steps before
-  the free phase; BPTT uses t_free and k_avg);
+  the free phase, batch_nudges: the two nudged phases as one over twice the
+  batch; BPTT uses t_free and k_avg);
   ``bptt``: BPTT's own fields (``checkpoint``);
 * ``optimizer``: ``training.make_optimizer`` (``name`` 'sgd' or 'adam', one
   learning rate per layer, ``clip_norm`` > 0 clipping the gradient's global norm);
@@ -116,6 +117,7 @@ def base_config() -> ml_collections.ConfigDict:
       k_avg=30,
       shared_noise=True,
       t_warm=0,  # mean-field steps before the free phase (EP only; 0 = from the zero state)
+      batch_nudges=True,  # symmetric nudging's two phases as one over twice the batch
     )
   )
   c.bptt = ml_collections.ConfigDict(dict(checkpoint=False))  # jax.checkpoint each step
