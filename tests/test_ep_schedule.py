@@ -112,12 +112,12 @@ class BatchedNudgesTest(parameterized.TestCase):
   rates, final states and update of the two separate phases, compiled."""
 
   @parameterized.named_parameters(
-    ('stochep_dense', 'stochep', 'dense', None),
-    ('stochep_conv_bf16', 'stochep', 'conv', 'bfloat16'),
-    ('crnn_conv', 'crnn', 'conv', None),
-    ('stochep_bernoulli_input', 'stochep_bernoulli', 'dense', None),
+    # independent noise in the two phases: each half of the pair must get its own keys
+    ('stochep_conv_bf16', 'stochep', 'conv', 'bfloat16', False),
+    ('crnn_conv', 'crnn', 'conv', None, True),
+    ('stochep_bernoulli_input', 'stochep_bernoulli', 'dense', None, True),
   )
-  def test_same_phases_and_update_as_two_phases(self, neuron, arch, compute_dtype):
+  def test_same_phases_and_update_as_two_phases(self, neuron, arch, compute_dtype, shared):
     if arch == 'dense':
       net = sep.dense(12, [9], 4)
       x = jax.random.uniform(jax.random.key(1), (5, 12))
@@ -134,10 +134,13 @@ class BatchedNudgesTest(parameterized.TestCase):
     key = None if neuron == 'crnn' else jax.random.key(2)
     runs = {}
     for batched in (False, True):
-      ep = sep.EP(t_free=7, t_nudge=5, beta=0.5, k_avg=3, batch_nudges=batched)
-      phases = jax.jit(lambda p, ep=ep: estimators.ep_phases(sim, ep, p, x, y, key))(params)
-      update, _ = jax.jit(lambda p, ep=ep: estimators.ep_update(sim, ep, p, x, y, key))(params)
-      runs[batched] = (phases.plus, phases.minus, update)
+      ep = sep.EP(t_free=7, t_nudge=5, beta=0.5, k_avg=3, shared_noise=shared, batch_nudges=batched)
+
+      def run(p, ep=ep):
+        phases = estimators.ep_phases(sim, ep, p, x, y, key)
+        return phases.plus, phases.minus, estimators.ep_update(sim, ep, p, x, y, key)[0]
+
+      runs[batched] = jax.jit(run)(params)
     for got, want in zip(*(jax.tree_util.tree_leaves(runs[b]) for b in (True, False))):
       np.testing.assert_allclose(
         np.asarray(got, np.float32), np.asarray(want, np.float32), rtol=1e-6, atol=1e-7
