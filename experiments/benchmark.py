@@ -155,7 +155,7 @@ def define_flags() -> None:
   flags.DEFINE_bool('fuse_pool', True, 'Conv.fuse_pool: average pooling as a pooled-kernel conv.')
   flags.DEFINE_bool(
     'batch_nudges',
-    True,
+    False,
     'EP.batch_nudges: the two nudged phases as one over twice the batch (False: one after the other).',
   )
   flags.DEFINE_bool(

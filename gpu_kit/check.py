@@ -100,6 +100,7 @@ STEP_NAMES = (
   'benchmark_float32',
   'benchmark_bfloat16',
   'transpose',
+  'benchmark_batch_nudges',
   *(f'slice_{s}' for s in SLICE_NAMES[4:]),
   'tests',
   'memory',
@@ -119,6 +120,7 @@ TIMEOUTS = {
   'benchmark_float32': 55,
   'benchmark_bfloat16': 55,
   'transpose': 40,
+  'benchmark_batch_nudges': 40,
   'memory': 50,
 }
 
@@ -231,6 +233,23 @@ def plan(
   if dry_run:
     argv += ['--shapes=2x7x3x4x4x2x0', '--dense=4x24x8', '--dense_steps=2', '--repeats=2']
   steps.append(Step('transpose', argv, timeout('transpose'), f'{work}/transpose.json'))
+  # EP's two nudged phases as one over twice the batch (EP.batch_nudges), against
+  # benchmark_bfloat16's same workloads one phase after the other
+  argv = [*py, str(ROOT / 'experiments' / 'benchmark.py'), f'--out={work}/bench_batch_nudges.json']
+  argv += ['--compute_dtype=bfloat16', '--repeats=5', '--batch_nudges']
+  argv += (
+    ['--workloads=crnn_fc', '--cpu_devices=1']
+    if dry_run
+    else ['--workloads=crnn_fc,stochep_fc_bernoulli,conv_small,conv_2c2fc']
+  )
+  steps.append(
+    Step(
+      'benchmark_batch_nudges',
+      argv,
+      timeout('benchmark_batch_nudges'),
+      f'{work}/bench_batch_nudges.json',
+    )
+  )
   argv = [*py, str(ROOT / 'experiments' / 'memory.py'), f'--workdir={work}/memory']
   if dry_run:
     argv += ['--architectures=784-512-10', '--ts=10,20', '--batch_size=8']

@@ -74,7 +74,11 @@ class EP:
     batch_nudges: run symmetric nudging's two phases as one phase over twice
       the batch (``ep_phases``): T_nudge sequential steps instead of 2·T_nudge,
       each weight read once a step for both, larger matrix products. Every
-      example's dynamics, keys and β are those of the two separate phases.
+      example's dynamics, keys and β are those of the two separate phases,
+      equal to float rounding (products over another batch size may round
+      differently). Off by default: on a 2-core CPU it saves no time
+      (BUILD_NOTES.md 4.2); it is meant for accelerators, where a step's
+      kernels are too small to fill the device.
   """
 
   t_free: int = 250
@@ -84,7 +88,7 @@ class EP:
   k_avg: int = 1
   shared_noise: bool = True
   t_warm: int = 0
-  batch_nudges: bool = True
+  batch_nudges: bool = False
 
   def __post_init__(self):
     checks.integer('EP', 't_free', self.t_free, 1)

@@ -54,11 +54,15 @@ NOT_RESULT_FIELDS = (
   'simulator.chunk',
   'simulator.unroll',
   'simulator.fuse_noise',
-  'ep.batch_nudges',
 )
 # Fields added after runs were recorded, with the value that reproduces those runs: a
 # checkpoint without the field was trained at that value, so resuming at it is no change.
-ADDED_FIELDS = {'optimizer.clip_norm': 0.0, 'crop_padding': 4, 'ep.t_warm': 0}
+ADDED_FIELDS = {
+  'optimizer.clip_norm': 0.0,
+  'crop_padding': 4,
+  'ep.t_warm': 0,
+  'ep.batch_nudges': False,
+}
 
 
 class WorkdirError(RuntimeError):

@@ -63,14 +63,14 @@ class BenchmarkTest(parameterized.TestCase):
         '--generator_draws=0',
         '--compute_dtype=bfloat16',
         '--min_size=10000',
-        '--nobatch_nudges',
+        '--batch_nudges',
       )
     return BenchmarkTest._two_workloads
 
   def test_bf16_policy_is_applied_and_reported(self):
     d = self.two_workloads_bf16()
     self.assertEqual((d['options']['compute_dtype'], d['options']['min_size']), ('bfloat16', 10000))
-    self.assertFalse(d['options']['batch_nudges'])  # the nudged phases one after the other
+    self.assertTrue(d['options']['batch_nudges'])  # the two nudged phases as one
     for w in d['workloads'].values():
       self.assertApprox(w['efficiency_bf16_peak'], w['gflops'] / d['gemm_peak_gflops_bf16'])
     self.assertIn('cpu_model', d['machine'])

@@ -53,7 +53,8 @@ class OneScheduleTest(parameterized.TestCase):
     params = net.init(jax.random.key(0))
     x = jax.random.uniform(jax.random.key(1), (3, 6))
     y = jnp.array([0, 1, 1])
-    ep = sep.EP(t_free=6, t_nudge=4, beta=0.5, nudging=nudging, k_avg=2)
+    # symmetric: the update pairs its nudged phases in one batch (EP.batch_nudges)
+    ep = sep.EP(t_free=6, t_nudge=4, beta=0.5, nudging=nudging, k_avg=2, batch_nudges=True)
     key = _key_with_sign(-1)  # random-sign EP nudges at −β with this key
     logs, paired = {}, {}
     with jax.disable_jit():  # the log holds concrete states

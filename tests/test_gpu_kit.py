@@ -261,6 +261,9 @@ class CheckTest(absltest.TestCase):
     # the precision policy: float32 parameters, bf16 products
     self.assertIn('--compute_dtype=bfloat16', by_name['benchmark_bfloat16'].argv)
     self.assertNotIn('--dtype=bfloat16', by_name['benchmark_bfloat16'].argv)
+    # the paired nudged phases against the bf16 benchmark's sequential ones
+    self.assertIn('--batch_nudges', by_name['benchmark_batch_nudges'].argv)
+    self.assertIn('--compute_dtype=bfloat16', by_name['benchmark_batch_nudges'].argv)
     for slice_name, cd in check.SLICES:
       argv = by_name[f'slice_{slice_name}_{"bf16" if cd == "bfloat16" else "f32"}'].argv
       self.assertIn(f'--slice={slice_name}', argv)

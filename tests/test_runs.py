@@ -199,7 +199,9 @@ class WorkdirTest(parameterized.TestCase):
     more.optimizer.learning_rates = (0.1, 0.05)
     self.assertEqual(experiment.train_and_evaluate(more, wd)['epochs'], 2)
 
-  @parameterized.parameters(('optimizer.clip_norm', 1.0), ('crop_padding', 2), ('ep.t_warm', 20))
+  @parameterized.parameters(
+    ('optimizer.clip_norm', 1.0), ('crop_padding', 2), ('ep.t_warm', 20), ('ep.batch_nudges', True)
+  )
   def test_a_field_added_since_the_checkpoint_is_no_change_at_its_old_value(self, field, value):
     self.assertIn(field, workdir.ADDED_FIELDS)
     recorded = tiny_config().to_dict()

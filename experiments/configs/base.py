@@ -117,7 +117,7 @@ def base_config() -> ml_collections.ConfigDict:
       k_avg=30,
       shared_noise=True,
       t_warm=0,  # mean-field steps before the free phase (EP only; 0 = from the zero state)
-      batch_nudges=True,  # symmetric nudging's two phases as one over twice the batch
+      batch_nudges=False,  # symmetric nudging's two phases as one over twice the batch
     )
   )
   c.bptt = ml_collections.ConfigDict(dict(checkpoint=False))  # jax.checkpoint each step
