@@ -76,9 +76,10 @@ class EP:
       each weight read once a step for both, larger matrix products. Every
       example's dynamics, keys and β are those of the two separate phases,
       equal to float rounding (products over another batch size may round
-      differently). Off by default: on a 2-core CPU it saves no time
-      (BUILD_NOTES.md 4.2); it is meant for accelerators, where a step's
-      kernels are too small to fill the device.
+      differently). Off by default: on a 2-core CPU the configs' training
+      steps gain nothing measurable from it, conv steps with a small
+      per-device batch 4-15 % (BUILD_NOTES.md 4.2); it is meant for
+      accelerators, where a step's kernels are too small to fill the device.
   """
 
   t_free: int = 250

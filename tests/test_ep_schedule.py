@@ -113,10 +113,11 @@ class BatchedNudgesTest(parameterized.TestCase):
   rates, final states and update of the two separate phases, compiled."""
 
   @parameterized.named_parameters(
-    # independent noise in the two phases: each half of the pair must get its own keys
-    ('stochep_conv_bf16', 'stochep', 'conv', 'bfloat16', False),
+    # independent noise in the two phases (neurons and Bernoulli input): each half of the
+    # pair must get its own keys
+    ('stochep_conv_bf16_bernoulli_input', 'stochep_bernoulli', 'conv', 'bfloat16', False),
     ('crnn_conv', 'crnn', 'conv', None, True),
-    ('stochep_bernoulli_input', 'stochep_bernoulli', 'dense', None, True),
+    ('stochep_dense', 'stochep', 'dense', None, True),
   )
   def test_same_phases_and_update_as_two_phases(self, neuron, arch, compute_dtype, shared):
     if arch == 'dense':
