@@ -136,8 +136,6 @@ class Simulator:
     currents = self.network.currents(params, drive, outs)
     if labels is not None:
       force = self.network.cost_grad(params, self.neuron.mean(states[-1]), labels)
-      if jnp.ndim(beta):  # one β per example
-        beta = jnp.reshape(beta, (-1,) + (1,) * (force.ndim - 1)).astype(force.dtype)
       currents = currents[:-1] + (currents[-1] - beta * force,)
     new = [self.neuron.update(s, i, n) for s, i, n in zip(states, currents, layer_noise)]
     return tuple(n[0] for n in new), tuple(n[1] for n in new)
@@ -227,6 +225,8 @@ class Simulator:
         f'(x must be [{lead}, {", ".join(map(str, want))}])'
       )
     dtype = jax.tree_util.tree_leaves(states)[0].dtype
+    if jnp.ndim(beta):  # one β per example, broadcast over the output layer once, not per step
+      beta = jnp.reshape(beta, (-1,) + (1,) * len(self.network.layer_shapes[-1])).astype(dtype)
     params = self.network.prepare(params)  # pooled kernels and casts once, not every step
     enc_noisy, neuron_noisy = self._noisy(x.shape, dtype)
     noisy = enc_noisy or neuron_noisy

@@ -184,12 +184,12 @@ def ep_phases(
     t_warm=ep.t_warm,
   )
 
-  def nudge(beta, name):
+  def nudge(beta, phase_keys, x=x, labels=labels, states=free.states):
     return sim.run_phase(
       params,
       x,
-      keys_lib.phase_keys(keys, numbers[name]),
-      free.states,
+      phase_keys,
+      states,
       steps=ep.t_nudge,
       t0=ep.t_free,
       k_avg=ep.k_avg,
@@ -198,35 +198,33 @@ def ep_phases(
       trace_fn=trace_fn,
     )
 
+  plus_keys = keys_lib.phase_keys(keys, numbers['plus'])
+
   b1 = ep.beta
   if ep.nudging == 'random_sign':
     if key is None:
       raise ValueError('random_sign nudging needs a key')
     sign = jax.random.rademacher(keys_lib.sign_key(key), (), jnp.int32)
     b1 = sign.astype(jnp.float32) * ep.beta
-  if ep.nudging == 'symmetric' and ep.batch_nudges and trace_fn is None:
-    # Both nudged phases as one, example-major (example i at +β then at −β):
-    # pairing along the batch axis keeps a batch-sharded array's examples on
-    # their device. A trace_fn sees a whole batch, so traced runs keep two phases.
-    pair = lambda a, b: jnp.stack([a, b], axis=1).reshape((-1,) + a.shape[1:])
-    plus_keys, minus_keys = (keys_lib.phase_keys(keys, numbers[n]) for n in ('plus', 'minus'))
-    both = sim.run_phase(
-      params,
-      pair(x, x),
-      None if keys is None else pair(plus_keys, minus_keys),
-      jax.tree_util.tree_map(lambda s: pair(s, s), free.states),
-      steps=ep.t_nudge,
-      t0=ep.t_free,
-      k_avg=ep.k_avg,
-      beta=jnp.tile(jnp.asarray([b1, -ep.beta], jnp.float32), x.shape[0]),
-      labels=pair(labels, labels),
-    )
-    halves = jax.tree_util.tree_map(lambda a: a.reshape((-1, 2) + a.shape[1:]), both)
-    plus, minus = (jax.tree_util.tree_map(lambda a, i=i: a[:, i], halves) for i in (0, 1))
-    return EPPhases(free, plus, minus, b1, -ep.beta)
-  if ep.nudging == 'symmetric':
-    return EPPhases(free, nudge(b1, 'plus'), nudge(-ep.beta, 'minus'), b1, -ep.beta)
-  return EPPhases(free, nudge(b1, 'plus'), None, b1, 0.0)
+  if ep.nudging != 'symmetric':
+    return EPPhases(free, nudge(b1, plus_keys), None, b1, 0.0)
+  minus_keys = keys_lib.phase_keys(keys, numbers['minus'])
+  if not ep.batch_nudges or trace_fn is not None:
+    return EPPhases(free, nudge(b1, plus_keys), nudge(-ep.beta, minus_keys), b1, -ep.beta)
+  # Both nudged phases as one, example-major (example i at +β then at −β): pairing
+  # along the batch axis keeps a batch-sharded array's examples on their device. A
+  # trace_fn sees a whole batch, so traced runs keep two phases.
+  pair = lambda a, b: jnp.stack([a, b], axis=1).reshape((-1,) + a.shape[1:])
+  both = nudge(
+    jnp.tile(jnp.asarray([b1, -ep.beta], jnp.float32), x.shape[0]),
+    None if keys is None else pair(plus_keys, minus_keys),
+    x=pair(x, x),
+    labels=pair(labels, labels),
+    states=jax.tree_util.tree_map(lambda s: pair(s, s), free.states),
+  )
+  halves = jax.tree_util.tree_map(lambda a: a.reshape((-1, 2) + a.shape[1:]), both)
+  plus, minus = (jax.tree_util.tree_map(lambda a, i=i: a[:, i], halves) for i in (0, 1))
+  return EPPhases(free, plus, minus, b1, -ep.beta)
 
 
 def ep_update(
