@@ -197,21 +197,31 @@ class ConvTest(parameterized.TestCase):
       s = jnp.asarray(rng.normal(size=(2, h, w, c)))
       wt = jnp.asarray(rng.normal(size=(*kernel, c, k)))
       g = jnp.asarray(rng.normal(size=conv(s, wt).shape))
-      for f in (conv, mine):
-        self.assertEqual(f(s, wt).dtype, jnp.float64)
-      np.testing.assert_allclose(mine(s, wt), conv(s, wt), rtol=0, atol=1e-12)
-      grad = lambda f: jax.grad(lambda s, wt: jnp.sum(f(s, wt) * g), (0, 1))(s, wt)
-      for a, b in zip(grad(mine), grad(conv)):
+
+      @jax.jit  # one program (op by op, each primitive would compile on its own)
+      def maps(s, wt):
+        grad = lambda f: jax.grad(lambda s, wt: jnp.sum(f(s, wt) * g), (0, 1))(s, wt)
+        # BPTT differentiates the backward current itself (reverse over the custom VJP)
+        second = lambda f: jax.grad(
+          lambda wt: jnp.sum(jnp.sin(jax.grad(lambda s: jnp.sum(f(s, wt) * g))(s)))
+        )(wt)
+        # both transposed products, whichever 'auto' picks for a dtype
+        transposed = [
+          connections.conv_transpose_gemm(g, wt, strides, pads, (h, w), None, method)
+          for method in ('fold', 'phases')
+        ]
+        adjoint = jax.vjp(lambda s: conv(s, wt), s)[1](g)[0]
+        return [(f(s, wt), grad(f), second(f)) for f in (conv, mine)], transposed, adjoint
+
+      out, transposed, adjoint = maps(s, wt)
+      (xla, xla_grad, xla_second), (im2col, im2col_grad, im2col_second) = out
+      self.assertEqual(xla.dtype, jnp.float64)
+      self.assertEqual(im2col.dtype, jnp.float64)
+      np.testing.assert_allclose(im2col, xla, rtol=0, atol=1e-12)
+      for a, b in zip(im2col_grad, xla_grad):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
-      # BPTT differentiates the backward current itself (reverse over the custom VJP)
-      second = lambda f: jax.grad(
-        lambda wt: jnp.sum(jnp.sin(jax.grad(lambda s: jnp.sum(f(s, wt) * g))(s)))
-      )(wt)
-      np.testing.assert_allclose(second(mine), second(conv), rtol=0, atol=1e-11)
-      # both transposed products, whichever 'auto' picks for a dtype
-      adjoint = jax.vjp(lambda s: conv(s, wt), s)[1](g)[0]
-      for method in ('fold', 'phases'):
-        ds = connections.conv_transpose_gemm(g, wt, strides, pads, (h, w), None, method)
+      np.testing.assert_allclose(im2col_second, xla_second, rtol=0, atol=1e-11)
+      for ds in transposed:
         np.testing.assert_allclose(ds, adjoint, rtol=0, atol=1e-12)
 
   @parameterized.parameters(  # every geometry, every implementation on two of them
@@ -233,13 +243,23 @@ class ConvTest(parameterized.TestCase):
     with jax.enable_x64(True):
       params = plain.init(jax.random.key(1), (size, size, cin), jnp.float64)
       x = jax.random.normal(jax.random.key(2), (2, size, size, cin), jnp.float64)
-      y = plain.apply(params, x)
-      np.testing.assert_allclose(fused.apply(params, x), y, rtol=0, atol=1e-13)
-      g = jax.random.normal(jax.random.key(3), y.shape, jnp.float64)
-      grads = [
-        jax.grad(lambda p, x, c=c: jnp.sum(c.apply(p, x) * g), (0, 1))(params, x)
-        for c in (plain, fused)
-      ]
+      g = jax.random.normal(
+        jax.random.key(3), (2, *plain.out_shape((size, size, cin))), jnp.float64
+      )
+
+      @jax.jit  # one program (op by op, every primitive of both maps compiles on its own)
+      def maps_and_adjoints(params, x):
+        return [
+          (
+            c.apply(params, x),
+            jax.grad(lambda p, x, c=c: jnp.sum(c.apply(p, x) * g), (0, 1))(params, x),
+          )
+          for c in (plain, fused)
+        ]
+
+      (y, grads0), (y_fused, grads1) = maps_and_adjoints(params, x)
+      np.testing.assert_allclose(y_fused, y, rtol=0, atol=1e-13)
+      grads = [grads0, grads1]
       for a, b in zip(jax.tree_util.tree_leaves(grads[0]), jax.tree_util.tree_leaves(grads[1])):
         np.testing.assert_allclose(b, a, rtol=0, atol=1e-12)
 

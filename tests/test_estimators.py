@@ -3,6 +3,8 @@
 As in docs/model.md, "Phases and the EP update" and "References by backpropagation".
 """
 
+import functools
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -83,8 +85,10 @@ class EPTest(parameterized.TestCase):
       lambda p: sep.ep_gradient(sim, sep.EP(t_free=200, t_nudge=100, beta=1e-3), p, x, y, None)
     )(params)
     g_bp = jax.jit(lambda p: bptt_grad(sim, p, x, y, 200))(params)
-    res = sep.free_phase(sim, params, x, None, t_free=200)
-    self.assertLess(float(sim.residual(params, x, res.states, t=200).max()), 1e-4)
+    residual = jax.jit(
+      lambda p: sim.residual(p, x, sep.free_phase(sim, p, x, None, t_free=200).states, t=200)
+    )
+    self.assertLess(float(residual(params).max()), 1e-4)
     for a, b in zip(jax.tree_util.tree_leaves(g_ep), jax.tree_util.tree_leaves(g_bp)):
       self.assertGreaterEqual(cosine(a, b), 0.99)
 
@@ -94,8 +98,12 @@ class EPTest(parameterized.TestCase):
     x = jax.random.uniform(jax.random.key(6), (16, 20))
     y = jnp.arange(16) % 5
     sim = sep.Simulator(net, sep.CRNN())
-    g_ep, _ = sep.ep_gradient(sim, sep.EP(t_free=100, t_nudge=60, beta=1e-3), params, x, y, None)
-    g_bp = bptt_grad(sim, params, x, y, 100)
+    g_ep, g_bp = jax.jit(
+      lambda p: (
+        sep.ep_gradient(sim, sep.EP(t_free=100, t_nudge=60, beta=1e-3), p, x, y, None)[0],
+        bptt_grad(sim, p, x, y, 100),
+      )
+    )(params)
     self.assertEqual(set(g_ep['readout']), {'w'})
     for a, b in zip(jax.tree_util.tree_leaves(g_ep), jax.tree_util.tree_leaves(g_bp)):
       self.assertGreaterEqual(cosine(a, b), 0.99)
@@ -106,8 +114,9 @@ class EPTest(parameterized.TestCase):
     x = jax.random.uniform(jax.random.key(8), (16, 20))
     y = jnp.arange(16) % 5
     sim = sep.Simulator(net, sep.CRNN())
-    g_bp = bptt_grad(sim, params, x, y, 100)
+    g_bp = jax.jit(lambda p: bptt_grad(sim, p, x, y, 100))(params)
 
+    @functools.partial(jax.jit, static_argnums=0)  # one program per nudging, not per call
     def run(nudging, key=None):
       return sep.ep_gradient(sim, sep.EP(100, 60, beta=0.1, nudging=nudging), params, x, y, key)
 
@@ -143,9 +152,10 @@ class EPTest(parameterized.TestCase):
     y = jnp.array([0, 1, 2, 1, 0])
     sim = sep.Simulator(net, sep.CRNN())
     ep = dict(t_nudge=4, k_avg=2)
-    warm, _ = sep.ep_update(sim, sep.EP(t_free=2, t_warm=8, **ep), params, x, y, None)
-    long, _ = sep.ep_update(sim, sep.EP(t_free=10, **ep), params, x, y, None)
-    short, _ = sep.ep_update(sim, sep.EP(t_free=2, **ep), params, x, y, None)
+    update = jax.jit(lambda ep: sep.ep_update(sim, ep, params, x, y, None)[0], static_argnums=0)
+    warm = update(sep.EP(t_free=2, t_warm=8, **ep))
+    long = update(sep.EP(t_free=10, **ep))
+    short = update(sep.EP(t_free=2, **ep))
     chex.assert_trees_all_close(warm, long, rtol=1e-6, atol=1e-7)
     # The test discriminates: 2 free steps from zero give another update.
     diff = jnp.abs(short['layers'][0]['w'] - long['layers'][0]['w']).max()  # measured 9.8e-4

@@ -76,13 +76,17 @@ class EnergyBasedGDUTest(absltest.TestCase):
       sim, params, x, y = setup([10], sep.Hopfield(dt=0.2), readout='ce')
       t = 60
       res = gdu.gdu_check(sim, gdu.GDU(t, t, 1e-4, 'symmetric'), params, x, y)
-      star = sep.free_phase(sim, params, x, None, t_free=t).states[-1].s
+      star, (total, _) = jax.jit(  # one program
+        lambda p: (
+          sep.free_phase(sim, p, x, None, t_free=t).states[-1].s,
+          estimators.bptt_gradient(sim, estimators.BPTT(t), p, x, y, None),
+        )
+      )(params)
       rho = sep.activations.get('logistic')
       want = -rho.grad(star) * sim.network.cost_grad(params, rho(star), y)
       np.testing.assert_allclose(res.bptt['s1'][0], want.ravel(), rtol=1e-12)
       np.testing.assert_allclose(res.ep['s1'][0], want.ravel(), rtol=1e-6)
       # Σ_t −∂L/∂θ_{T−t} over all T steps is −dL/dθ (BPTT through the whole free phase).
-      total, _ = estimators.bptt_gradient(sim, estimators.BPTT(t), params, x, y, None)
       names = sim.network.layer_names()
       self.assertEqual(names, ['layer1', 'readout'])
       for name, g in zip(names, (total['layers'][0], total['readout'])):

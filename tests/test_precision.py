@@ -127,15 +127,19 @@ class ConvTest(parameterized.TestCase):
     conv = connections.Conv(6, impl=impl, fuse_pool=False)  # W itself is rounded
     params = conv.init(key, (12, 12, 3))
     s = (jax.random.uniform(key, (4, 12, 12, 3)) < 0.3).astype(jnp.float32)
-    y = dataclasses.replace(conv, compute_dtype=BF16).apply(params, s)
+    low = dataclasses.replace(conv, compute_dtype=BF16)
     w_r = {**params, 'w': jnp.asarray(rounded(params['w']), jnp.float32)}
-    np.testing.assert_allclose(y, conv.apply(w_r, s), rtol=0, atol=1e-5)
-    # weight gradient (EP's update) unchanged by the policy
-    gy = jax.random.normal(key, y.shape)
-    f = lambda c: jax.grad(lambda p: jnp.sum(c.apply(p, s) * gy))(params)['w']
-    np.testing.assert_allclose(
-      f(dataclasses.replace(conv, compute_dtype=BF16)), f(conv), rtol=1e-5, atol=1e-5
-    )
+    gy = jax.random.normal(key, (4, *conv.out_shape((12, 12, 3))))
+
+    @jax.jit  # one program (op by op, each primitive would compile on its own)
+    def maps(params, w_r):
+      # the weight gradient (EP's update) under the policy and in float32
+      f = lambda c: jax.grad(lambda p: jnp.sum(c.apply(p, s) * gy))(params)['w']
+      return low.apply(params, s), conv.apply(w_r, s), f(low), f(conv)
+
+    y, y_rounded, g_low, g = maps(params, w_r)
+    np.testing.assert_allclose(y, y_rounded, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(g_low, g, rtol=1e-5, atol=1e-5)
 
 
 class PolicyTest(absltest.TestCase):
@@ -183,9 +187,15 @@ class PrepareTest(parameterized.TestCase):
     states = [
       (jax.random.uniform(key, (5, *s)) < 0.4).astype(jnp.float32) for s in net.layer_shapes
     ]
-    drive = net.input_drive(params, x)
-    np.testing.assert_allclose(net.input_drive(prepared, x), drive, rtol=0, atol=1e-6)
-    for a, b in zip(net.currents(prepared, drive, states), net.currents(params, drive, states)):
+
+    @jax.jit  # one program (op by op, each primitive would compile on its own)
+    def drive_and_currents(p):
+      drive = net.input_drive(p, x)
+      return drive, net.currents(p, net.input_drive(params, x), states)
+
+    (drive_p, got), (drive, want) = drive_and_currents(prepared), drive_and_currents(params)
+    np.testing.assert_allclose(drive_p, drive, rtol=0, atol=1e-6)
+    for a, b in zip(got, want):
       np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
       self.assertEqual(a.dtype, jnp.float32)
 

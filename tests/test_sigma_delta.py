@@ -158,8 +158,10 @@ class SpikeCodedEPTest(parameterized.TestCase):
     x = jax.random.uniform(jax.random.key(0), (16, 12, 12, 1))
     y = jnp.arange(16) % 5
     crnn = sep.Simulator(net, sep.CRNN())
-    g_bp = jax.grad(
-      lambda p: jnp.mean(net.cost(p, sep.free_phase(crnn, p, x, None, t_free=200).rates, y))
+    g_bp = jax.jit(
+      jax.grad(
+        lambda p: jnp.mean(net.cost(p, sep.free_phase(crnn, p, x, None, t_free=200).rates, y))
+      )
     )(params)
     sim = sep.Simulator(net, sep.NEURONS.make(name, **kwargs), rate='mean')
     g_ep, aux = jax.jit(
