@@ -237,7 +237,11 @@ def _stability(sim, ep, params, x, y, key):
   ``frac_moving`` per neuron layer (hidden first).
   """
   k = min(10, ep.t_free, ep.t_nudge)
-  out = stability.phase_stability(sim, ep, params, x, y, key, k=k, tol=TOL)
+  out = jax.jit(
+    lambda p, x, y, key: stability.phase_stability(sim, ep, p, x, y, key, k=k, tol=TOL)
+  )(
+    params, x, y, key
+  )  # one program (run eagerly, each phase and each operation around it compiles on its own)
   return {
     phase: {'mean_abs_dv': np.asarray(st.mean_abs_dv).tolist(),
             'frac_moving': np.asarray(st.frac_moving).tolist(), 'k': k, 'tol': TOL}
