@@ -9,7 +9,11 @@
 
 Restores the last checkpoint that ``train.py`` wrote to ``--workdir``, rebuilds the network
 from the config stored in its ``metrics.json``, runs the free phase on the test split (the
-first ``--n_test`` images; 0 = all) and writes ``<workdir>/per_class.json``:
+first ``--n_test`` images; 0 = all) and writes ``<workdir>/per_class.json``; with
+``--split=validation``, on the training examples the run held out (``config.validation_size``,
+the same examples and indices as the launcher's validation metrics), written to
+``<workdir>/per_class_validation.json``. Choices between evaluations (the mean-field network or
+the run's own, longer free phases) are made there, never on the test images:
 
 * ``accuracy``, ``per_class_accuracy`` (one per class) and ``per_class_count``;
 * ``last_layer_max_rate``: the largest rate of each unit of the last neuron layer over those
@@ -19,7 +23,8 @@ first ``--n_test`` images; 0 = all) and writes ``<workdir>/per_class.json``:
 A stochastic neuron model (``neuron.stochastic``, e.g. StochEP) is evaluated
 with its deterministic mean-field network unless ``--nomean_field``; otherwise, and for
 every other model, the evaluation is the launcher's own (same key, same example indices),
-so ``accuracy`` over the whole split equals the run's final ``test_accuracy``.
+so ``accuracy`` over the whole split equals the run's final ``test_accuracy`` (or
+``validation_accuracy``).
 ``--t_free`` / ``--k_avg`` (0: the run's) and ``--t_warm`` (-1: the run's; mean-field
 steps before the free phase, ``dynamics.free_phase``) evaluate with another free phase;
 the report records the lengths used.
@@ -41,7 +46,14 @@ def define_flags() -> None:
   """The launcher's flags, defined when it runs as a script (importing the module for its
   functions defines none, so it never clashes with another launcher's flags)."""
   flags.DEFINE_string('workdir', None, 'A train.py workdir (metrics.json and checkpoints/).')
-  flags.DEFINE_integer('n_test', 0, 'Evaluate the first n test images (0 = the whole split).')
+  flags.DEFINE_enum(
+    'split',
+    'test',
+    ['test', 'validation'],
+    "Evaluate on the test split, or on the run's held-out training examples "
+    '(config.validation_size; written to per_class_validation.json).',
+  )
+  flags.DEFINE_integer('n_test', 0, 'Evaluate the first n images of the split (0 = all).')
   flags.DEFINE_bool(
     'mean_field', True, 'Evaluate stochastic neuron models with their mean-field network.'
   )
@@ -64,9 +76,17 @@ def per_class(
   t_free: int = 0,
   k_avg: int = 0,
   t_warm: int = -1,
+  split: str = 'test',
 ) -> dict:
-  """The report of the module docstring (also written to ``<workdir>/per_class.json``)."""
+  """The report of the module docstring (also written to ``<workdir>/per_class.json``, or
+  ``per_class_validation.json`` for ``split='validation'``)."""
   config, sim, params, epoch = launch.load_trained(workdir)
+  held_out = config.get('validation_size') or 0
+  if split == 'validation' and not held_out:
+    raise launch.LaunchError(
+      f'--split=validation: the run in {workdir} held out no training examples '
+      '(its config.validation_size is 0)'
+    )
   t_free, k_avg = t_free or config.ep.t_free, k_avg or config.ep.k_avg
   if k_avg > t_free:
     raise launch.LaunchError(f'k_avg={k_avg} must be <= t_free={t_free} (free-phase steps)')
@@ -79,8 +99,15 @@ def per_class(
   eval_key = keys.run_keys(config.seed)[2]
 
   source = data.ArraySource(
-    *data.load_arrays(config.dataset, 'test', config.data_dir, config.get('tfds_dir') or None)
+    *data.load_arrays(
+      config.dataset,
+      'train' if split == 'validation' else 'test',
+      config.data_dir,
+      config.get('tfds_dir') or None,
+    )
   )
+  if split == 'validation':  # the launcher's validation set: the same examples and indices
+    source = data.hold_out(source, held_out)[1]
   free_fn = jax.jit(assembly.eval_fn(config, sim))
   preds, labels, max_rate = [], [], None
   for b in data.reader_batches(
@@ -101,6 +128,7 @@ def per_class(
   classes = range(data.DATASETS[config.dataset].num_classes)
   report = {
     'workdir': workdir,
+    'split': split,
     'epoch': int(epoch),
     'n_test': int(len(labels)),
     'mean_field': mean_field,
@@ -114,7 +142,8 @@ def per_class(
     'per_class_count': [int(np.sum(labels == c)) for c in classes],
     'last_layer_max_rate': [float(r) for r in max_rate],
   }
-  launch.write_json(os.path.join(workdir, 'per_class.json'), report)
+  name = 'per_class_validation.json' if split == 'validation' else 'per_class.json'
+  launch.write_json(os.path.join(workdir, name), report)
   return report
 
 
@@ -122,10 +151,16 @@ def main(argv):
   del argv
   launch.check_run_folder(FLAGS.workdir)
   r = per_class(
-    FLAGS.workdir, FLAGS.n_test, FLAGS.mean_field, FLAGS.t_free, FLAGS.k_avg, FLAGS.t_warm
+    FLAGS.workdir,
+    FLAGS.n_test,
+    FLAGS.mean_field,
+    FLAGS.t_free,
+    FLAGS.k_avg,
+    FLAGS.t_warm,
+    FLAGS.split,
   )
   print(
-    f'accuracy {r["accuracy"]:.4f} on {r["n_test"]} test images (epoch {r["epoch"]}, '
+    f'accuracy {r["accuracy"]:.4f} on {r["n_test"]} {r["split"]} images (epoch {r["epoch"]}, '
     f'mean field: {r["mean_field"]}, T_free {r["t_free"]}, K_avg {r["k_avg"]}, '
     f'mean-field warm start {r["t_warm"]})'
   )

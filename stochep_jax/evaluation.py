@@ -37,15 +37,25 @@ def padded_batch_size(batch_size: int, n: int, devices: int, processes: int = 1)
 
 
 def evaluate(
-  eval_step, params, source, batch_size: int, mesh, *, limit: int | None = None, dtype=np.float32
+  eval_step,
+  params,
+  source,
+  batch_size: int,
+  mesh,
+  *,
+  limit: int | None = None,
+  dtype=np.float32,
+  padded_to: int | None = None,
 ) -> dict[str, float]:
   """Free-phase metrics over a whole split (this process feeds its slice of each batch).
 
-  The batch is ``padded_batch_size``: at most the split's size (rounded up to the devices).
+  The batch is ``padded_batch_size``: at most the split's size (rounded up to the devices);
+  ``padded_to``: every batch padded to this global size instead (a step compiled for
+  another split's batches evaluates this one).
   """
   pcount = jax.process_count()
   n = len(source) if not limit else min(limit, len(source))
-  batch_size = padded_batch_size(batch_size, n, mesh.devices.size, pcount)
+  batch_size = padded_to or padded_batch_size(batch_size, n, mesh.devices.size, pcount)
   local = data.reader_batches(
     source,
     batch_size,

@@ -100,7 +100,11 @@ class _FirstCall:
 
 
 def _load(config):
-  """Train and test sources and their example counts (checked labels and images)."""
+  """Train, test and validation sources (the last, None without ``validation_size``) and the
+  train and test example counts (checked labels and images).
+
+  The validation examples are the training split's last ``validation_size``: the training
+  source holds the others."""
   tfds_dir = config.get('tfds_dir') or None
   spec = data.DATASETS[config.dataset]
   if jax.process_count() == 1:  # one process: the split in memory (fastest)
@@ -114,9 +118,19 @@ def _load(config):
       data.SplitReader(config.dataset, split, config.data_dir, tfds_dir)
       for split in ('train', 'test')
     ]
+  sources.append(None)
+  held_out = config.get('validation_size') or 0
+  if held_out:
+    train = sources[0]
+    if held_out >= len(train):
+      raise validate.ConfigError(
+        f'config.validation_size={held_out}: must be smaller than the training split '
+        f'({len(train)} examples), whose last validation_size examples it holds out'
+      )
+    sources[0], sources[2] = data.hold_out(train, held_out)
   sizes = [
     min(len(s), config.get(f'{split}_subset') or len(s))
-    for s, split in zip(sources, ('train', 'test'))
+    for s, split in zip(sources[:2], ('train', 'test'))
   ]
   return sources, sizes
 
@@ -191,22 +205,27 @@ def _train_epoch(config, steps, source, epoch, limit, mesh, progress, last_good)
   return state, training.summarize(sums)
 
 
-def _evaluate(config, steps: _Steps, source, mesh) -> dict:
-  """Test metrics of the current parameters over the (sub)split, every device and host."""
+def _evaluate(config, steps: _Steps, source, mesh, limit=None, padded_to=None) -> dict:
+  """Metrics of the current parameters over a source (its first ``limit`` examples, batches
+  padded to ``padded_to``), every device and host."""
   return evaluation.evaluate(
     steps.eval,
     steps.state.params,
     source,
     config.eval_batch_size,
     mesh,
-    limit=config.get('test_subset') or None,
+    limit=limit,
     dtype=steps.dtype,
+    padded_to=padded_to,
   )
 
 
-def _check_finite(epoch: int, train: dict, test: dict, params, last_good: int) -> None:
+def _check_finite(
+  epoch: int, train: dict, test: dict, params, last_good: int, validation: dict | None = None
+) -> None:
   """DivergenceError naming what is non-finite: a metric, or else a parameter."""
   bad = _non_finite(train) + [f'test_{k}' for k in _non_finite(test)]
+  bad += [f'validation_{k}' for k in _non_finite(validation or {})]
   if not bad and not _all_finite(params):
     bad = ['parameters']
   if bad:
@@ -280,8 +299,11 @@ def _train_and_evaluate(config, workdir: str, allow_config_change: bool) -> dict
     workdir_lib.check_writable(workdir)
 
   with workdir_lib.WorkdirLock(workdir, enabled=main_process):  # taken before the data too
-    (train_src, test_src), (n_train, n_test) = _load(config)
+    (train_src, test_src, val_src), (n_train, n_test) = _load(config)
     validate.check_batches(config, n_train, n_test, mesh.size, jax.process_count())
+    test_batch = evaluation.padded_batch_size(
+      config.eval_batch_size, n_test, mesh.size, jax.process_count()
+    )
     steps = _assemble(run, mesh, n_train, lambda n, s, m: say(_compiled_line(n, s, m)))
     ckpt = workdir_lib.Checkpoints(workdir)
     steps.state, meta, start = _restore(
@@ -308,17 +330,20 @@ def _train_and_evaluate(config, workdir: str, allow_config_change: bool) -> dict
           progress,
           last_good,
         )
-        test = _evaluate(config, steps, test_src, mesh)
-        _check_finite(epoch, train, test, steps.state.params, last_good)
+        test = _evaluate(config, steps, test_src, mesh, config.get('test_subset') or None)
+        val = None  # the held-out examples, in batches of the test's compiled eval step
+        if val_src is not None:
+          val = _evaluate(config, steps, val_src, mesh, padded_to=test_batch)
+        _check_finite(epoch, train, test, steps.state.params, last_good, val)
         seconds = time.time() - t0 - (_compile_seconds(steps) - compiled0)
-        entry = workdir_lib.record_epoch(meta, epoch, seconds, train, test)
+        entry = workdir_lib.record_epoch(meta, epoch, seconds, train, test, val)
         meta['compiled_memory_bytes'] = {
           'train_step': steps.train.memory,
           'eval_step': steps.eval.memory,
         }
         last_good = _save(ckpt, workdir, epoch, steps.state, meta, config, main_process)
         if main_process:
-          say(reporting.epoch_line(epoch, config.num_epochs, train, test, seconds))
+          say(reporting.epoch_line(epoch, config.num_epochs, train, test, seconds, val))
           scalars.write(epoch, reporting.epoch_scalars(entry))
           reporting.warn_at_chance(meta['history'], chance, config.chance_warning_epochs, say)
         if epoch == config.get('stop_after_epoch'):  # a time-sliced job: resume later

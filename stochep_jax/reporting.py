@@ -89,7 +89,7 @@ def epoch_scalars(entry: dict) -> dict[str, float]:
   out = {}
   for k, v in entry.items():
     split, _, name = k.partition('_')
-    if split in ('train', 'test') and isinstance(v, (int, float)):
+    if split in ('train', 'test', 'validation') and isinstance(v, (int, float)):
       out[f'{split}/{name}'] = v
   if 'seconds' in entry:
     out['time/epoch_seconds'] = entry['seconds']
@@ -97,7 +97,8 @@ def epoch_scalars(entry: dict) -> dict[str, float]:
 
 
 def plot_learning_curves(history: Sequence[dict], path: str, title: str = '') -> str:
-  """Accuracy (error) and loss per epoch, train and test, as a PNG at ``path``."""
+  """Accuracy (error) and loss per epoch, train and test (and validation, where the history
+  has it), as a PNG at ``path``."""
   import matplotlib  # noqa: PLC0415
 
   matplotlib.use('Agg')
@@ -105,7 +106,9 @@ def plot_learning_curves(history: Sequence[dict], path: str, title: str = '') ->
 
   epochs = [h['epoch'] for h in history]
   fig, (ax_err, ax_loss) = plt.subplots(1, 2, figsize=(9, 3.4))
-  for split, style in (('train', '-'), ('test', '--')):
+  splits = [('train', '-'), ('test', '--')]
+  splits += [('validation', ':')] if any('validation_accuracy' in h for h in history) else []
+  for split, style in splits:
     acc = [h.get(f'{split}_accuracy') for h in history]
     loss = [h.get(f'{split}_loss') for h in history]
     ax_err.plot(epochs, [None if a is None else 100 * (1 - a) for a in acc], style, label=split)
@@ -140,7 +143,7 @@ def warn_at_chance(history, chance: float, epochs: int, say) -> None:
     say(msg)
 
 
-def epoch_line(epoch, num_epochs, train, test, seconds):
+def epoch_line(epoch, num_epochs, train, test, seconds, validation=None):
   rates = ' '.join(f'{train[k]:.3f}' for k in sorted(train) if k.startswith('rate'))
   grad = (
     f'|grad| {train["grad_norm"]:.3g} (max {train["grad_norm_max"]:.3g})  '
@@ -150,5 +153,8 @@ def epoch_line(epoch, num_epochs, train, test, seconds):
   return (
     f'epoch {epoch:3d}/{num_epochs}  train acc {train["accuracy"]:.4f} '
     f'loss {train["loss"]:.4f}  test acc {test["accuracy"]:.4f} loss {test["loss"]:.4f}  '
-    f'rates [{rates}]  {grad}{seconds:.1f}s'
+    + (
+      f'val acc {validation["accuracy"]:.4f} loss {validation["loss"]:.4f}  ' if validation else ''
+    )
+    + f'rates [{rates}]  {grad}{seconds:.1f}s'
   )

@@ -190,7 +190,7 @@ def check_fields(config: ml_collections.ConfigDict) -> None:
       f'config.data_dir={data_dir!r}: dataset {c.dataset!r} has no default folder; '
       'pass --config.data_dir=<the folder holding its original files>'
     )
-  for name in ('train_subset', 'test_subset'):
+  for name in ('train_subset', 'test_subset', 'validation_size'):
     _int(c, name, 0)
   for name in c.get('augment') or ():
     if name not in assembly.AUGMENTATIONS:

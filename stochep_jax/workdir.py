@@ -62,6 +62,7 @@ ADDED_FIELDS = {
   'crop_padding': 4,
   'ep.t_warm': 0,
   'ep.batch_nudges': False,
+  'validation_size': 0,
 }
 
 
@@ -393,14 +394,19 @@ def resume_meta(meta: dict | None, current: dict, allow_config_change: bool, sta
   return meta
 
 
-def record_epoch(meta: dict, epoch: int, seconds: float, train: dict, test: dict) -> dict:
-  """Appends an epoch to ``meta['history']`` (and its seconds to the wall time); returns it."""
+def record_epoch(
+  meta: dict, epoch: int, seconds: float, train: dict, test: dict, validation: dict | None = None
+) -> dict:
+  """Appends an epoch to ``meta['history']`` (and its seconds to the wall time); returns it.
+
+  ``validation``: the held-out training examples' metrics (``config.validation_size``)."""
   meta['wall_seconds'] += seconds
   entry = {
     'epoch': epoch,
     'seconds': seconds,
     **{f'train_{k}': v for k, v in train.items()},
     **{f'test_{k}': v for k, v in test.items()},
+    **{f'validation_{k}': v for k, v in (validation or {}).items()},
   }
   meta['history'].append(entry)
   return entry
@@ -412,7 +418,7 @@ def metrics(meta: dict, config: dict, params) -> dict:
   and the ``config`` as recorded."""
   history = meta['history']
   last = history[-1] if history else {}
-  return {
+  out = {
     'test_accuracy': last.get('test_accuracy'),
     'train_accuracy': last.get('train_accuracy'),
     'best_test_accuracy': max((h['test_accuracy'] for h in history), default=None),
@@ -429,6 +435,14 @@ def metrics(meta: dict, config: dict, params) -> dict:
     'settings': [{k: v for k, v in s.items() if k != 'config'} for s in meta.get('settings', [])],
     'config': config,
   }
+  validated = [h for h in history if 'validation_accuracy' in h]
+  if validated:  # config.validation_size: the epoch a model choice on held-out examples makes
+    best = max(validated, key=lambda h: h['validation_accuracy'])  # the first of equals
+    out['validation_accuracy'] = last.get('validation_accuracy')
+    out['best_validation_epoch'] = best['epoch']
+    out['best_validation_accuracy'] = best['validation_accuracy']
+    out['test_accuracy_at_best_validation'] = best['test_accuracy']
+  return out
 
 
 def load_trained(workdir: str):

@@ -76,7 +76,8 @@ class TrainAndEvaluateTest(parameterized.TestCase):
   )
   def test_per_class_reproduces_the_launchers_test_accuracy(self, neuron, flag):
     tmp = self.create_tempdir().full_path
-    config = smoke_config(self.synthetic, num_epochs=1, train_subset=512)
+    # the last 128 of the 2048 training examples held out: evaluated every epoch, never trained on
+    config = smoke_config(self.synthetic, num_epochs=1, train_subset=512, validation_size=128)
     config.neuron.name = neuron
     config.network.hidden = (16,)  # tinier than the smoke variant: any accuracy will do
     config.ep.update(dict(t_free=10, t_nudge=5, k_avg=3))
@@ -94,6 +95,15 @@ class TrainAndEvaluateTest(parameterized.TestCase):
     self.assertLessEqual(max(r['last_layer_max_rate']), 1.0)
     self.assertEqual((r['t_free'], r['k_avg'], r['t_warm']), (10, 3, 0))
     self.assertGreater(sum(a > 0 for a in r['per_class_accuracy']), 1)  # not one class for all
+    # the held-out examples: the launcher's validation evaluation, exactly
+    self.assertEqual(m['history'][0]['validation_accuracy'], m['validation_accuracy'])
+    self.assertEqual(m['best_validation_epoch'], 1)
+    self.assertEqual(m['test_accuracy_at_best_validation'], m['test_accuracy'])
+    helpers.run_script(PER_CLASS, f'--workdir={tmp}', flag, '--split=validation', check=True)
+    v = json.load(open(os.path.join(tmp, 'per_class_validation.json')))
+    self.assertEqual((v['split'], v['n_test']), ('validation', 128))
+    self.assertEqual(v['accuracy'], m['validation_accuracy'])
+    self.assertNotEqual(v['per_class_count'], r['per_class_count'])  # not the test images
     if neuron != 'stochep':
       return
     # --t_free=1: one synchronous step from rest, where the output units see only their biases
@@ -137,6 +147,60 @@ class TrainAndEvaluateTest(parameterized.TestCase):
         )
     leaves = [np.concatenate([np.ravel(x) for x in jax.tree_util.tree_leaves(p)]) for p in params]
     np.testing.assert_array_equal(leaves[0], leaves[1])
+
+
+class ValidationSplitTest(absltest.TestCase):
+  """config.validation_size: the training split's last examples, held out."""
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    root = tempfile.mkdtemp(prefix='synthetic')
+    data.write_synthetic_idx(os.path.join(root, 'idx'), 300, 40, seed=3)
+    cls.synthetic = (os.path.join(root, 'idx'), os.path.join(root, 'tfds'))
+    images, labels = data.load_arrays('fashion_mnist', 'train', *cls.synthetic)
+    cls.images, cls.labels = images, labels
+
+  def test_the_training_source_never_holds_the_held_out_examples(self):
+    (train, test, val), (n_train, n_test) = experiment._load(
+      smoke_config(self.synthetic, validation_size=50)
+    )
+    self.assertEqual((len(train), len(val), n_train, n_test), (250, 50, 250, 40))
+    for source, want in ((train, slice(0, 250)), (val, slice(250, 300))):
+      images, labels = source.read(np.arange(len(source)))
+      np.testing.assert_array_equal(images, self.images[want])
+      np.testing.assert_array_equal(labels, self.labels[want])
+    # every batch of every epoch reads the training source's own indices only
+    seen = set()
+    for epoch in (1, 2):
+      for b in data.reader_batches(train, 16, seed=0, epoch=epoch):
+        seen.update(int(i) for i in b['index'])
+    self.assertLessEqual(max(seen), 249)
+    (_, _, none), _ = experiment._load(smoke_config(self.synthetic))
+    self.assertIsNone(none)
+
+  def test_as_large_as_the_split_is_refused_before_any_step_is_built(self):
+    tmp = self.create_tempdir().full_path
+    assemble = self.enterContext(
+      mock.patch.object(experiment, '_assemble', side_effect=AssertionError('steps built'))
+    )
+    for n in (300, 301):
+      with self.assertRaisesRegex(
+        ValueError,
+        f'^config.validation_size={n}: must be smaller than the training split '
+        r'\(300 examples\)',
+      ):
+        experiment.train_and_evaluate(
+          smoke_config(self.synthetic, validation_size=n), os.path.join(tmp, str(n))
+        )
+    assemble.assert_not_called()
+
+  def test_what_is_left_must_hold_a_batch(self):
+    c = smoke_config(self.synthetic, validation_size=290, batch_size=16)
+    with self.assertRaisesRegex(
+      ValueError, r'config.batch_size=16: larger than the train split \(10\)'
+    ):
+      experiment.train_and_evaluate(c, self.create_tempdir().full_path)
 
 
 class FastFailureTest(absltest.TestCase):

@@ -12,6 +12,7 @@ from unittest import mock
 
 import helpers
 import jax
+import jax.numpy as jnp
 import numpy as np
 from absl.testing import absltest, parameterized
 
@@ -105,6 +106,29 @@ class DivergenceTest(absltest.TestCase):
     path = os.path.join(self.create_tempdir().full_path, 'm.json')
     workdir.write_json(path, {'a': float('nan'), 'b': [1.0, float('inf')], 'c': 2})
     self.assertEqual(strict_json(path), {'a': None, 'b': [1.0, None], 'c': 2})
+
+  def test_validation_metrics_choose_the_epoch(self):
+    """metrics.json with held-out examples: the best validation epoch (the first of equals)
+    and the test accuracy there; the epoch line and TensorBoard tags carry them."""
+    meta = {'history': [], 'wall_seconds': 0.0}
+    train = {'accuracy': 0.5, 'loss': 1.0}
+    for epoch, (val, test) in enumerate(((0.6, 0.7), (0.8, 0.75), (0.8, 0.9), (0.7, 0.95)), 1):
+      entry = workdir.record_epoch(
+        meta, epoch, 2.0, train, {'accuracy': test, 'loss': 1.0}, {'accuracy': val, 'loss': 0.5}
+      )
+    m = workdir.metrics(meta, {}, {'w': jnp.zeros(1)})
+    self.assertEqual(m['best_validation_epoch'], 2)
+    self.assertEqual(m['test_accuracy_at_best_validation'], 0.75)  # not the best test (0.95)
+    self.assertEqual((m['validation_accuracy'], m['best_validation_accuracy']), (0.7, 0.8))
+    self.assertEqual(reporting.epoch_scalars(entry)['validation/accuracy'], 0.7)
+    line = reporting.epoch_line(
+      4, 4, train, {'accuracy': 0.95, 'loss': 1.0}, 2.0, {'accuracy': 0.7, 'loss': 0.5}
+    )
+    self.assertIn('test acc 0.9500 loss 1.0000  val acc 0.7000 loss 0.5000', line)
+    # without held-out examples: no validation keys at all
+    meta = {'history': [], 'wall_seconds': 0.0}
+    workdir.record_epoch(meta, 1, 2.0, train, {'accuracy': 0.7, 'loss': 1.0})
+    self.assertFalse([k for k in workdir.metrics(meta, {}, {'w': jnp.zeros(1)}) if 'valid' in k])
 
   def test_chance_warning(self):
     said = []
@@ -200,7 +224,11 @@ class WorkdirTest(parameterized.TestCase):
     self.assertEqual(experiment.train_and_evaluate(more, wd)['epochs'], 2)
 
   @parameterized.parameters(
-    ('optimizer.clip_norm', 1.0), ('crop_padding', 2), ('ep.t_warm', 20), ('ep.batch_nudges', True)
+    ('optimizer.clip_norm', 1.0),
+    ('crop_padding', 2),
+    ('ep.t_warm', 20),
+    ('ep.batch_nudges', True),
+    ('validation_size', 5000),
   )
   def test_a_field_added_since_the_checkpoint_is_no_change_at_its_old_value(self, field, value):
     self.assertIn(field, workdir.ADDED_FIELDS)

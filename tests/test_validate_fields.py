@@ -65,6 +65,7 @@ BAD = (
     r"config\.input\.name='bernoulli'",
   ),
   ('crop_padding', {'crop_padding': -1}, r'config\.crop_padding=-1: must be an integer >= 0'),
+  ('validation_negative', {'validation_size': -1}, r'config\.validation_size=-1: must be an'),
   ('width_zero', {'network.hidden': (0,)}, r'config\.network\.hidden=\(0,\): '),
   ('width_negative', {'network.hidden': (-5,)}, r'config\.network\.hidden=\(-5,\): '),
   ('width_fraction', {'network.hidden': (64.5,)}, r'config\.network\.hidden=\(64\.5,\): '),

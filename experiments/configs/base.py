@@ -24,7 +24,8 @@ Fields:
 
 * data: ``dataset`` (a name in ``data.DATASETS``), ``data_dir`` (the folder of
   the original files), ``tfds_dir`` ('' = ~/.cache/stochep_jax/tfds),
-  ``train_subset`` / ``test_subset`` (0 = whole split), ``augment`` (names in
+  ``train_subset`` / ``test_subset`` (0 = whole split), ``validation_size`` (> 0: the
+  training split's last examples held out, never trained on, evaluated every epoch), ``augment`` (names in
   ``assembly.AUGMENTATIONS``), ``crop_padding`` (the largest shift of 'crop', in pixels);
 * ``network``: ``architecture`` (a name in ``ARCHITECTURES``) and its keyword
   arguments (only those it takes);
@@ -96,6 +97,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.tfds_dir = ''  # '' = ~/.cache/stochep_jax/tfds
   c.train_subset = 0  # 0 = the whole split
   c.test_subset = 0
+  # > 0: the training split's last validation_size examples are held out (never trained on) and
+  # evaluated every epoch (metrics.json's validation_*): model choices made on them, not the test
+  c.validation_size = 0
   c.augment = ()  # e.g. ('flip', 'crop')
   c.crop_padding = 4  # 'crop' shifts by up to this many pixels (zero padding on each side)
 

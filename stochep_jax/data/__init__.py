@@ -20,10 +20,12 @@ from typing import Any
 from stochep_jax.data.originals import read_original_split
 from stochep_jax.data.pipeline import (
   ArraySource,
+  Subset,
   batch_indices,
   batches,
   check_examples,
   epoch_permutation,
+  hold_out,
   num_batches,
   reader_batches,
 )
@@ -59,6 +61,7 @@ __all__ = [
   'DatasetSpec',
   'MissingDatasetError',
   'SplitReader',
+  'Subset',
   'batch_indices',
   'batches',
   'check_examples',
@@ -68,6 +71,7 @@ __all__ = [
   'epoch_permutation',
   'get_builder',
   'get_source',
+  'hold_out',
   'load_arrays',
   'num_batches',
   'random_crop',

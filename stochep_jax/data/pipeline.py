@@ -172,6 +172,26 @@ class ArraySource:
     return self.images[indices], self.labels[indices]
 
 
+class Subset:
+  """Examples ``[start, stop)`` of a source (``len``, ``read``), as a source of their own."""
+
+  def __init__(self, source, start: int, stop: int):
+    if not 0 <= start <= stop <= len(source):
+      raise ValueError(f'Subset [{start}, {stop}) of a source of {len(source)} examples')
+    self.source, self.start, self.stop = source, start, stop
+
+  def __len__(self) -> int:
+    return self.stop - self.start
+
+  def read(self, indices) -> tuple[np.ndarray, np.ndarray]:
+    return self.source.read(np.asarray(indices, np.int64) + self.start)
+
+
+def hold_out(source, n: int) -> tuple[Subset, Subset]:
+  """A source's first ``len - n`` examples and its last ``n`` (a validation set), as Subsets."""
+  return Subset(source, 0, len(source) - n), Subset(source, len(source) - n, len(source))
+
+
 def reader_batches(
   reader, batch_size: int, *, limit: int | None = None, **kwargs
 ) -> Iterator[dict[str, np.ndarray]]:
