@@ -32,14 +32,19 @@ def smoke_config(synthetic, **overrides):
   return c
 
 
+def synthetic_folders(n_train: int, n_test: int, seed: int) -> tuple[str, str]:
+  """A new synthetic IDX folder and its (empty) tfds cache: ``(data_dir, tfds_dir)``."""
+  root = tempfile.mkdtemp(prefix='synthetic')
+  data.write_synthetic_idx(os.path.join(root, 'idx'), n_train, n_test, seed=seed)
+  return os.path.join(root, 'idx'), os.path.join(root, 'tfds')
+
+
 class TrainAndEvaluateTest(parameterized.TestCase):
   @classmethod
   def setUpClass(cls):
     """One synthetic IDX folder and tfds cache for the class (built once)."""
     super().setUpClass()
-    root = tempfile.mkdtemp(prefix='synthetic')
-    data.write_synthetic_idx(os.path.join(root, 'idx'), 2048, 256, seed=0)
-    cls.synthetic = (os.path.join(root, 'idx'), os.path.join(root, 'tfds'))
+    cls.synthetic = synthetic_folders(2048, 256, seed=0)
 
   def test_smoke_run_learns_and_writes_metrics(self):
     tmp = self.create_tempdir().full_path
@@ -155,11 +160,8 @@ class ValidationSplitTest(absltest.TestCase):
   @classmethod
   def setUpClass(cls):
     super().setUpClass()
-    root = tempfile.mkdtemp(prefix='synthetic')
-    data.write_synthetic_idx(os.path.join(root, 'idx'), 300, 40, seed=3)
-    cls.synthetic = (os.path.join(root, 'idx'), os.path.join(root, 'tfds'))
-    images, labels = data.load_arrays('fashion_mnist', 'train', *cls.synthetic)
-    cls.images, cls.labels = images, labels
+    cls.synthetic = synthetic_folders(300, 40, seed=3)
+    cls.images, cls.labels = data.load_arrays('fashion_mnist', 'train', *cls.synthetic)
 
   def test_the_training_source_never_holds_the_held_out_examples(self):
     (train, test, val), (n_train, n_test) = experiment._load(
