@@ -118,21 +118,20 @@ def _load(config):
       data.SplitReader(config.dataset, split, config.data_dir, tfds_dir)
       for split in ('train', 'test')
     ]
-  sources.append(None)
+  (train, test), validation = sources, None
   held_out = config.get('validation_size') or 0
   if held_out:
-    train = sources[0]
     if held_out >= len(train):
       raise validate.ConfigError(
         f'config.validation_size={held_out}: must be smaller than the training split '
         f'({len(train)} examples), whose last validation_size examples it holds out'
       )
-    sources[0], sources[2] = data.hold_out(train, held_out)
+    train, validation = data.hold_out(train, held_out)
   sizes = [
     min(len(s), config.get(f'{split}_subset') or len(s))
-    for s, split in zip(sources[:2], ('train', 'test'))
+    for s, split in ((train, 'train'), (test, 'test'))
   ]
-  return sources, sizes
+  return (train, test, validation), sizes
 
 
 @dataclasses.dataclass
